@@ -1,0 +1,34 @@
+"""Shared fixtures: paths to the real datasets in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("ALPHALAB_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_file(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.fail(f"shared dataset {path} is missing; CI expects ../shared/data beside the repo")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def us_sp500_long() -> pd.DataFrame:
+    return pd.read_parquet(shared_file("us_sp500_5yr.parquet"))
+
+
+@pytest.fixture(scope="session")
+def vn30_long() -> pd.DataFrame:
+    return pd.read_parquet(shared_file("vn30_2016_2019.parquet"))
