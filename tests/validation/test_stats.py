@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alphalab import DataError
+from alphalab.validation.stats import (
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    min_backtest_length,
+    min_track_record_length,
+    probabilistic_sharpe_ratio,
+    probability_of_backtest_overfitting,
+    sharpe_moments,
+)
+
+
+def test_dsr_matches_bailey_lopez_de_prado_2014_worked_example() -> None:
+    # Section "A numerical example": 100 trials, annualised variance of trial Sharpes 1/2,
+    # selected annualised SR 2.5 over 1,250 daily observations, skew -3, kurtosis 10.
+    periods = 250
+    dsr, sr0 = deflated_sharpe_ratio(
+        sharpe=2.5 / math.sqrt(periods),
+        n_obs=1250,
+        n_trials=100,
+        sharpe_variance=0.5 / periods,
+        skew=-3.0,
+        kurtosis=10.0,
+    )
+    assert sr0 == pytest.approx(0.1132, abs=5e-5)
+    assert dsr == pytest.approx(0.9004, abs=5e-4)
+
+
+def test_one_trial_dsr_is_psr_against_zero() -> None:
+    dsr, sr0 = deflated_sharpe_ratio(0.05, 500, 1, 0.01, 0.0, 3.0)
+    assert sr0 == 0.0
+    assert dsr == pytest.approx(probabilistic_sharpe_ratio(0.05, 500))
+
+
+def test_psr_monotone_and_bounded() -> None:
+    lo = probabilistic_sharpe_ratio(0.01, 250)
+    hi = probabilistic_sharpe_ratio(0.10, 250)
+    assert 0.5 < lo < hi < 1.0
+    assert probabilistic_sharpe_ratio(0.0, 250) == pytest.approx(0.5)
+    assert math.isnan(probabilistic_sharpe_ratio(math.nan, 250))
+
+
+def test_expected_max_grows_with_trials() -> None:
+    vals = [expected_max_sharpe(n, 1.0) for n in (1, 2, 10, 100, 1000)]
+    assert vals == sorted(vals)
+    with pytest.raises(DataError):
+        expected_max_sharpe(0, 1.0)
+
+
+def test_min_backtest_length_paper_value() -> None:
+    # Bailey et al. (2014): about 45 independent trials already need ~5 years of data
+    # before an annualised in-sample Sharpe of 1 means anything.
+    assert min_backtest_length(45, 1.0) == pytest.approx(5.0, abs=0.05)
+    assert min_backtest_length(1000, 1.0) > min_backtest_length(10, 1.0)
+
+
+def test_min_track_record_length() -> None:
+    assert math.isinf(min_track_record_length(0.0))
+    n = min_track_record_length(0.1)
+    # at the MinTRL the PSR reaches the confidence level
+    assert probabilistic_sharpe_ratio(0.1, math.ceil(n) + 1) >= 0.95
+
+
+def test_sharpe_moments_real_returns(us_sp500_long) -> None:
+    aapl = us_sp500_long[us_sp500_long["ticker"] == "AAPL"].sort_values("date")
+    r = np.diff(np.log(aapl["close"].to_numpy()))
+    sr, skew, kurt, n = sharpe_moments(r)
+    assert n == r.size
+    assert 0 < sr < 0.2
+    assert kurt > 3.0  # fat tails in daily equity returns
+
+
+def test_pbo_noise_vs_skill() -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.01, size=(1000, 20))
+    res = probability_of_backtest_overfitting(noise, n_partitions=8)
+    assert res.n_splits == math.comb(8, 4)
+    assert 0.2 < res.pbo < 0.8
+    skilled = noise.copy()
+    skilled[:, 3] += 0.004  # one configuration with a real edge
+    res2 = probability_of_backtest_overfitting(skilled, n_partitions=8)
+    assert res2.pbo < 0.05
+    assert (res2.is_best == 3).all()
+
+
+def test_pbo_bad_input() -> None:
+    with pytest.raises(DataError, match="2-D"):
+        probability_of_backtest_overfitting(np.zeros(10))
+    with pytest.raises(DataError, match="at least 2 trials"):
+        probability_of_backtest_overfitting(np.zeros((100, 1)))
+    with pytest.raises(DataError, match="even"):
+        probability_of_backtest_overfitting(np.zeros((100, 3)), n_partitions=5)
+    bad = np.zeros((100, 3))
+    bad[5, 1] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        probability_of_backtest_overfitting(bad, n_partitions=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sr=st.floats(-0.3, 0.3),
+    n=st.integers(10, 5000),
+    skew=st.floats(-2, 2),
+    kurt=st.floats(3, 15),
+)
+def test_psr_in_unit_interval(sr: float, n: int, skew: float, kurt: float) -> None:
+    p = probabilistic_sharpe_ratio(sr, n, skew, kurt)
+    assert math.isnan(p) or 0.0 <= p <= 1.0
