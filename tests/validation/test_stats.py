@@ -73,7 +73,7 @@ def test_min_track_record_length() -> None:
 def test_sharpe_moments_real_returns(us_sp500_long) -> None:
     aapl = us_sp500_long[us_sp500_long["ticker"] == "AAPL"].sort_values("date")
     r = np.diff(np.log(aapl["close"].to_numpy()))
-    sr, skew, kurt, n = sharpe_moments(r)
+    sr, _skew, kurt, n = sharpe_moments(r)
     assert n == r.size
     assert 0 < sr < 0.2
     assert kurt > 3.0  # fat tails in daily equity returns
