@@ -1,0 +1,175 @@
+"""Metrics: parity with empyrical-reloaded on real S&P 500 returns, edge cases."""
+
+from __future__ import annotations
+
+import warnings
+
+import empyrical as ep
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphalab import metrics as m
+from alphalab.errors import ConfigError, DataError
+
+TICKERS = ["AAPL", "XOM", "GE", "NVDA", "CHK"]
+
+
+@pytest.fixture(scope="module")
+def closes(us_sp500_long: pd.DataFrame) -> pd.DataFrame:
+    wide = us_sp500_long.pivot(index="date", columns="ticker", values="close")
+    full = wide.columns[wide.notna().all()]
+    return wide[full[:40].union(pd.Index(TICKERS))]
+
+
+@pytest.fixture(scope="module")
+def rets(closes: pd.DataFrame) -> pd.DataFrame:
+    return closes.pct_change().iloc[1:]
+
+
+@pytest.fixture(scope="module")
+def bench(rets: pd.DataFrame) -> pd.Series:
+    return rets.mean(axis=1)  # equal-weight, daily rebalanced
+
+
+def test_periods_per_year_from_calendar(closes: pd.DataFrame) -> None:
+    daily = m.periods_per_year(closes.index)
+    assert 250 < daily < 254
+    weekly = m.periods_per_year(closes.resample("W").last().index)
+    assert 51.5 < weekly < 52.5
+    monthly = m.periods_per_year(closes.resample("ME").last().index)
+    assert 11.9 < monthly < 12.1
+    assert np.isnan(m.periods_per_year(closes.index[:1]))
+    assert np.isnan(m.periods_per_year([]))
+
+
+@pytest.mark.parametrize("ticker", TICKERS)
+def test_parity_with_empyrical(rets: pd.DataFrame, bench: pd.Series, ticker: str) -> None:
+    r = rets[ticker]
+    ppy = m.periods_per_year(r.index)
+    rf_annual = 0.02
+    rf = (1 + rf_annual) ** (1 / ppy) - 1
+    close = dict(rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(m.cagr(r, ppy), ep.annual_return(r, annualization=ppy), **close)
+    np.testing.assert_allclose(
+        m.volatility(r, ppy), ep.annual_volatility(r, annualization=ppy), **close
+    )
+    np.testing.assert_allclose(
+        m.sharpe(r, ppy, rf_annual), ep.sharpe_ratio(r, risk_free=rf, annualization=ppy), **close
+    )
+    np.testing.assert_allclose(
+        m.sortino(r, ppy, rf_annual),
+        ep.sortino_ratio(r, required_return=rf, annualization=ppy),
+        **close,
+    )
+    np.testing.assert_allclose(m.max_drawdown(r), ep.max_drawdown(r), **close)
+    np.testing.assert_allclose(
+        m.drawdown_series(r), ep.stats.drawdown_series(r).to_numpy(), **close
+    )
+    np.testing.assert_allclose(m.calmar(r, ppy), ep.calmar_ratio(r, annualization=ppy), **close)
+    a, b = ep.alpha_beta(r, bench, risk_free=rf, annualization=ppy)
+    np.testing.assert_allclose(m.beta(r, bench, ppy, rf_annual), b, **close)
+    np.testing.assert_allclose(m.alpha(r, bench, ppy, rf_annual), a, **close)
+    np.testing.assert_allclose(
+        m.information_ratio(r, bench, ppy), ep.excess_sharpe(r, bench) * np.sqrt(ppy), **close
+    )
+    # the numbers are real, not degenerate
+    assert m.max_drawdown(r) < -0.05 and 0.05 < m.volatility(r, ppy) < 1.5
+
+
+def test_weekly_parity(closes: pd.DataFrame) -> None:
+    r = closes["AAPL"].resample("W").last().pct_change().iloc[1:]
+    ppy = m.periods_per_year(r.index)
+    np.testing.assert_allclose(m.sharpe(r, ppy), ep.sharpe_ratio(r, annualization=ppy))
+    metrics = m.compute_metrics(r)
+    np.testing.assert_allclose(metrics["cagr"], ep.annual_return(r, annualization=ppy))
+
+
+def test_compute_metrics_keys_and_values(rets: pd.DataFrame, bench: pd.Series) -> None:
+    r = rets["AAPL"]
+    equity = 1e6 * (1 + r).cumprod()
+    turnover = pd.Series(0.0, index=r.index)
+    turnover.iloc[::21] = 0.5  # half the book traded once a month
+    costs = 0.001 * turnover * equity
+    out = m.compute_metrics(r, benchmark=bench, turnover=turnover, costs=costs, equity=equity)
+    assert tuple(out.index) == m.METRIC_KEYS
+    ppy = m.periods_per_year(r.index)
+    assert out["n_periods"] == len(r)
+    np.testing.assert_allclose(out["turnover"], 0.5 * len(r[::21]) / len(r) * ppy)
+    years = len(r) / ppy
+    np.testing.assert_allclose(out["cost_drag"], costs.sum() / years / equity.mean())
+    np.testing.assert_allclose(out["total_return"], closes_ratio(rets["AAPL"]) - 1)
+    te = np.std(r - bench, ddof=1) * np.sqrt(ppy)
+    np.testing.assert_allclose(out["tracking_error"], te)
+    assert 0 < out["hit_rate"] < 1 and out["max_drawdown_duration"] > 20
+
+
+def closes_ratio(r: pd.Series) -> float:
+    return float(np.prod(1 + r.to_numpy()))
+
+
+def test_benchmark_against_itself(bench: pd.Series) -> None:
+    out = m.compute_metrics(bench, benchmark=bench)
+    np.testing.assert_allclose(out["beta"], 1.0)
+    np.testing.assert_allclose(out["alpha"], 0.0, atol=1e-12)
+    assert out["tracking_error"] == 0.0
+    assert np.isnan(out["information_ratio"])
+
+
+def test_drawdown_duration_and_hit_rate_by_hand() -> None:
+    r = np.array([0.1, -0.1, 0.05, 0.1, -0.01, 0.0])
+    # wealth 1.1, .99, 1.0395, 1.14345, 1.1320, 1.1320: under water on bars 2-3 and 5-6
+    np.testing.assert_allclose(m.drawdown_series(r)[1], 0.99 / 1.1 - 1)
+    assert m.max_drawdown_duration(r) == 2
+    assert m.max_drawdown_duration(np.array([-0.1, 0.0, 0.0, 0.5, -0.1])) == 3
+    assert m.max_drawdown_duration(np.array([0.01, 0.02])) == 0
+    assert m.hit_rate(np.array([0.1, 0.0, -0.1, 0.2])) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], [np.nan, np.nan, np.nan], [0.0] * 30, [0.001] * 30],
+    ids=["empty", "all-nan", "zeros", "constant"],
+)
+def test_degenerate_series_give_nan_not_errors(values: list[float]) -> None:
+    idx = pd.bdate_range("2020-01-01", periods=len(values))
+    r = pd.Series(values, index=idx, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = m.compute_metrics(r, benchmark=r, periods_per_year=252)
+    assert not np.isinf(out.to_numpy()).any()
+    for key in ("sharpe", "sortino", "calmar", "beta", "alpha", "information_ratio"):
+        assert np.isnan(out[key]), key
+    if len(values) == 30 and values[0] > 0:
+        np.testing.assert_allclose(out["cagr"], 1.001**252 - 1)
+        assert out["volatility"] == 0.0 and out["max_drawdown"] == 0.0
+
+
+def test_nan_policy() -> None:
+    idx = pd.bdate_range("2020-01-01", periods=6)
+    r = pd.Series([np.nan, 0.01, -0.02, 0.03, 0.01, np.nan], index=idx)
+    out = m.compute_metrics(r, periods_per_year=252)
+    assert out["n_periods"] == 4
+    np.testing.assert_allclose(out["total_return"], 1.01 * 0.98 * 1.03 * 1.01 - 1)
+    bad = r.copy()
+    bad.iloc[2] = np.nan
+    with pytest.raises(DataError, match="2020-01-03"):
+        m.compute_metrics(bad, periods_per_year=252)
+    bad.iloc[2] = np.inf
+    with pytest.raises(DataError, match="infinite"):
+        m.sharpe(bad, 252)
+
+
+def test_periods_per_year_required_without_dates() -> None:
+    with pytest.raises(ConfigError, match="periods_per_year"):
+        m.compute_metrics(pd.Series([0.01, 0.02, -0.01]))
+    with pytest.raises(ConfigError, match="positive"):
+        m.compute_metrics(pd.Series([0.01, 0.02]), periods_per_year=0)
+    out = m.compute_metrics(pd.Series([0.01, 0.02, -0.01]), periods_per_year=12)
+    np.testing.assert_allclose(out["cagr"], (1.01 * 1.02 * 0.99) ** 4 - 1)
+
+
+def test_total_loss_has_no_growth_rate() -> None:
+    r = np.array([0.1, -1.0, 0.0])
+    assert np.isnan(m.cagr(r, 252))
+    assert m.max_drawdown(r) == -1.0
