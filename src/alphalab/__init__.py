@@ -5,6 +5,7 @@ The public API is re-exported here so that ``import alphalab as al`` is enough.
 
 from __future__ import annotations
 
+from alphalab.data.load import load, load_benchmark
 from alphalab.data.panel import Panel
 from alphalab.errors import AlphalabError, ConfigError, DataError, LeakageError, MarketRuleError
 
@@ -18,4 +19,6 @@ __all__ = [
     "MarketRuleError",
     "Panel",
     "__version__",
+    "load",
+    "load_benchmark",
 ]

@@ -1,0 +1,308 @@
+"""User price files: CSV or Parquet, long or wide, with a column-name mapping.
+
+Long files hold one row per (date, ticker) with price columns; wide files hold
+one date column and one column per ticker with the values of a single field.
+Every file goes through :func:`alphalab.data.validation.validate_prices`;
+messages name the file, the 1-based data row (header excluded) and the rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from alphalab.data.validation import (
+    REQUIRED_COLUMNS,
+    Mode,
+    ValidationReport,
+    validate_prices,
+)
+from alphalab.errors import DataError
+
+__all__ = ["STANDARD_NAMES", "SUFFIXES", "read_file", "read_file_with_report"]
+
+Layout = Literal["auto", "long", "wide"]
+
+#: File suffix -> format.
+SUFFIXES: dict[str, str] = {
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+#: Normalised user column name -> alphalab name, most specific first. A
+#: name is normalised by lower-casing and turning spaces, dots and hyphens
+#: into underscores ("Adj Close" -> "adj_close").
+STANDARD_NAMES: dict[str, tuple[str, ...]] = {
+    "date": ("date", "datetime", "timestamp", "time", "trade_date", "trading_date", "day"),
+    "ticker": ("ticker", "symbol", "code", "ts_code", "asset", "ticket", "name"),
+    "open": ("open", "open_price"),
+    "high": ("high", "high_price"),
+    "low": ("low", "low_price"),
+    "close": ("close", "close_price", "last", "price"),
+    "adj_close": ("adj_close", "adjclose", "adjusted_close", "adj_close_price"),
+    "volume": ("volume", "vol"),
+}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s.\-]+", "_", str(name).strip().lower()).strip("_")
+
+
+def _format_of(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return SUFFIXES[suffix]
+    raise DataError(
+        f"{path}: unsupported file type {path.suffix or '(no suffix)'!r}; "
+        f"supported: {', '.join(SUFFIXES)}"
+    )
+
+
+def _raw_header(path: Path, fmt: str) -> list[str]:
+    """Column names exactly as written (pandas would rename duplicates to 'A.1')."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the header line ({exc})") from None
+    if not first.strip():
+        raise DataError(f"{path}: file is empty (no header line)")
+    delimiter = "\t" if fmt == "tsv" else ","
+    return next(csv.reader(io.StringIO(first), delimiter=delimiter))
+
+
+def _read_table(path: Path, fmt: str) -> pd.DataFrame:
+    if fmt == "parquet":
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:
+            raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    try:
+        # Everything as text: tickers such as "000001" keep their zeros and a
+        # stray word in a price column is reported by row, not guessed at.
+        return pd.read_csv(
+            path,
+            sep="\t" if fmt == "tsv" else ",",
+            dtype=str,
+            encoding="utf-8-sig",
+            skipinitialspace=True,
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: cannot parse as {fmt.upper()} ({exc})") from None
+
+
+def _map_columns(
+    header: list[str], columns: Mapping[str, str] | None, path: Path, layout: Layout
+) -> tuple[dict[str, str], list[str], Layout]:
+    """Return (rename mapping, notes, layout). Explicit mapping first, then standard names."""
+    counts: dict[str, int] = {}
+    for h in header:
+        counts[h] = counts.get(h, 0) + 1
+    dups = [h for h, k in counts.items() if k > 1]
+    if dups:
+        positions = [i + 1 for i, h in enumerate(header) if h == dups[0]]
+        raise DataError(
+            f"{path}: duplicate column name {dups[0]!r:.60} (columns "
+            f"{', '.join(map(str, positions))}); each column must be named once"
+        )
+    mapping: dict[str, str] = {}
+    notes: list[str] = []
+    for src, dst in (columns or {}).items():
+        if src not in header:
+            raise DataError(
+                f"{path}: the column mapping names {src!r}, which the file lacks; "
+                f"columns: {', '.join(map(repr, header[:30]))}"
+            )
+        mapping[src] = dst
+    if columns:
+        notes.append("columns mapped as given: " + ", ".join(f"{k}->{v}" for k, v in mapping.items()))
+    taken = set(mapping.values()) | {h for h in header if h not in mapping and h in STANDARD_NAMES}
+    norm = {h: _normalise(h) for h in header if h not in mapping}
+    auto: dict[str, str] = {}
+
+    def recognise(targets: tuple[str, ...]) -> None:
+        for target in targets:
+            if target in taken:
+                continue
+            for alias in STANDARD_NAMES[target]:
+                hits = [h for h, n in norm.items() if n == alias and h not in auto]
+                if hits:
+                    auto[hits[0]] = target
+                    taken.add(target)
+                    break
+
+    recognise(("date",) if layout == "wide" else ("date", "ticker"))
+    if layout == "auto":
+        layout = "long" if "ticker" in taken else "wide"
+        notes.append(f"layout detected: {layout}")
+    # In a wide file every other column is a ticker ("LOW" is Lowe's, not a low price).
+    if layout == "long":
+        recognise(tuple(t for t in STANDARD_NAMES if t not in ("date", "ticker")))
+    auto = {k: v for k, v in auto.items() if k != v}
+    if auto:
+        notes.append("columns recognised: " + ", ".join(f"{k}->{v}" for k, v in auto.items()))
+    mapping.update(auto)
+    renamed = [mapping.get(h, h) for h in header]
+    clash = {r for r in renamed if renamed.count(r) > 1}
+    if clash:
+        name = sorted(clash)[0]
+        sources = [h for h in header if mapping.get(h, h) == name]
+        raise DataError(
+            f"{path}: columns {', '.join(map(repr, sources))} would all be named {name!r}; "
+            "fix the mapping"
+        )
+    return mapping, notes, layout
+
+
+def _melt_wide(df: pd.DataFrame, field: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """Wide (date x ticker) -> long rows, file row numbers and the count of empty cells."""
+    tickers = [c for c in df.columns if c != "date"]
+    if not tickers:
+        raise DataError(f"{path}: wide file has a date column but no ticker columns")
+    values = df[tickers].to_numpy(dtype=object)
+    n_rows, n_cols = values.shape
+    flat = values.reshape(-1)
+    present = pd.notna(flat)
+    if flat.dtype == object:
+        present &= np.array([not (isinstance(v, str) and not v.strip()) for v in flat], bool)
+    row_pos = np.repeat(np.arange(n_rows), n_cols)[present]
+    col_pos = np.tile(np.arange(n_cols), n_rows)[present]
+    long = pd.DataFrame(
+        {
+            "date": df["date"].to_numpy(dtype=object)[row_pos],
+            "ticker": np.asarray(tickers, dtype=object)[col_pos],
+            field: flat[present],
+        }
+    )
+    return long, row_pos + 1, int((~present).sum())
+
+
+def read_file_with_report(
+    path: str | os.PathLike[str],
+    *,
+    layout: Layout = "auto",
+    columns: Mapping[str, str] | None = None,
+    field: str = "close",
+    date_format: str | None = None,
+    mode: Mode = "strict",
+    tickers: Any = None,
+    start: Any = None,
+    end: Any = None,
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """Like :func:`read_file`, also returning the :class:`ValidationReport`."""
+    if layout not in ("auto", "long", "wide"):
+        raise DataError(f"layout must be 'auto', 'long' or 'wide', got {layout!r}")
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError(f"{p}: no such file")
+    if p.is_dir():
+        raise DataError(f"{p}: is a directory, not a file")
+    fmt = _format_of(p)
+    header = _raw_header(p, fmt)
+    mapping, notes, layout = _map_columns(header, columns, p, layout)
+    df = _read_table(p, fmt)
+    df = df.rename(columns=mapping)
+    df.columns = [str(c) for c in df.columns]
+    if "date" not in df.columns:
+        raise DataError(
+            f"{p}: rule missing_columns (required column(s) absent): no date column; "
+            f"columns: {', '.join(map(repr, header[:30]))}; pass columns={{'<name>': 'date'}}"
+        )
+    rows = None
+    required: tuple[str, ...] = REQUIRED_COLUMNS
+    if layout == "wide":
+        n_rows = len(df)
+        if n_rows == 0:
+            raise DataError(f"{p}: rule no_rows (no data rows): the file has a header only")
+        df, rows, n_empty = _melt_wide(df, field, p)
+        required = ("date", "ticker", field)
+        notes.append(f"wide file melted: field {field!r}, {n_empty} empty cell(s) = no data")
+        if df.empty:
+            raise DataError(f"{p}: rule no_rows (no data rows): every ticker cell is empty")
+    clean, report = validate_prices(
+        df,
+        source=str(p),
+        mode=mode,
+        required=required,
+        rows=rows,
+        date_format=date_format,
+        tickers=tickers,
+        start=start,
+        end=end,
+    )
+    report.notes[:0] = notes
+    return clean, report
+
+
+def read_file(
+    path: str | os.PathLike[str],
+    *,
+    layout: Layout = "auto",
+    columns: Mapping[str, str] | None = None,
+    field: str = "close",
+    date_format: str | None = None,
+    mode: Mode = "strict",
+) -> pd.DataFrame:
+    """Read a CSV or Parquet price file into a validated long DataFrame.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.csv``, ``.csv.gz``, ``.txt`` (comma-separated), ``.tsv``, ``.parquet``
+        or ``.pq``. Other suffixes raise :class:`DataError`.
+    layout : {"auto", "long", "wide"}
+        ``long``: one row per (date, ticker). ``wide``: a date column and one
+        column per ticker holding ``field``. ``auto``: long when a ticker
+        column exists (after mapping), else wide.
+    columns : dict[str, str], optional
+        Renames file columns to alphalab names, e.g. ``{"Name": "ticker"}``.
+        Unmapped columns with a standard name in any case (``Date``,
+        ``Adj Close``, ``Symbol`` ...) are recognised too; every rename is
+        listed in the report notes. Other columns are kept.
+    field : str
+        The field a wide file holds (default ``close``).
+    date_format : str, optional
+        strftime format of the dates; default ISO 8601, else inferred.
+    mode : {"strict", "lenient"}
+        See :func:`alphalab.data.validation.validate_prices`.
+
+    Returns
+    -------
+    pandas.DataFrame, shape (n_rows, n_columns)
+        Long frame: ``date`` (datetime64[ns]), ``ticker`` (str), price and
+        volume columns (float64), other columns as read.
+
+    Raises
+    ------
+    DataError
+        Missing file, unsupported suffix, unreadable or empty file, duplicate
+        or clashing column names, and every validation rule (strict mode).
+    """
+    clean, _ = read_file_with_report(
+        path, layout=layout, columns=columns, field=field, date_format=date_format, mode=mode
+    )
+    return clean

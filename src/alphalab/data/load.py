@@ -1,0 +1,241 @@
+"""``al.load``: one entry point from a dataset name, file or DataFrame to a Panel.
+
+A string source is resolved in this order, and the error lists what was tried:
+
+1. an embedded dataset name (:data:`alphalab.data.embedded.EMBEDDED`);
+2. an existing file (CSV or Parquet, see :func:`alphalab.data.files.read_file`);
+3. a dataset in the local store, when :mod:`alphalab.data.store` is importable
+   and its catalogue exists (the store validated the rows when they were
+   imported; its ``Store.load`` builds the Panel).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from alphalab.data.embedded import EMBEDDED, get_embedded, load_embedded
+from alphalab.data.files import SUFFIXES, Layout, read_file_with_report
+from alphalab.data.panel import Panel
+from alphalab.data.validation import Mode, ValidationReport, validate_prices
+from alphalab.errors import DataError
+
+__all__ = ["load", "load_benchmark", "resolve_source"]
+
+Source = str | os.PathLike[str] | pd.DataFrame
+
+
+def _looks_like_path(text: str) -> bool:
+    lower = text.lower()
+    return os.sep in text or "/" in text or any(lower.endswith(s) for s in SUFFIXES)
+
+
+def _store_lookup(name: str) -> tuple[Any | None, str]:
+    """(store, why-not) for ``name``: the Store holding it, or None and the reason."""
+    try:
+        store_mod = importlib.import_module("alphalab.data.store")
+    except ImportError:
+        return None, "the store (alphalab.data.store) is not available"
+    store = store_mod.Store()
+    # Looking must not create an empty catalogue as a side effect.
+    if not store.catalog_path.exists():
+        return None, f"the store at {store.root} is empty (no catalogue)"
+    try:
+        found = store.exists(name)
+    except DataError as exc:  # names the store refuses (slashes, '..') cannot be stored
+        return None, f"not a valid store dataset name ({exc})"
+    if not found:
+        return None, f"no dataset {name!r} in the store at {store.root}"
+    return store, ""
+
+
+def resolve_source(source: Source) -> str:
+    """Which resolver handles ``source``: ``dataframe``, ``embedded``, ``file`` or ``store``.
+
+    Raises
+    ------
+    DataError
+        Nothing matched; the message lists each place that was tried.
+    """
+    if isinstance(source, pd.DataFrame):
+        return "dataframe"
+    if not isinstance(source, str | os.PathLike):
+        raise DataError(
+            f"source must be a dataset name, a file path or a DataFrame, got {type(source).__name__}"
+        )
+    text = os.fspath(source)
+    if isinstance(source, str) and text in EMBEDDED:
+        return "embedded"
+    path = Path(text).expanduser()
+    if path.is_file():
+        return "file"
+    tried = [f"not an embedded dataset (available: {', '.join(EMBEDDED)})"]
+    tried.append(f"no file at {path.resolve()}")
+    if isinstance(source, str) and not _looks_like_path(text):
+        store, why = _store_lookup(text)
+        if store is not None:
+            return "store"
+        tried.append(why)
+    raise DataError(f"cannot find data source {text!r:.200}: " + "; ".join(tried))
+
+
+def load(
+    source: Source,
+    *,
+    market: str | None = None,
+    mode: Mode = "strict",
+    columns: Mapping[str, str] | None = None,
+    tickers: Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+    fields: Sequence[str] | None = None,
+    layout: Layout = "auto",
+    field: str = "close",
+    date_format: str | None = None,
+) -> Panel:
+    """Load market data as a validated :class:`Panel`.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        An embedded dataset name (``sp500_20``, ``arch_sp500`` ...), a CSV or
+        Parquet file, a store dataset name, or a long DataFrame
+        (``date, ticker, close, ...``).
+    market : str, optional
+        Market code stored in ``panel.meta["market"]`` (e.g. ``"vn.hose"``).
+    mode : {"strict", "lenient"}
+        ``strict`` raises on any bad row; ``lenient`` drops bad rows and puts
+        the counts in ``panel.meta["validation"]``.
+    columns : dict[str, str], optional
+        Column renames for files and DataFrames (``{"Name": "ticker"}``).
+    tickers : sequence of str, optional
+        Keep only these tickers (unknown ones raise).
+    start, end : date-like, optional
+        Inclusive date range.
+    fields : sequence of str, optional
+        Fields to keep; default every numeric column.
+    layout, field, date_format
+        File options, see :func:`alphalab.data.files.read_file`.
+
+    Returns
+    -------
+    Panel
+        Fields of shape ``(n_dates, n_assets)``; ``meta`` holds ``source``,
+        ``source_kind``, ``market``, ``validation`` (a dict, see
+        :meth:`ValidationReport.to_dict`) and, for embedded data, ``adjusted``
+        and ``benchmark``.
+
+    Raises
+    ------
+    DataError
+        The source cannot be found, a rule is broken (strict), or a requested
+        ticker or field is absent.
+    """
+    kind = resolve_source(source)
+    meta: dict[str, Any] = {"source_kind": kind, "market": market}
+    report: ValidationReport | None
+    if kind == "store":
+        return _load_store(str(source), meta, tickers=tickers, start=start, end=end, fields=fields)
+    if kind == "file":
+        path = Path(os.fspath(source)).expanduser().resolve()  # type: ignore[arg-type]
+        clean, report = read_file_with_report(
+            path, layout=layout, columns=columns, field=field, date_format=date_format,
+            mode=mode, tickers=tickers, start=start, end=end,
+        )  # fmt: skip
+        meta["source"] = str(path)
+    else:
+        if kind == "embedded":
+            name = str(source)
+            info = get_embedded(name)
+            raw = load_embedded(name)
+            meta.update(source=name, adjusted=info.adjusted, benchmark=info.benchmark)
+            label = f"embedded:{name}"
+        else:
+            raw = source.rename(columns=dict(columns)) if columns else source  # type: ignore[union-attr]
+            meta["source"] = label = "<DataFrame>"
+        clean, report = validate_prices(
+            raw, source=label, mode=mode, tickers=tickers, start=start, end=end,
+            date_format=date_format,
+        )  # fmt: skip
+    meta["validation"] = report.to_dict()
+    numeric = [
+        c for c in clean.columns
+        if c not in ("date", "ticker") and pd.api.types.is_numeric_dtype(clean[c])
+    ]  # fmt: skip
+    if fields is not None:
+        absent = [f for f in fields if f not in numeric]
+        if absent:
+            raise DataError(
+                f"{meta['source']}: field(s) {', '.join(map(repr, absent))} not in the data; "
+                f"numeric fields: {', '.join(numeric)}"
+            )
+        numeric = list(fields)
+    return Panel.from_long(clean, numeric, meta=meta)
+
+
+def _load_store(
+    name: str,
+    meta: dict[str, Any],
+    *,
+    tickers: Sequence[str] | None,
+    start: Any,
+    end: Any,
+    fields: Sequence[str] | None,
+) -> Panel:
+    store, _ = _store_lookup(name)
+    panel = store.load(name, fields, start=start, end=end, tickers=tickers)  # type: ignore[union-attr]
+    if tickers is not None:
+        absent = sorted(set(map(str, tickers)) - set(panel.assets))
+        if absent:
+            raise DataError(f"store dataset {name!r}: ticker(s) not in the data: {absent[:20]}")
+    merged = {**panel.meta, **meta, "source": name}
+    if meta["market"] is None:
+        merged["market"] = panel.meta.get("market")
+    merged["validation"] = {"source": name, "note": "validated (lenient) when imported into the store"}
+    return panel.with_meta(**merged)
+
+
+def load_benchmark(
+    source: Source,
+    *,
+    ticker: str | None = None,
+    field: str = "close",
+    mode: Mode = "strict",
+    start: Any = None,
+    end: Any = None,
+) -> pd.Series:
+    """A benchmark's level series (its closes) from any source :func:`load` accepts.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        E.g. ``"sp500_index"``, ``"arch_nasdaq"``, ``"vnindex_2000_2020"`` or a file.
+    ticker : str, optional
+        Needed when the source holds several tickers.
+    field : str
+        Which field is the level (default ``close``).
+
+    Returns
+    -------
+    pandas.Series, shape (n_dates,)
+        Float64 levels indexed by date, named after the ticker; dates where
+        the level is missing are dropped.
+    """
+    panel = load(
+        source, mode=mode, tickers=[ticker] if ticker is not None else None,
+        start=start, end=end, fields=[field],
+    )  # fmt: skip
+    if panel.n_assets != 1:
+        raise DataError(
+            f"benchmark source {panel.meta.get('source')!s:.200} holds {panel.n_assets} tickers; "
+            f"pass ticker= one of {', '.join(map(str, panel.assets[:20]))}"
+        )
+    series = panel.frame(field).iloc[:, 0].dropna().astype("float64")
+    series.name = str(panel.assets[0])
+    series.index.name = "date"
+    return series.copy()
