@@ -1,0 +1,760 @@
+"""The local dataset store: Parquet files catalogued in DuckDB.
+
+Layout under the store root (``$ALPHALAB_HOME``, else ``~/.alphalab``)::
+
+    ROOT/
+      catalog.duckdb                      one row per dataset (see CATALOG_COLUMNS)
+      .write.lock                         flock held by the single writer
+      datasets/<name>/<content-hash>.parquet
+
+Crash safety: a write goes to a temporary file in the dataset's folder, is
+fsynced and renamed to its content-hash name, and only then is the catalogue
+row replaced inside one DuckDB transaction. A process killed at any point
+leaves the catalogue pointing at the old, intact file; files that no catalogue
+row references are invisible and are swept by :meth:`Store.gc` (run on every
+write). Readers open the catalogue read-only for a few milliseconds and retry
+while a writer holds DuckDB's file lock, so they keep working during imports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+import uuid
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from alphalab.data.panel import Panel
+from alphalab.errors import DataError
+
+__all__ = [
+    "ADJUSTED_STATES",
+    "DatasetInfo",
+    "Store",
+    "check_adjustment_mix",
+    "default_root",
+    "validate_name",
+]
+
+ENV_HOME = "ALPHALAB_HOME"
+# Test hook: seconds to sleep after the data file is in place and before the
+# catalogue commit, so that a test can kill an import at the worst moment.
+ENV_PAUSE = "ALPHALAB_TEST_PAUSE_BEFORE_COMMIT"
+ADJUSTED_STATES = ("raw", "adjusted", "split_only", "unknown")
+KINDS = ("prices", "fundamentals", "table")
+PRICE_FIELDS = ("open", "high", "low", "close")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+GRID_KEY = b"alphalab.grid"
+_READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}  # SHOW / DESCRIBE parse as SELECT in DuckDB
+
+_CATALOG_DDL = """
+CREATE TABLE IF NOT EXISTS datasets (
+    name VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    source VARCHAR,
+    market VARCHAR,
+    adjusted VARCHAR NOT NULL,
+    fields VARCHAR[],
+    tickers VARCHAR[],
+    n_tickers INTEGER,
+    start_date DATE,
+    end_date DATE,
+    n_rows BIGINT,
+    content_hash VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    imported_at TIMESTAMP NOT NULL,
+    meta VARCHAR
+)
+"""
+CATALOG_COLUMNS = (
+    "name", "kind", "source", "market", "adjusted", "fields", "tickers", "n_tickers",
+    "start_date", "end_date", "n_rows", "content_hash", "path", "imported_at", "meta",
+)
+
+
+def default_root() -> Path:
+    """The store root: ``$ALPHALAB_HOME`` when set, else ``~/.alphalab``."""
+    env = os.environ.get(ENV_HOME)
+    return Path(env).expanduser() if env else Path.home() / ".alphalab"
+
+
+def validate_name(name: str) -> str:
+    """Return ``name`` if it is a safe dataset name, else raise :class:`DataError`.
+
+    Names are 1-128 characters of letters, digits, ``_``, ``-`` and ``.``,
+    start with a letter or digit and never contain ``..`` (so a name can not
+    reach outside the store's folder).
+    """
+    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
+        raise DataError(
+            f"invalid dataset name {name!r}: use 1-128 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit, no '..' or slashes"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One catalogue row."""
+
+    name: str
+    kind: str
+    source: str | None
+    market: str | None
+    adjusted: str
+    fields: list[str]
+    tickers: list[str]
+    n_tickers: int
+    start_date: pd.Timestamp | None
+    end_date: pd.Timestamp | None
+    n_rows: int
+    content_hash: str
+    path: str
+    imported_at: pd.Timestamp
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly dict without the ticker list."""
+        out = asdict(self)
+        out.pop("tickers")
+        for key in ("start_date", "end_date", "imported_at"):
+            out[key] = None if out[key] is None else str(pd.Timestamp(out[key]))
+        return out
+
+
+def check_adjustment_mix(infos: Sequence[DatasetInfo], *, allow_mixed: bool = False) -> None:
+    """Refuse to combine raw and adjusted price datasets unless told to.
+
+    Raises
+    ------
+    DataError
+        Two of ``infos`` are price datasets, one ``raw`` and one ``adjusted`` or
+        ``split_only`` (or adjusted and split_only), and ``allow_mixed`` is False.
+    """
+    states = {i.name: i.adjusted for i in infos if i.kind == "prices" and i.adjusted != "unknown"}
+    if len(set(states.values())) > 1 and not allow_mixed:
+        desc = ", ".join(f"{n}={s}" for n, s in states.items())
+        raise DataError(
+            f"datasets mix price adjustments ({desc}); adjust them to one basis "
+            "or pass allow_mixed_adjustment=True"
+        )
+
+
+# --------------------------------------------------------------------- helpers
+def _guess_kind(columns: Sequence[str]) -> str:
+    cols = set(columns)
+    if {"date", "ticker"} <= cols and cols & set(PRICE_FIELDS):
+        return "prices"
+    if {"ticker", "period_end"} <= cols:
+        return "fundamentals"
+    return "table"
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _to_arrow(df: pd.DataFrame, kind: str) -> pa.Table:
+    """Sort and encode a frame for storage (tickers dictionary-encoded)."""
+    if kind == "prices":
+        # Date-major order makes the Panel scatter in load() a sequential write
+        # (and a plain reshape when the grid is complete).
+        df = df.sort_values(["date", "ticker"], kind="stable")
+    elif kind == "fundamentals":
+        df = df.sort_values(["ticker", "period_end"], kind="stable")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if "ticker" in table.column_names:
+        i = table.column_names.index("ticker")
+        col = pc.cast(table.column(i), pa.string()).dictionary_encode()
+        table = table.set_column(i, "ticker", col)
+    if kind == "prices":
+        # A complete date x ticker grid in date-major order loads by reshaping
+        # the field columns alone: record its axes so that load() can skip
+        # decoding and factorising the key columns.
+        dates = df["date"].drop_duplicates().to_numpy()
+        tickers = np.sort(df["ticker"].unique())
+        if len(df) == len(dates) * len(tickers):
+            grid = {
+                "dates": dates.astype("datetime64[ns]").view(np.int64).tolist(),
+                "tickers": [str(t) for t in tickers],
+            }
+            meta = dict(table.schema.metadata or {})
+            meta[GRID_KEY] = json.dumps(grid).encode()
+            table = table.replace_schema_metadata(meta)
+    return table
+
+
+class Store:
+    """A folder of Parquet datasets with a DuckDB catalogue.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        Store folder; default :func:`default_root`. Created on first write.
+    lock_timeout : float
+        Seconds a reader waits for a writer to release the catalogue.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, lock_timeout: float = 30.0):
+        self.root = Path(root).expanduser() if root is not None else default_root()
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.duckdb"
+
+    # ----------------------------------------------------------- connections
+    @contextlib.contextmanager
+    def _connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the catalogue, retrying while another process holds its lock."""
+        if read_only and not self.catalog_path.exists():
+            self._init_catalog()
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.005
+        while True:
+            try:
+                con = duckdb.connect(str(self.catalog_path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise DataError(
+                        f"store catalogue {self.catalog_path} is busy or unreadable: {exc}"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Serialise writers across processes (released by the OS if killed)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".write.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _init_catalog(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._write_lock(), self._connect(read_only=False) as con:
+            con.execute(_CATALOG_DDL)
+
+    # --------------------------------------------------------------- catalogue
+    def _rows(self, where: str = "", params: Sequence[Any] = ()) -> list[DatasetInfo]:
+        with self._connect(read_only=True) as con:
+            cur = con.execute(
+                f"SELECT {', '.join(CATALOG_COLUMNS)} FROM datasets {where} ORDER BY name",
+                list(params),
+            )
+            rows = cur.fetchall()
+        out = []
+        for row in rows:
+            rec = dict(zip(CATALOG_COLUMNS, row, strict=True))
+            rec["meta"] = json.loads(rec["meta"] or "{}")
+            rec["fields"] = list(rec["fields"] or [])
+            rec["tickers"] = list(rec["tickers"] or [])
+            for key in ("start_date", "end_date", "imported_at"):
+                rec[key] = None if rec[key] is None else pd.Timestamp(rec[key])
+            out.append(DatasetInfo(**rec))
+        return out
+
+    def names(self) -> list[str]:
+        return [i.name for i in self._rows()]
+
+    def list(self) -> pd.DataFrame:
+        """The catalogue as a DataFrame, one row per dataset (no ticker lists)."""
+        infos = self._rows()
+        cols = [c for c in CATALOG_COLUMNS if c not in ("tickers", "meta")]
+        return pd.DataFrame([{k: getattr(i, k) for k in cols} for i in infos], columns=cols)
+
+    def exists(self, name: str) -> bool:
+        validate_name(name)
+        return bool(self._rows("WHERE name = ?", [name]))
+
+    def info(self, name: str) -> DatasetInfo:
+        """The catalogue row of ``name``; :class:`DataError` if it is not stored."""
+        validate_name(name)
+        rows = self._rows("WHERE name = ?", [name])
+        if not rows:
+            known = ", ".join(self.names()) or "none"
+            raise DataError(f"dataset {name!r} is not in the store {self.root}; stored: {known}")
+        return rows[0]
+
+    # ----------------------------------------------------------------- writes
+    def write(
+        self,
+        df: pd.DataFrame,
+        name: str,
+        *,
+        source: str | None = None,
+        market: str | None = None,
+        adjusted: str = "unknown",
+        kind: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        replace: bool = False,
+    ) -> DatasetInfo:
+        """Store a long DataFrame as dataset ``name`` (atomically).
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            Prices: long ``date, ticker, fields...`` with unique (date, ticker).
+            Fundamentals: ``ticker, period_end, ...``. Anything else: a table.
+        name : str
+            Dataset name (see :func:`validate_name`).
+        source, market : str, optional
+            Provenance recorded in the catalogue (``market`` is a markets code).
+        adjusted : {"raw", "adjusted", "split_only", "unknown"}
+            Whether the prices are adjusted for corporate actions.
+        kind : {"prices", "fundamentals", "table"}, optional
+            Default: guessed from the columns.
+        replace : bool
+            Overwrite an existing dataset of that name (else :class:`DataError`).
+        """
+        validate_name(name)
+        if adjusted not in ADJUSTED_STATES:
+            raise DataError(f"adjusted must be one of {ADJUSTED_STATES}, got {adjusted!r}")
+        kind = kind or _guess_kind(list(df.columns))
+        if kind not in KINDS:
+            raise DataError(f"kind must be one of {KINDS}, got {kind!r}")
+        if df.empty:
+            raise DataError(f"refusing to store an empty frame as {name!r}")
+        df = self._normalise(df, kind, name)
+        table = _to_arrow(df, kind)
+        with self._write_lock():
+            if not self.catalog_path.exists():
+                with self._connect(read_only=False) as con:
+                    con.execute(_CATALOG_DDL)
+            old = self._rows("WHERE name = ?", [name])
+            if old and not replace:
+                raise DataError(
+                    f"dataset {name!r} already exists in {self.root}; remove it or pass replace"
+                )
+            folder = self.root / "datasets" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".tmp-{uuid.uuid4().hex}.parquet"
+            try:
+                # lz4 decodes several times faster than zstd on float columns,
+                # which dominates load time for large panels; dictionaries only
+                # where values repeat (keys), not on prices.
+                pq.write_table(
+                    table, tmp, compression="lz4", row_group_size=1 << 20,
+                    use_dictionary=[c for c in ("date", "ticker", "period_end") if c in table.column_names],
+                )
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                digest = _file_sha256(tmp)
+                final = folder / f"{digest[:32]}.parquet"
+                os.replace(tmp, final)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+            _fsync_dir(folder)
+            pause = float(os.environ.get(ENV_PAUSE, "0") or 0)
+            if pause > 0:
+                time.sleep(pause)
+            info = self._describe(df, table, name, kind, source, market, adjusted, meta,
+                                  digest, final.relative_to(self.root).as_posix())
+            with self._connect(read_only=False) as con:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute("DELETE FROM datasets WHERE name = ?", [name])
+                    con.execute(
+                        f"INSERT INTO datasets ({', '.join(CATALOG_COLUMNS)}) VALUES "
+                        f"({', '.join('?' * len(CATALOG_COLUMNS))})",
+                        [
+                            info.name, info.kind, info.source, info.market, info.adjusted,
+                            info.fields, info.tickers, info.n_tickers,
+                            None if info.start_date is None else info.start_date.date(),
+                            None if info.end_date is None else info.end_date.date(),
+                            info.n_rows, info.content_hash, info.path,
+                            info.imported_at.to_pydatetime(), json.dumps(info.meta),
+                        ],
+                    )
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+            self._gc_locked()
+        return info
+
+    def _normalise(self, df: pd.DataFrame, kind: str, name: str) -> pd.DataFrame:
+        df = df.copy()
+        if "ticker" in df.columns:
+            if df["ticker"].isna().any():
+                raise DataError(f"dataset {name!r}: {int(df['ticker'].isna().sum())} rows lack a ticker")
+            df["ticker"] = df["ticker"].astype(str)
+        for col in ("date", "period_end", "report_date"):
+            if col in df.columns:
+                d = pd.to_datetime(df[col])
+                if getattr(d.dt, "tz", None) is not None:
+                    d = d.dt.tz_convert("UTC").dt.tz_localize(None)
+                df[col] = d.astype("datetime64[us]")
+        if kind == "prices":
+            dup = df.duplicated(["date", "ticker"])
+            if dup.any():
+                row = df.loc[dup].iloc[0]
+                raise DataError(
+                    f"dataset {name!r}: {int(dup.sum())} duplicated (date, ticker) rows, "
+                    f"first ({pd.Timestamp(row['date']).date()}, {row['ticker']!r})"
+                )
+            if df["date"].isna().any():
+                raise DataError(f"dataset {name!r}: {int(df['date'].isna().sum())} rows lack a date")
+        return df
+
+    def _describe(
+        self, df: pd.DataFrame, table: pa.Table, name: str, kind: str, source: str | None,
+        market: str | None, adjusted: str, meta: Mapping[str, Any] | None, digest: str, path: str,
+    ) -> DatasetInfo:
+        date_col = "date" if "date" in df.columns else ("period_end" if "period_end" in df.columns else None)
+        keys = {"date", "ticker", "period_end"}
+        tickers = sorted(df["ticker"].unique().tolist()) if "ticker" in df.columns else []
+        start = end = None
+        if date_col is not None and df[date_col].notna().any():
+            start, end = pd.Timestamp(df[date_col].min()), pd.Timestamp(df[date_col].max())
+        return DatasetInfo(
+            name=name, kind=kind, source=source, market=market, adjusted=adjusted,
+            fields=[c for c in table.column_names if c not in keys], tickers=tickers,
+            n_tickers=len(tickers), start_date=start, end_date=end, n_rows=len(df),
+            content_hash=digest, path=path, imported_at=pd.Timestamp.now("UTC").tz_localize(None),
+            meta=dict(meta or {}),
+        )
+
+    def import_file(
+        self,
+        path: str | os.PathLike[str],
+        name: str,
+        *,
+        market: str | None = None,
+        mapping: Mapping[str, str] | None = None,
+        adjusted: str = "unknown",
+        replace: bool = False,
+    ) -> DatasetInfo:
+        """Read a CSV or Parquet file, rename columns by ``mapping`` and store it.
+
+        Price files are checked with :func:`alphalab.data.validation.validate_prices`
+        (lenient: bad rows dropped and counted in the catalogue's meta).
+        """
+        path = Path(path)
+        if not path.exists():
+            raise DataError(f"file to import does not exist: {path}")
+        suffix = path.suffix.lower()
+        try:
+            if suffix in (".parquet", ".pq"):
+                df = pd.read_parquet(path)
+            elif suffix in (".csv", ".txt", ".gz"):
+                df = pd.read_csv(path)
+            else:
+                raise DataError(f"cannot import {path}: expected .parquet or .csv")
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise DataError(f"cannot read {path}: {exc}") from None
+        if mapping:
+            missing = [k for k in mapping if k not in df.columns]
+            if missing:
+                raise DataError(f"--map names column(s) {missing} absent from {path}; columns: {list(df.columns)}")
+            df = df.rename(columns=dict(mapping))
+        meta: dict[str, Any] = {"file": str(path.resolve())}
+        if _guess_kind(list(df.columns)) == "prices":
+            df, meta["validation"] = _validate(df, str(path))
+        return self.write(df, name, source=f"file:{path.name}", market=market,
+                          adjusted=adjusted, meta=meta, replace=replace)
+
+    def append(self, name: str, new: pd.DataFrame) -> DatasetInfo:
+        """Add rows to a price dataset; stored rows win on (date, ticker) overlap."""
+        info = self.info(name)
+        old = self.read_table(name)
+        both = pd.concat([old, new[[c for c in new.columns if c in old.columns]]], ignore_index=True)
+        both = both.drop_duplicates(["date", "ticker"], keep="first")
+        return self.write(both, name, source=info.source, market=info.market,
+                          adjusted=info.adjusted, kind=info.kind, meta=info.meta, replace=True)
+
+    def remove(self, name: str) -> None:
+        """Delete dataset ``name`` (catalogue row first, then its files)."""
+        self.info(name)
+        with self._write_lock():
+            with self._connect(read_only=False) as con:
+                con.execute("DELETE FROM datasets WHERE name = ?", [name])
+            self._gc_locked()
+
+    def gc(self) -> list[Path]:
+        """Delete files that no catalogue row references (left by killed writes)."""
+        with self._write_lock():
+            return self._gc_locked()
+
+    def _gc_locked(self) -> list[Path]:
+        base = self.root / "datasets"
+        if not base.exists():
+            return []
+        keep = {self.root / i.path for i in self._rows()}
+        removed = []
+        for folder in base.iterdir():
+            if not folder.is_dir():
+                continue
+            for f in folder.iterdir():
+                if f not in keep:
+                    f.unlink(missing_ok=True)
+                    removed.append(f)
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        return removed
+
+    # ------------------------------------------------------------------ reads
+    def _open(self, name: str) -> tuple[DatasetInfo, pq.ParquetFile]:
+        # A writer may replace and delete the file between our catalogue read
+        # and the open: read the catalogue again and retry.
+        for _ in range(5):
+            info = self.info(name)
+            try:
+                return info, pq.ParquetFile(self.root / info.path)
+            except FileNotFoundError:
+                time.sleep(0.01)
+        raise DataError(f"dataset {name!r}: file {info.path} vanished repeatedly during reads")
+
+    def read_table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Dataset ``name`` as a pandas DataFrame (tickers as plain strings)."""
+        _, pf = self._open(name)
+        table = pf.read(columns=list(columns) if columns is not None else None)
+        if "ticker" in table.column_names:
+            i = table.column_names.index("ticker")
+            table = table.set_column(i, "ticker", pc.cast(table.column(i), pa.string()))
+        return table.to_pandas()
+
+    def load(
+        self,
+        name: str,
+        fields: Sequence[str] | None = None,
+        *,
+        start: Any = None,
+        end: Any = None,
+        tickers: Sequence[str] | None = None,
+    ) -> Panel:
+        """Dataset ``name`` as a :class:`Panel` (prices only).
+
+        Parameters
+        ----------
+        fields : sequence of str, optional
+            Numeric columns to load; default all numeric columns.
+        start, end : datetime-like, optional
+            Inclusive date range.
+        tickers : sequence of str, optional
+            Restrict to these tickers.
+
+        Returns
+        -------
+        Panel
+            Fields of shape ``(n_dates, n_assets)``; ``meta`` carries the
+            dataset name, market, source, adjusted state and content hash.
+        """
+        info, pf = self._open(name)
+        if info.kind != "prices":
+            raise DataError(
+                f"dataset {name!r} is a {info.kind} table, not prices; read it with "
+                "Store.read_table or join it with alphalab.data.fundamentals.join_fundamentals"
+            )
+        schema = pf.schema_arrow
+        numeric = [
+            f.name for f in schema
+            if f.name not in ("date", "ticker")
+            and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type))
+        ]
+        if fields is None:
+            fields = numeric
+        else:
+            bad = [f for f in fields if f not in numeric]
+            if bad:
+                raise DataError(f"dataset {name!r} has no numeric field(s) {bad}; available: {numeric}")
+        meta = {"dataset": name, "market": info.market, "source": info.source,
+                "adjusted": info.adjusted, "content_hash": info.content_hash}
+        grid_raw = (pf.schema_arrow.metadata or {}).get(GRID_KEY)
+        if grid_raw is not None:
+            grid = json.loads(grid_raw)
+            dates = pd.DatetimeIndex(np.asarray(grid["dates"], dtype="datetime64[ns]"))
+            assets = pd.Index(grid["tickers"], dtype=object)
+            table = pf.read(columns=list(fields), use_threads=True)
+            shape = (len(dates), len(assets))
+            arrays = {f: _column_f64(table.column(f)).reshape(shape) for f in fields}
+            panel = Panel(arrays, dates, assets, meta)
+            if start is not None or end is not None:
+                panel = panel.slice_dates(start, end)
+            if tickers is not None:
+                panel = panel.select_assets([t for t in tickers if t in set(assets)])
+            return panel
+        filters = []
+        if start is not None:
+            filters.append(("date", ">=", pd.Timestamp(start)))
+        if end is not None:
+            filters.append(("date", "<=", pd.Timestamp(end)))
+        if tickers is not None:
+            filters.append(("ticker", "in", [str(t) for t in tickers]))
+        table = pq.read_table(
+            self.root / info.path, columns=["date", "ticker", *fields],
+            filters=filters or None, use_threads=True,
+        )
+        return panel_from_arrow(table, list(fields), meta=meta)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run one read-only SQL statement; every dataset is a view of its name.
+
+        The catalogue itself is the table ``datasets``. Statements other than
+        SELECT / WITH / SHOW / DESCRIBE / EXPLAIN raise :class:`DataError`.
+        """
+        with self._connect(read_only=True) as con:
+            try:
+                stmts = con.extract_statements(sql)
+            except duckdb.Error as exc:
+                raise DataError(f"cannot parse query: {exc}") from None
+            if len(stmts) != 1:
+                raise DataError(f"query must be exactly one statement, got {len(stmts)}")
+            kind = stmts[0].type.name
+            if kind not in _READ_ONLY_TYPES:
+                raise DataError(f"query is read-only: {kind} statements are not allowed")
+            for info in self._rows():
+                path = (self.root / info.path).as_posix().replace("'", "''")
+                con.execute(f'CREATE TEMP VIEW "{info.name}" AS SELECT * FROM read_parquet(\'{path}\')')
+            try:
+                return con.execute(sql).df()
+            except duckdb.Error as exc:
+                raise DataError(f"query failed: {exc}") from None
+
+
+def _validate(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Lenient price validation: bad rows dropped, counts kept for the catalogue."""
+    from alphalab.data.validation import validate_prices
+
+    with warnings.catch_warnings():
+        # The counts go into the catalogue's meta and `data show`; no duplicate warning.
+        warnings.simplefilter("ignore")
+        out, report = validate_prices(df, source=source, mode="lenient")
+    return out, report.to_dict()
+
+
+def panel_from_arrow(table: pa.Table, fields: Sequence[str], *, meta: dict[str, Any] | None = None) -> Panel:
+    """Scatter a long Arrow table (``date``, ``ticker``, fields) into a Panel.
+
+    Vectorised: dates and tickers are factorised once and each field is
+    written with one fancy-index assignment, so the cost is linear in rows.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        ``n_rows`` rows with unique (date, ticker).
+    fields : sequence of str
+        Numeric columns to place into ``(n_dates, n_assets)`` arrays.
+    """
+    tick = table.column("ticker")
+    if pa.types.is_dictionary(tick.type):
+        tick = tick.unify_dictionaries() if tick.num_chunks > 1 else tick
+        chunks = tick.chunks
+        if chunks:
+            dictionary = chunks[0].dictionary
+            codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in chunks])
+            used = np.zeros(len(dictionary), dtype=bool)
+            used[codes] = True
+            labels = np.asarray(dictionary.to_pylist(), dtype=object)
+            # Sort labels and drop unused dictionary entries (filters leave them).
+            order = np.argsort(labels[used], kind="stable")
+            remap = np.full(len(dictionary), -1, dtype=np.int64)
+            remap[np.flatnonzero(used)[order]] = np.arange(used.sum())
+            asset_codes = remap[codes]
+            assets = labels[used][order]
+        else:
+            asset_codes, assets = np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
+    else:
+        asset_codes, assets = pd.factorize(
+            np.asarray(tick.to_pylist(), dtype=object), sort=True
+        )
+    dates_i8 = table.column("date").cast(pa.timestamp("ns")).to_numpy().view(np.int64)
+    date_codes, uniq = _factorize_dates(dates_i8)
+    n_d, n_a = len(uniq), len(assets)
+    flat = date_codes.astype(np.int64) * n_a + asset_codes
+    increasing = len(flat) < 2 or bool(np.all(flat[1:] > flat[:-1]))
+    complete = increasing and len(flat) == n_d * n_a
+    if n_d and n_a and not increasing:  # strictly increasing keys are already unique
+        counts = np.bincount(flat, minlength=n_d * n_a)
+        if counts.max(initial=0) > 1:
+            k = int(np.argmax(counts))
+            raise DataError(
+                f"duplicated (date, ticker) row: ({pd.Timestamp(uniq[k // n_a]).date()}, "
+                f"{assets[k % n_a]!r})"
+            )
+    arrays = {}
+    for name in fields:
+        values = _column_f64(table.column(name))
+        if complete:
+            out = values
+        else:
+            out = np.full(n_d * n_a, np.nan)
+            out[flat] = values
+        arrays[name] = out.reshape(n_d, n_a)
+    return Panel(arrays, pd.DatetimeIndex(uniq.astype("datetime64[ns]")), pd.Index(assets, dtype=object), meta or {})
+
+
+_DAY_NS = 86_400_000_000_000
+
+
+def _column_f64(col: pa.ChunkedArray) -> np.ndarray:
+    """A numeric Arrow column as a fresh, writeable float64 array (nulls -> NaN)."""
+    if not pa.types.is_floating(col.type) or col.type != pa.float64():
+        col = col.cast(pa.float64())
+    values = col.to_numpy()
+    if not values.flags.writeable or values.base is not None:
+        values = np.array(values, dtype=np.float64, copy=True)
+    return values
+
+
+def _factorize_dates(dates_i8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted factorisation of int64 ns timestamps, shape ``(n_rows,)``.
+
+    Daily data (every stamp at midnight) goes through a lookup table over the
+    day span, which is linear and several times faster than hashing; other
+    stamps fall back to :func:`pandas.factorize`.
+    """
+    if len(dates_i8) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    lo = int(dates_i8.min())
+    span = (int(dates_i8.max()) - lo) // _DAY_NS + 1
+    if lo % _DAY_NS == 0 and span <= 10 * len(dates_i8) + 1_000_000:
+        offset = dates_i8 - lo
+        days = offset // _DAY_NS
+        if not np.any(days * _DAY_NS != offset):
+            present = np.zeros(span, dtype=bool)
+            present[days] = True
+            lut = np.cumsum(present, dtype=np.int64) - 1
+            return lut[days], lo + np.flatnonzero(present).astype(np.int64) * _DAY_NS
+    codes, uniq = pd.factorize(dates_i8, sort=True)
+    return codes.astype(np.int64), np.asarray(uniq, dtype=np.int64)

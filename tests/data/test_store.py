@@ -1,0 +1,285 @@
+"""The local store: round trips, catalogue, crash safety, concurrency, read-only SQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphalab.data.panel import Panel
+from alphalab.data.store import (
+    ENV_PAUSE,
+    DatasetInfo,
+    Store,
+    check_adjustment_mix,
+    default_root,
+    validate_name,
+)
+from alphalab.errors import DataError
+from tests.conftest import shared_file
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "home")
+
+
+@pytest.fixture(scope="module")
+def vn30_small() -> pd.DataFrame:
+    df = pd.read_parquet(shared_file("vn30_2016_2019.parquet"))
+    return df[df["ticker"].isin(["HPG", "VNM", "FPT", "VRE"])].reset_index(drop=True)
+
+
+def test_default_root_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ALPHALAB_HOME", str(tmp_path / "x"))
+    assert default_root() == tmp_path / "x"
+    assert Store().root == tmp_path / "x"
+    monkeypatch.delenv("ALPHALAB_HOME")
+    assert default_root() == Path.home() / ".alphalab"
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "a/b", "..", "a..b", "/abs", ".hidden", "x" * 200, "a b"])
+def test_bad_names_rejected(bad: str, store: Store, vn30_small: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="invalid dataset name"):
+        validate_name(bad)
+    with pytest.raises(DataError, match="invalid dataset name"):
+        store.write(vn30_small, bad)
+    assert not (store.root / "datasets").exists() or not any((store.root / "datasets").iterdir())
+
+
+def test_roundtrip_real_file_matches_panel_from_long(store: Store) -> None:
+    src = shared_file("vn30_2016_2019.parquet")
+    info = store.import_file(src, "vn30", market="vn.hose", adjusted="adjusted")
+    raw = pd.read_parquet(src)
+    assert info.kind == "prices" and info.market == "vn.hose" and info.adjusted == "adjusted"
+    assert info.n_tickers == raw["ticker"].nunique() == 30
+    # The loaders' lenient validation drops the 7 OHLC-inconsistent rows and says so.
+    assert info.meta["validation"]["n_dropped"] == 7
+    assert info.n_rows == len(raw) - 7
+    assert info.start_date == raw["date"].min() and info.end_date == raw["date"].max()
+    assert set(info.fields) >= {"open", "high", "low", "close", "volume", "name"}
+    panel = store.load("vn30")
+    assert "name" not in panel  # text columns stay in the table, not in the Panel
+    assert panel.meta["adjusted"] == "adjusted" and panel.meta["content_hash"] == info.content_hash
+    clean = store.read_table("vn30")
+    ref = Panel.from_long(clean, ["open", "high", "low", "close", "volume"])
+    assert panel.dates.equals(ref.dates) and list(panel.assets) == list(ref.assets)
+    for f in ref:
+        np.testing.assert_array_equal(panel[f], ref[f])
+
+
+def test_load_filters_and_grid_path(store: Store) -> None:
+    dates = pd.bdate_range("2020-01-01", periods=50)
+    tick = ["B", "A", "C"]
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(
+        {"date": np.repeat(dates, 3), "ticker": tick * 50, "close": rng.random(150) + 1}
+    )
+    store.write(df, "grid")
+    full = store.load("grid")
+    assert list(full.assets) == ["A", "B", "C"]
+    wide = df.pivot(index="date", columns="ticker", values="close")
+    np.testing.assert_array_equal(full["close"], wide.to_numpy())
+    part = store.load("grid", start=dates[10], end=dates[19], tickers=["C", "A"])
+    assert part.shape == (10, 2) and list(part.assets) == ["C", "A"]
+    np.testing.assert_array_equal(part["close"], wide.loc[dates[10]:dates[19], ["C", "A"]].to_numpy())
+    # An incomplete grid goes through the scatter path and gives the same result.
+    holes = df.drop(index=[4, 77]).reset_index(drop=True)
+    store.write(holes, "holes")
+    p = store.load("holes")
+    ref = Panel.from_long(holes, ["close"])
+    np.testing.assert_array_equal(p["close"], ref["close"])
+    assert np.isnan(p["close"]).sum() == 2
+
+
+def test_catalogue_list_show_remove(store: Store, vn30_small: pd.DataFrame) -> None:
+    store.write(vn30_small, "a", source="test", market="vn.hose")
+    store.write(vn30_small.iloc[:100], "b", source="test")
+    cat = store.list()
+    assert list(cat["name"]) == ["a", "b"]
+    assert cat.set_index("name").loc["b", "n_rows"] == 100
+    with pytest.raises(DataError, match="already exists"):
+        store.write(vn30_small, "a")
+    store.remove("a")
+    assert store.names() == ["b"]
+    assert not (store.root / "datasets" / "a").exists()
+    with pytest.raises(DataError, match="'a' is not in the store"):
+        store.load("a")
+
+
+def test_replace_keeps_single_file_and_changes_hash(store: Store, vn30_small: pd.DataFrame) -> None:
+    first = store.write(vn30_small, "x")
+    second = store.write(vn30_small.iloc[:500], "x", replace=True)
+    assert first.content_hash != second.content_hash
+    files = list((store.root / "datasets" / "x").iterdir())
+    assert files == [store.root / second.path]
+
+
+def test_duplicates_and_empty_rejected(store: Store, vn30_small: pd.DataFrame) -> None:
+    dup = pd.concat([vn30_small, vn30_small.iloc[[5]]])
+    with pytest.raises(DataError, match="duplicated"):
+        store.write(dup, "dup")
+    with pytest.raises(DataError, match="empty"):
+        store.write(vn30_small.iloc[:0], "empty")
+
+
+def test_non_price_tables(store: Store) -> None:
+    fund = pd.read_parquet(shared_file("vn_fundamentals_quarterly_2016_2023.parquet"))
+    info = store.write(fund, "vnf", market="vn.hose")
+    assert info.kind == "fundamentals" and info.n_rows == 2072 and info.n_tickers == 74
+    back = store.read_table("vnf")
+    assert len(back) == 2072 and back["pe"].notna().sum() == fund["pe"].notna().sum()
+    with pytest.raises(DataError, match="not prices"):
+        store.load("vnf")
+    ind = pd.read_parquet(shared_file("cn_industry_citic.parquet"))
+    assert store.write(ind, "ind").kind == "table"
+
+
+def test_query_read_only(store: Store, vn30_small: pd.DataFrame) -> None:
+    store.write(vn30_small, "vn30s")
+    out = store.query("SELECT ticker, count(*) AS n FROM vn30s GROUP BY ticker ORDER BY ticker")
+    expect = vn30_small.groupby("ticker").size()
+    assert dict(zip(out["ticker"], out["n"], strict=True)) == expect.to_dict()
+    assert store.query("WITH t AS (SELECT 1 AS one) SELECT * FROM t")["one"].iloc[0] == 1
+    assert "name" in set(store.query("DESCRIBE vn30s")["column_name"])
+    cat = store.query("SELECT name, n_rows FROM datasets")
+    assert cat["n_rows"].iloc[0] == len(vn30_small)
+    for sql in (
+        "DELETE FROM datasets",
+        "DROP TABLE datasets",
+        "CREATE TABLE t AS SELECT 1",
+        f"COPY (SELECT 1) TO '{store.root / 'out.csv'}'",
+        "SELECT 1; DELETE FROM datasets",
+        "INSERT INTO datasets VALUES (1)",
+        "ATTACH 'x.db'",
+    ):
+        with pytest.raises(DataError, match=r"read-only|one statement|parse"):
+            store.query(sql)
+    assert store.names() == ["vn30s"]
+    assert not (store.root / "out.csv").exists()
+
+
+def test_adjustment_mix_refused() -> None:
+    def info(name: str, adjusted: str, kind: str = "prices") -> DatasetInfo:
+        return DatasetInfo(name, kind, None, None, adjusted, [], [], 0, None, None, 0, "h", "p",
+                           pd.Timestamp("2020-01-01"))
+
+    check_adjustment_mix([info("a", "raw"), info("b", "raw"), info("c", "unknown")])
+    check_adjustment_mix([info("a", "raw"), info("f", "adjusted", kind="fundamentals")])
+    with pytest.raises(DataError, match="a=raw, b=adjusted"):
+        check_adjustment_mix([info("a", "raw"), info("b", "adjusted")])
+    check_adjustment_mix([info("a", "raw"), info("b", "adjusted")], allow_mixed=True)
+
+
+def test_append_only_adds_new_dates(store: Store, vn30_small: pd.DataFrame) -> None:
+    cut = vn30_small["date"].quantile(0.7)
+    store.write(vn30_small[vn30_small["date"] <= cut], "ap", market="vn.hose", adjusted="adjusted")
+    info = store.append("ap", vn30_small)
+    assert info.n_rows == len(vn30_small) and info.end_date == vn30_small["date"].max()
+    assert info.adjusted == "adjusted" and info.market == "vn.hose"
+
+
+# ----------------------------------------------------------- crash safety
+_IMPORTER = textwrap.dedent(
+    """
+    import sys
+    import pandas as pd
+    from alphalab.data.store import Store
+    df = pd.read_parquet(sys.argv[2])
+    print("start", flush=True)
+    Store(sys.argv[1]).write(df, "ds", replace=True)
+    print("done", flush=True)
+    """
+)
+
+
+def _spawn(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + str(REPO), **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=full_env,
+    )
+
+
+def _wait_for_new_file(folder: Path, known: set[Path], proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"importer exited early: {proc.stderr.read() if proc.stderr else ''}")
+        new = [p for p in folder.iterdir() if p not in known and not p.name.startswith(".tmp")]
+        if new:
+            return
+        time.sleep(0.02)
+    pytest.fail("importer never wrote its file")
+
+
+def test_killed_import_leaves_store_consistent(store: Store, vn30_small: pd.DataFrame, tmp_path: Path) -> None:
+    old = store.write(vn30_small, "ds")
+    before = store.load("ds")
+    src = tmp_path / "new.parquet"
+    vn30_small.iloc[:300].to_parquet(src)
+    folder = store.root / "datasets" / "ds"
+    known = set(folder.iterdir())
+    proc = _spawn(_IMPORTER, str(store.root), str(src), env={ENV_PAUSE: "60"})
+    try:
+        # The new data file is in place; the catalogue commit has not happened.
+        _wait_for_new_file(folder, known, proc)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    info = store.info("ds")
+    assert info.content_hash == old.content_hash and info.n_rows == old.n_rows
+    after = store.load("ds")
+    np.testing.assert_array_equal(after["close"], before["close"])
+    # The orphan is invisible to readers and swept by the next write / gc.
+    assert len(list(folder.iterdir())) == 2
+    removed = store.gc()
+    assert len(removed) == 1 and list(folder.iterdir()) == [store.root / old.path]
+    assert store.query("SELECT count(*) AS n FROM ds")["n"].iloc[0] == old.n_rows
+
+
+_READER = textwrap.dedent(
+    """
+    import sys, time
+    from alphalab.data.store import Store
+    s = Store(sys.argv[1], lock_timeout=20)
+    n = 0
+    end = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < end:
+        p = s.load("ds")
+        assert p.n_assets == 4, p
+        n += 1
+    print(n, flush=True)
+    """
+)
+
+
+def test_readers_keep_working_during_writes(store: Store, vn30_small: pd.DataFrame) -> None:
+    store.write(vn30_small, "ds")
+    reader = _spawn(_READER, str(store.root), "2.5")
+    try:
+        t_end = time.monotonic() + 2.0
+        writes = 0
+        while time.monotonic() < t_end:
+            frac = 0.5 + 0.5 * (writes % 2)
+            store.write(vn30_small.sample(frac=frac, random_state=writes), "ds", replace=True)
+            writes += 1
+        out, err = reader.communicate(timeout=60)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+    assert reader.returncode == 0, err
+    assert int(out.strip()) > 3 and writes > 2
