@@ -224,7 +224,13 @@ def _compare(
     for name, (a, cols) in base.items():
         b = other[name][0]
         if a.shape != b.shape or a.dtype != b.dtype:
-            return (name, 0, f"<shape/dtype {a.shape} {a.dtype} vs {b.shape} {b.dtype}>", None, None)
+            return (
+                name,
+                0,
+                f"<shape/dtype {a.shape} {a.dtype} vs {b.shape} {b.dtype}>",
+                None,
+                None,
+            )
         if a.ndim == 0:
             continue
         if a.shape[0] != len(row_dates):
