@@ -1,0 +1,272 @@
+"""The public backtest entry: validate inputs, lay out the rules, run the kernel.
+
+Conventions (see ``docs/ARCHITECTURE.md``): target weights decided at the close
+of t execute at the next bar, ``next_open`` (open of t+1 where finite, else
+close of t+1) or ``next_close``; the book is valued at the execution prices to
+size orders and marked at every close. Negative weights on a market without
+shorting are not an error: the short part is refused and recorded in
+``rejected`` with reason ``no_short`` (the long side of the decision still
+trades), so one weight matrix can run on every market.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from alphalab.backtest.costs import Costs
+from alphalab.backtest.kernel import REJECT_DTYPE, TRADE_DTYPE, run_kernel, scan_weights
+from alphalab.backtest.kernel_py import run_kernel_py
+from alphalab.backtest.result import BacktestResult
+from alphalab.backtest.schedule import RebalanceRule, rebalance_mask
+from alphalab.data.panel import Panel
+from alphalab.errors import ConfigError, DataError
+from alphalab.markets import MarketRules, ResolvedRules, get_market, resolve_rules
+
+__all__ = ["backtest", "prepare_weights"]
+
+_EMPTY = np.empty((0, 0))
+_BARS_PER_YEAR = 252.0  # borrow cost accrues per bar
+
+
+def prepare_weights(weights: Any, panel: Panel) -> np.ndarray:
+    """Target weights as a C-contiguous float64 ``(n_dates, n_assets)`` array.
+
+    A DataFrame must carry exactly the panel's dates (index) and assets
+    (columns), in any order; it is reordered to the panel's.
+
+    Raises
+    ------
+    DataError
+        Wrong shape, or labels that do not match the panel.
+    """
+    if isinstance(weights, pd.DataFrame):
+        idx = pd.DatetimeIndex(weights.index)
+        cols = pd.Index([str(c) for c in weights.columns])
+        extra_d = idx.difference(panel.dates)
+        missing_d = panel.dates.difference(idx)
+        if len(extra_d) or len(missing_d) or idx.has_duplicates:
+            what = (
+                f"dates not in the panel: {[str(d.date()) for d in extra_d[:3]]}"
+                if len(extra_d)
+                else f"panel dates missing from weights: {[str(d.date()) for d in missing_d[:3]]}"
+                if len(missing_d)
+                else "duplicated dates"
+            )
+            raise DataError(f"weights index does not match the panel dates: {what}")
+        extra_a = cols.difference(panel.assets)
+        missing_a = panel.assets.difference(cols)
+        if len(extra_a) or len(missing_a) or cols.has_duplicates:
+            raise DataError(
+                "weights columns do not match the panel assets: "
+                f"unknown {list(extra_a[:5])}, missing {list(missing_a[:5])}"
+            )
+        frame = weights.set_axis(cols, axis=1)
+        if not (idx.equals(panel.dates) and cols.equals(panel.assets)):
+            frame = frame.set_axis(idx, axis=0).reindex(index=panel.dates, columns=panel.assets)
+        arr = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        arr = np.asarray(weights, dtype=np.float64)
+    if arr.shape != panel.shape:
+        raise DataError(
+            f"weights have shape {arr.shape}, expected {panel.shape} (dates, assets) of the panel"
+        )
+    return np.ascontiguousarray(arr)
+
+
+_RULES_CACHE: dict[tuple[Any, ...], ResolvedRules] = {}
+_RULES_CACHE_SIZE = 16
+
+
+def _resolve(
+    market: str | MarketRules, panel: Panel, st: np.ndarray | None
+) -> ResolvedRules:
+    """Resolved rules, per asset only where they can differ between assets.
+
+    Only China resolves a board per ticker (and ST flags vary per asset); on
+    every other market the rules of one asset are the rules of all, so they
+    are resolved for the first asset only and ``band`` and
+    ``lot_size_by_date`` have shape ``(n_dates, 1)``: building ``(n_dates, n_assets)`` arrays of identical
+    columns would cost more than the simulation. Results are cached by
+    market, calendar and assets, as studies run many backtests on one panel.
+    """
+    base = get_market(market) if isinstance(market, str) else market
+    per_asset = st is not None or base.code == "cn"
+    assets = panel.assets if per_asset else panel.assets[:1]
+    key: tuple[Any, ...] | None
+    try:
+        key = (
+            base,
+            len(panel.dates),
+            hashlib.blake2b(panel.dates.asi8.tobytes(), digest_size=16).digest(),
+            tuple(assets),
+        )
+        hash(key)
+    except TypeError:  # a custom MarketRules with unhashable values
+        key = None
+    if key is not None and st is None and key in _RULES_CACHE:
+        return _RULES_CACHE[key]
+    rr = resolve_rules(market, panel.dates, assets, st=st)
+    if key is not None and st is None:
+        if len(_RULES_CACHE) >= _RULES_CACHE_SIZE:
+            _RULES_CACHE.pop(next(iter(_RULES_CACHE)))
+        _RULES_CACHE[key] = rr
+    return rr
+
+
+def _field(panel: Panel, name: str) -> np.ndarray:
+    arr = panel.get(name)
+    return _EMPTY if arr is None else np.ascontiguousarray(arr)
+
+
+def backtest(
+    weights: np.ndarray | pd.DataFrame,
+    panel: Panel,
+    market: str | MarketRules = "us",
+    *,
+    rebalance: RebalanceRule | None = None,
+    execution: Literal["next_open", "next_close"] = "next_open",
+    costs: Costs | None = None,
+    initial_cash: float = 1_000_000.0,
+    rules: Literal["market", "proportional"] = "market",
+    engine: Literal["numba", "python"] = "numba",
+) -> BacktestResult:
+    """Simulate target weights on a panel under a market's rules.
+
+    Parameters
+    ----------
+    weights : ndarray or DataFrame, shape ``(n_dates, n_assets)``
+        Target fraction of equity per asset decided at each close; negative =
+        short, remainder = cash. A row of NaN is no decision (positions drift);
+        NaN inside a decided row means 0.
+    panel : Panel
+        Needs ``close``; uses ``open`` (``next_open``), and ``volume``,
+        ``tradestatus``, ``suspended``, ``isST`` when present.
+    market : str or MarketRules
+        Market code for :func:`alphalab.markets.resolve_rules`.
+    rebalance : str, int or dates, optional
+        Schedule (see :func:`rebalance_mask`); rows off the schedule are
+        ignored. Default: every row that holds a decision.
+    execution : {"next_open", "next_close"}
+    costs : Costs, optional
+        Commission (default: the market's), slippage, minimum commission. The
+        market's taxes always apply.
+    initial_cash : float
+    rules : {"market", "proportional"}
+        ``"proportional"`` turns every market rule off: fractional shares,
+        no bands, no settlement lock, shorting allowed, no minimum fee.
+    engine : {"numba", "python"}
+        ``"python"`` runs the plain Python twin (slow; for checking).
+
+    Returns
+    -------
+    BacktestResult
+
+    Raises
+    ------
+    DataError
+        Weights of the wrong shape or labels, or an infinite weight (named by
+        date and asset); a panel without ``close``.
+    ConfigError
+        Unknown ``execution``, ``rules`` or ``engine``; bad ``initial_cash``.
+    """
+    if execution not in ("next_open", "next_close"):
+        raise ConfigError(f"execution must be 'next_open' or 'next_close', got {execution!r}")
+    if rules not in ("market", "proportional"):
+        raise ConfigError(f"rules must be 'market' or 'proportional', got {rules!r}")
+    if engine not in ("numba", "python"):
+        raise ConfigError(f"engine must be 'numba' or 'python', got {engine!r}")
+    if not (np.isfinite(initial_cash) and initial_cash > 0):
+        raise ConfigError(f"initial_cash must be a positive finite number, got {initial_cash!r}")
+    costs = costs or Costs()
+    panel.require("close")
+    w = prepare_weights(weights, panel)
+    n_d, n_a = panel.shape
+
+    candidate = (
+        np.ones(n_d, dtype=bool)
+        if rebalance is None
+        else np.ascontiguousarray(rebalance_mask(panel.dates, rebalance))
+    )
+    decide, bad_r, bad_c = scan_weights(w, candidate)
+    if bad_r >= 0:
+        raise DataError(
+            f"weight is infinite on {panel.dates[bad_r].date()} for asset "
+            f"{panel.assets[bad_c]!r}"
+        )
+
+    market_mode = rules == "market"
+    st = panel.get("isST") if market_mode else None
+    rr = _resolve(market, panel, st)
+    if market_mode:
+        band = np.ascontiguousarray(rr.band)
+        lot = np.ascontiguousarray(rr.lot_size_by_date, dtype=np.float64)
+        settle = int(rr.settlement_days)
+        allow_short = bool(rr.allow_short)
+        min_comm = (
+            float(rr.min_commission) if costs.min_commission is None else costs.min_commission
+        )
+    else:
+        band = _EMPTY
+        lot = np.ones((n_d, 1))
+        settle = 0
+        allow_short = True
+        min_comm = 0.0
+    comm_rate = (
+        np.ascontiguousarray(rr.commission_rate, dtype=np.float64)
+        if costs.commission_bps is None
+        else np.full(n_d, costs.commission_bps / 1e4)
+    )
+    sell_tax = np.ascontiguousarray(rr.sell_tax, dtype=np.float64)
+    buy_tax = np.ascontiguousarray(rr.buy_tax, dtype=np.float64)
+
+    close = np.ascontiguousarray(panel["close"])
+    open_ = _field(panel, "open") if execution == "next_open" else _EMPTY
+    volume = _field(panel, "volume")
+    tradestatus = _field(panel, "tradestatus")
+    suspended = _field(panel, "suspended")
+
+    n_exec = int(decide[: n_d - 1].sum()) if n_d > 1 else 0
+    equity = np.empty(n_d)
+    cash = np.empty(n_d)
+    costs_out = np.zeros((n_d, 4))
+    turnover = np.zeros(n_d)
+    exec_bars = np.empty(n_exec, dtype=np.int64)
+    pos_snap = np.empty((n_exec, n_a))
+    # Upper bounds: one fill per asset and execution bar; a refusal can come
+    # with a fill (partial) and with a no_short/lot note. np.empty only
+    # reserves address space, so unused capacity costs nothing.
+    trades = np.empty(n_exec * n_a, dtype=TRADE_DTYPE)
+    rejects = np.empty(2 * n_exec * n_a, dtype=REJECT_DTYPE)
+    run = run_kernel if engine == "numba" else run_kernel_py
+    _, n_tr, n_rj = run(
+        w, decide, open_, close, volume, tradestatus, suspended, band, lot,
+        sell_tax, buy_tax, comm_rate, float(min_comm), costs.slippage_bps / 1e4, settle,
+        allow_short, float(rr.borrow_rate) / _BARS_PER_YEAR, not market_mode,
+        float(initial_cash), equity, cash, costs_out, turnover, exec_bars, pos_snap,
+        trades, rejects,
+    )  # fmt: skip
+    return BacktestResult.build(
+        dates=panel.dates,
+        assets=panel.assets,
+        equity=equity,
+        cash=cash,
+        costs=costs_out,
+        turnover=turnover,
+        exec_bars=exec_bars,
+        pos_snap=pos_snap,
+        close=close,
+        trades=trades[:n_tr],
+        rejected=rejects[:n_rj],
+        initial_cash=float(initial_cash),
+        info={
+            "market": market if isinstance(market, str) else market.code,
+            "rules": rules,
+            "execution": execution,
+            "rebalance": rebalance,
+            "costs": costs,
+        },
+    )

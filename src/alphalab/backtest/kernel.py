@@ -1,0 +1,497 @@
+"""The compiled simulation kernel (numba) and the record layouts it fills.
+
+One pass over the bars. On a bar that executes a decision (the previous bar was
+a decision date) the kernel values the book at the execution prices, sizes the
+orders, applies the market rules, fills sells then buys, and records trades and
+rejections; on every bar it marks the book to the close. Bars without an
+execution only mark to market, which keeps the common case a tight loop.
+
+:mod:`alphalab.backtest.kernel_py` holds a plain Python twin of the same
+algorithm; ``tests/backtest/test_kernel_parity.py`` proves that they agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "BAND_TOL",
+    "REASONS",
+    "REJECT_DTYPE",
+    "TRADE_DTYPE",
+    "run_kernel",
+    "scan_weights",
+]
+
+TRADE_DTYPE = np.dtype(
+    [
+        ("bar", np.int64),
+        ("asset", np.int64),
+        ("side", np.int64),
+        ("shares", np.float64),
+        ("price", np.float64),
+        ("value", np.float64),
+        ("commission", np.float64),
+        ("tax", np.float64),
+        ("slippage", np.float64),
+    ]
+)
+"""One fill: execution bar, asset column, side (+1 buy, -1 sell), shares (> 0),
+fill price after slippage, value = shares * fill price, and its costs."""
+
+REJECT_DTYPE = np.dtype(
+    [
+        ("bar", np.int64),
+        ("asset", np.int64),
+        ("side", np.int64),
+        ("shares", np.float64),
+        ("reason", np.int64),
+    ]
+)
+"""One refused (part of an) order: execution bar, asset, side, shares not
+filled and a reason code (an index into :data:`REASONS`)."""
+
+REASONS = ("band_up", "band_down", "untradeable", "t_plus_lock", "no_short", "cash", "lot")
+R_BAND_UP, R_BAND_DOWN, R_UNTRADEABLE, R_T_PLUS, R_NO_SHORT, R_CASH, R_LOT = range(7)
+
+BAND_TOL = 0.005
+"""A price within this fraction of the reference close from the band limit
+counts as locked: exchanges round the limit price to the tick, so a real
+limit-up open can sit a few ticks under ``ref * (1 + band)``."""
+
+_CLOSE_REL = 1e-9  # "close enough" for cash checks, as vectorbt's is_close_or_less
+_SIZE_EPS = 1e-12  # fractional orders smaller than this are noise, not orders
+
+
+@njit(cache=True)
+def scan_weights(weights: np.ndarray, candidate: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Decision rows and the first infinite weight.
+
+    Parameters
+    ----------
+    weights : ndarray, shape ``(n_dates, n_assets)``
+    candidate : ndarray of bool, shape ``(n_dates,)``
+        Rows allowed by the rebalance schedule; other rows are not read.
+
+    Returns
+    -------
+    decide : ndarray of bool, shape ``(n_dates,)``
+        Candidate rows holding at least one non-NaN weight.
+    bad_row, bad_col : int
+        Position of the first infinite weight in a candidate row, ``-1`` if none.
+    """
+    n_d, n_a = weights.shape
+    decide = np.zeros(n_d, dtype=np.bool_)
+    for t in range(n_d):
+        if not candidate[t]:
+            continue
+        for j in range(n_a):
+            w = weights[t, j]
+            if w == w:
+                if np.isinf(w):
+                    return decide, t, j
+                decide[t] = True
+    return decide, -1, -1
+
+
+@njit(cache=True)
+def _is_close_or_less(a: float, b: float) -> bool:
+    return a <= b or abs(a - b) <= _CLOSE_REL * max(abs(a), abs(b))
+
+
+@njit(cache=True)
+def _affordable(
+    q: float, fp: float, cash: float, rate: float, btax: float, minc: float, lot: float,
+    fractional: bool,
+) -> float:
+    """Largest buy size <= q whose value, commission and buy tax fit in cash."""
+    val = q * fp
+    comm = max(rate * val, minc)
+    if _is_close_or_less(val * (1.0 + btax) + comm, cash):
+        return q
+    if cash <= 0.0:
+        return 0.0
+    qa = cash / (fp * (1.0 + rate + btax))
+    if rate * qa * fp < minc:
+        qa = (cash - minc) / (fp * (1.0 + btax))
+    if not fractional:
+        qa = np.floor(qa / lot) * lot
+    if qa < 0.0:
+        qa = 0.0
+    return min(qa, q)
+
+
+@njit(cache=True)
+def run_kernel(
+    weights: np.ndarray,
+    decide: np.ndarray,
+    open_: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    tradestatus: np.ndarray,
+    suspended: np.ndarray,
+    band: np.ndarray,
+    lot: np.ndarray,
+    sell_tax: np.ndarray,
+    buy_tax: np.ndarray,
+    comm_rate: np.ndarray,
+    min_comm: float,
+    slip: float,
+    settle: int,
+    allow_short: bool,
+    borrow_daily: float,
+    fractional: bool,
+    initial_cash: float,
+    equity: np.ndarray,
+    cash_out: np.ndarray,
+    costs_out: np.ndarray,
+    turnover: np.ndarray,
+    exec_bars: np.ndarray,
+    pos_snap: np.ndarray,
+    trades: np.ndarray,
+    rejects: np.ndarray,
+) -> tuple[int, int, int]:
+    """Simulate the book bar by bar.
+
+    Parameters
+    ----------
+    weights : ndarray, shape ``(n_dates, n_assets)``
+        Target weights; row ``t`` is read only when ``decide[t]``; NaN = 0.
+    decide : ndarray of bool, shape ``(n_dates,)``
+        Row ``t`` is a decision that executes at bar ``t + 1``.
+    open_ : ndarray, shape ``(n_dates, n_assets)`` or ``(0, 0)``
+        Execution prices where finite (``next_open``); empty -> use ``close``.
+    close : ndarray, shape ``(n_dates, n_assets)``
+        Close prices: the fallback execution price and the marking price.
+    volume, tradestatus, suspended : ndarray, shape ``(n_dates, n_assets)`` or ``(0, 0)``
+        Optional tradability fields: volume == 0, tradestatus == 0 or
+        suspended == 1 block orders on that bar.
+    band : ndarray, shape ``(n_dates, n_assets)``, ``(n_dates, 1)`` or ``(0, 0)``
+        Daily price limit as a fraction of the previous close (inf = none);
+        one column = the same for every asset; empty = no bands.
+    lot : ndarray, shape ``(n_dates, n_assets)`` or ``(n_dates, 1)``
+        Board lot per date and asset (one column = all assets); ignored when
+        ``fractional``.
+    sell_tax, buy_tax, comm_rate : ndarray, shape ``(n_dates,)``
+        Fractions of traded value.
+    min_comm, slip : float
+        Minimum commission per order; slippage as a fraction of price.
+    settle : int
+        Shares bought at bar t can be sold from bar ``t + settle``.
+    allow_short, fractional : bool
+    borrow_daily : float
+        Borrow cost per bar as a fraction of the short value at the close.
+    initial_cash : float
+    equity, cash_out, turnover : ndarray, shape ``(n_dates,)``
+        Outputs at each close; turnover = traded value (buys + sells, before
+        slippage) / equity at execution.
+    costs_out : ndarray, shape ``(n_dates, 4)``
+        Outputs: commission, tax, slippage, borrow per bar.
+    exec_bars : ndarray of int64, shape ``(n_exec,)``
+        Output: the bars that executed a decision.
+    pos_snap : ndarray, shape ``(n_exec, n_assets)``
+        Output: shares held after each execution bar's fills.
+    trades, rejects : structured ndarray of ``TRADE_DTYPE`` / ``REJECT_DTYPE``
+        Output buffers, long enough for every possible record.
+
+    Returns
+    -------
+    n_exec, n_trades, n_rejects : int
+    """
+    n_d, n_a = close.shape
+    has_open = open_.shape[0] > 0
+    has_vol = volume.shape[0] > 0
+    has_ts = tradestatus.shape[0] > 0
+    has_susp = suspended.shape[0] > 0
+    has_band = band.shape[0] > 0
+    band_per_asset = band.shape[1] > 1
+    lot_per_asset = lot.shape[1] > 1
+
+    pos = np.zeros(n_a)
+    last_close = np.zeros(n_a)  # last finite close; 0 = never priced
+    px = np.empty(n_a)  # execution price this bar (NaN = untradeable)
+    # orders of the current bar: asset, size (> 0), order value for sequencing
+    o_idx = np.empty(n_a, dtype=np.int64)
+    o_q = np.empty(n_a)
+    o_val = np.empty(n_a)
+    cut = np.zeros(n_a, dtype=np.bool_)
+    cut_list = np.empty(n_a, dtype=np.int64)
+    seq = np.empty(n_a, dtype=np.int64)
+    n_ring = max(settle, 1)
+    ring_bar = np.full(n_ring, -(10**9), dtype=np.int64)
+    ring_q = np.zeros((n_ring, n_a))
+
+    cash = initial_cash
+    any_short = False
+    k_exec = 0
+    n_tr = 0
+    n_rj = 0
+
+    for t in range(n_d):
+        if t > 0 and decide[t - 1]:
+            d = t - 1
+            rate = comm_rate[t]
+            stax = sell_tax[t]
+            btax = buy_tax[t]
+            # ---- value the book at the execution prices
+            value = cash
+            for j in range(n_a):
+                p = np.nan
+                if has_open:
+                    p = open_[t, j]
+                if not p > 0.0:
+                    p = close[t, j]
+                if not p > 0.0:
+                    p = np.nan
+                if p == p:
+                    if has_vol and volume[t, j] == 0.0:
+                        p = np.nan
+                    elif has_ts and tradestatus[t, j] == 0.0:
+                        p = np.nan
+                    elif has_susp and suspended[t, j] == 1.0:
+                        p = np.nan
+                px[j] = p
+                if pos[j] != 0.0:
+                    value += pos[j] * (p if p == p else last_close[j])
+            # ---- size the orders; rules that refuse an order are checked here
+            n_sell = 0
+            n_buy = 0
+            locked_slot = t % n_ring
+            for j in range(n_a):
+                w = weights[d, j]
+                if w != w:
+                    w = 0.0
+                if w == 0.0 and pos[j] == 0.0:
+                    continue
+                lt = lot[t, j if lot_per_asset else 0]
+                p = px[j]
+                if p != p:
+                    ref_p = last_close[j]
+                    if ref_p > 0.0:
+                        want = w * value / ref_p
+                        if not fractional:
+                            want = np.trunc(want / lt) * lt
+                        want -= pos[j]
+                        if abs(want) > _SIZE_EPS:
+                            rejects[n_rj]["bar"] = t
+                            rejects[n_rj]["asset"] = j
+                            rejects[n_rj]["side"] = 1 if want > 0 else -1
+                            rejects[n_rj]["shares"] = abs(want)
+                            rejects[n_rj]["reason"] = R_UNTRADEABLE
+                            n_rj += 1
+                    continue
+                raw = w * value / p
+                tgt = raw
+                if not fractional:
+                    tgt = np.trunc(raw / lt) * lt
+                    if tgt == 0.0 and raw != 0.0 and pos[j] == 0.0:
+                        rejects[n_rj]["bar"] = t
+                        rejects[n_rj]["asset"] = j
+                        rejects[n_rj]["side"] = 1 if raw > 0 else -1
+                        rejects[n_rj]["shares"] = abs(raw)
+                        rejects[n_rj]["reason"] = R_LOT
+                        n_rj += 1
+                if tgt < 0.0 and not allow_short:
+                    rejects[n_rj]["bar"] = t
+                    rejects[n_rj]["asset"] = j
+                    rejects[n_rj]["side"] = -1
+                    rejects[n_rj]["shares"] = -tgt
+                    rejects[n_rj]["reason"] = R_NO_SHORT
+                    n_rj += 1
+                    tgt = 0.0
+                delta = tgt - pos[j]
+                if delta == 0.0 or (fractional and abs(delta) <= _SIZE_EPS):
+                    continue
+                b = np.inf
+                if has_band:
+                    b = band[t, j if band_per_asset else 0]
+                ref = last_close[j]
+                if delta < 0.0:
+                    if b < np.inf and ref > 0.0 and p <= ref * (1.0 - b + BAND_TOL):
+                        rejects[n_rj]["bar"] = t
+                        rejects[n_rj]["asset"] = j
+                        rejects[n_rj]["side"] = -1
+                        rejects[n_rj]["shares"] = -delta
+                        rejects[n_rj]["reason"] = R_BAND_DOWN
+                        n_rj += 1
+                        continue
+                    q = -delta
+                    if settle > 0 and pos[j] > 0.0:
+                        locked = 0.0
+                        for s in range(n_ring):
+                            if t - ring_bar[s] < settle:
+                                locked += ring_q[s, j]
+                        sellable = max(pos[j] - locked, 0.0)
+                        long_part = min(q, pos[j])
+                        if long_part > sellable:
+                            rejects[n_rj]["bar"] = t
+                            rejects[n_rj]["asset"] = j
+                            rejects[n_rj]["side"] = -1
+                            rejects[n_rj]["shares"] = q - sellable
+                            rejects[n_rj]["reason"] = R_T_PLUS
+                            n_rj += 1
+                            q = sellable
+                    if q <= 0.0:
+                        continue
+                    o_idx[n_sell] = j
+                    o_q[n_sell] = q
+                    n_sell += 1
+                else:
+                    if b < np.inf and ref > 0.0 and p >= ref * (1.0 + b - BAND_TOL):
+                        rejects[n_rj]["bar"] = t
+                        rejects[n_rj]["asset"] = j
+                        rejects[n_rj]["side"] = 1
+                        rejects[n_rj]["shares"] = delta
+                        rejects[n_rj]["reason"] = R_BAND_UP
+                        n_rj += 1
+                        continue
+                    # buys fill from the top of the order arrays down
+                    k = n_a - 1 - n_buy
+                    o_idx[k] = j
+                    o_q[k] = delta
+                    o_val[k] = delta * p
+                    n_buy += 1
+            traded = 0.0
+            c_comm = 0.0
+            c_tax = 0.0
+            c_slip = 0.0
+            # ---- sells first: they release the cash the buys need
+            for k in range(n_sell):
+                j = o_idx[k]
+                q = o_q[k]
+                p = px[j]
+                fp = p * (1.0 - slip)
+                val = q * fp
+                comm = max(rate * val, min_comm)
+                tax = stax * val
+                cash += val - comm - tax
+                pos[j] -= q
+                traded += q * p
+                c_comm += comm
+                c_tax += tax
+                c_slip += q * p * slip
+                trades[n_tr]["bar"] = t
+                trades[n_tr]["asset"] = j
+                trades[n_tr]["side"] = -1
+                trades[n_tr]["shares"] = q
+                trades[n_tr]["price"] = fp
+                trades[n_tr]["value"] = val
+                trades[n_tr]["commission"] = comm
+                trades[n_tr]["tax"] = tax
+                trades[n_tr]["slippage"] = q * p * slip
+                n_tr += 1
+                if pos[j] < 0.0:
+                    any_short = True
+            # ---- buys: in increasing order value (as vectorbt's auto call
+            # sequence) so that a cash shortfall cuts the largest buys. Only the
+            # largest few can be cut, so find them by repeated max (ties: the higher
+            # column is later, as in a stable sort) instead of
+            # sorting every buy.
+            if settle > 0 and n_buy > 0:
+                ring_bar[locked_slot] = t
+                for j in range(n_a):
+                    ring_q[locked_slot, j] = 0.0
+            lo = n_a - n_buy
+            total = 0.0
+            for k in range(lo, n_a):
+                fp = px[o_idx[k]] * (1.0 + slip)
+                val = o_q[k] * fp
+                total += val * (1.0 + btax) + max(rate * val, min_comm)
+            n_cut = 0
+            if not _is_close_or_less(total, cash):
+                short = total - cash
+                freed = 0.0
+                while freed < short and n_cut < n_buy:
+                    best = -1
+                    for k in range(lo, n_a):
+                        if not cut[k] and (best < 0 or o_val[k] > o_val[best]):
+                            best = k
+                    cut[best] = True
+                    cut_list[n_cut] = best
+                    n_cut += 1
+                    fp = px[o_idx[best]] * (1.0 + slip)
+                    val = o_q[best] * fp
+                    freed += val * (1.0 + btax) + max(rate * val, min_comm)
+            # fill order: uncut buys (they all fit in cash), then cut ones smallest first
+            n_seq = 0
+            for k in range(lo, n_a):
+                if not cut[k]:
+                    seq[n_seq] = k
+                    n_seq += 1
+            for c_i in range(n_cut - 1, -1, -1):
+                k = cut_list[c_i]
+                cut[k] = False
+                seq[n_seq] = k
+                n_seq += 1
+            for step in range(n_buy):
+                k = seq[step]
+                j = o_idx[k]
+                q = o_q[k]
+                p = px[j]
+                fp = p * (1.0 + slip)
+                lt = lot[t, j if lot_per_asset else 0]
+                qa = _affordable(q, fp, cash, rate, btax, min_comm, lt, fractional)
+                if qa < q:
+                    rejects[n_rj]["bar"] = t
+                    rejects[n_rj]["asset"] = j
+                    rejects[n_rj]["side"] = 1
+                    rejects[n_rj]["shares"] = q - qa
+                    rejects[n_rj]["reason"] = R_CASH
+                    n_rj += 1
+                if qa <= 0.0:
+                    continue
+                val = qa * fp
+                comm = max(rate * val, min_comm)
+                tax = btax * val
+                cash -= val + comm + tax
+                pos[j] += qa
+                if settle > 0:
+                    ring_q[locked_slot, j] += qa
+                traded += qa * p
+                c_comm += comm
+                c_tax += tax
+                c_slip += qa * p * slip
+                trades[n_tr]["bar"] = t
+                trades[n_tr]["asset"] = j
+                trades[n_tr]["side"] = 1
+                trades[n_tr]["shares"] = qa
+                trades[n_tr]["price"] = fp
+                trades[n_tr]["value"] = val
+                trades[n_tr]["commission"] = comm
+                trades[n_tr]["tax"] = tax
+                trades[n_tr]["slippage"] = qa * p * slip
+                n_tr += 1
+            costs_out[t, 0] = c_comm
+            costs_out[t, 1] = c_tax
+            costs_out[t, 2] = c_slip
+            turnover[t] = traded / value if value > 0.0 else 0.0
+            exec_bars[k_exec] = t
+            for j in range(n_a):
+                pos_snap[k_exec, j] = pos[j]
+            k_exec += 1
+            if any_short:
+                any_short = False
+                for j in range(n_a):
+                    if pos[j] < 0.0:
+                        any_short = True
+                        break
+        # ---- mark to the close
+        eq = cash
+        for j in range(n_a):
+            c = close[t, j]
+            if c > 0.0:
+                last_close[j] = c
+            eq += pos[j] * last_close[j]
+        if any_short and borrow_daily > 0.0:
+            short_value = 0.0
+            for j in range(n_a):
+                if pos[j] < 0.0:
+                    short_value -= pos[j] * last_close[j]
+            fee = borrow_daily * short_value
+            cash -= fee
+            eq -= fee
+            costs_out[t, 3] = fee
+        equity[t] = eq
+        cash_out[t] = cash
+    return k_exec, n_tr, n_rj

@@ -1,0 +1,189 @@
+"""Plain Python twin of :func:`alphalab.backtest.kernel.run_kernel`.
+
+The reference version of the simulation, written for reading rather than
+speed: orders are small dicts, settlement locks a list of past buys, and buys
+run in a fully sorted sequence (increasing order value, ties by column), which
+is the rule the compiled kernel reproduces without sorting. Same signature and
+outputs as the kernel; ``tests/backtest/test_kernel_parity.py`` checks that the
+two agree.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from alphalab.backtest.kernel import (
+    BAND_TOL,
+    R_BAND_DOWN,
+    R_BAND_UP,
+    R_CASH,
+    R_LOT,
+    R_NO_SHORT,
+    R_T_PLUS,
+    R_UNTRADEABLE,
+)
+
+__all__ = ["run_kernel_py"]
+
+
+def _exec_price(t: int, j: int, open_, close, volume, tradestatus, suspended) -> float:
+    """Execution price of asset j at bar t, NaN when it cannot trade."""
+    p = open_[t, j] if open_.shape[0] else math.nan
+    if not p > 0:
+        p = close[t, j]
+    if not p > 0:
+        return math.nan
+    if volume.shape[0] and volume[t, j] == 0:
+        return math.nan
+    if tradestatus.shape[0] and tradestatus[t, j] == 0:
+        return math.nan
+    if suspended.shape[0] and suspended[t, j] == 1:
+        return math.nan
+    return float(p)
+
+
+def _fits(cost: float, cash: float) -> bool:
+    return cost <= cash or abs(cost - cash) <= 1e-9 * max(abs(cost), abs(cash))
+
+
+def run_kernel_py(
+    weights, decide, open_, close, volume, tradestatus, suspended, band, lot,
+    sell_tax, buy_tax, comm_rate, min_comm, slip, settle, allow_short, borrow_daily,
+    fractional, initial_cash, equity, cash_out, costs_out, turnover, exec_bars,
+    pos_snap, trades, rejects,
+):  # fmt: skip
+    """Same contract as :func:`alphalab.backtest.kernel.run_kernel`."""
+    n_d, n_a = close.shape
+    pos = np.zeros(n_a)
+    last_close = np.zeros(n_a)
+    bought: list[tuple[int, int, float]] = []  # (bar, asset, shares) still locked
+    cash = float(initial_cash)
+    n_exec = n_tr = n_rj = 0
+
+    def reject(t: int, j: int, side: int, shares: float, reason: int) -> None:
+        nonlocal n_rj
+        rejects[n_rj] = (t, j, side, shares, reason)
+        n_rj += 1
+
+    def fill(t: int, j: int, side: int, q: float, p: float, rate: float, tax_rate: float):
+        nonlocal n_tr, cash
+        fp = p * (1 + slip) if side > 0 else p * (1 - slip)
+        val = q * fp
+        comm = max(rate * val, min_comm)
+        tax = tax_rate * val
+        cash += -(val + comm + tax) if side > 0 else val - comm - tax
+        pos[j] += side * q
+        trades[n_tr] = (t, j, side, q, fp, val, comm, tax, q * p * slip)
+        n_tr += 1
+        return q * p, comm, tax, q * p * slip
+
+    for t in range(n_d):
+        if t > 0 and decide[t - 1]:
+            w_row = np.nan_to_num(weights[t - 1], nan=0.0)
+            rate, stax, btax = comm_rate[t], sell_tax[t], buy_tax[t]
+            px = np.array(
+                [_exec_price(t, j, open_, close, volume, tradestatus, suspended)
+                 for j in range(n_a)]
+            )  # fmt: skip
+            value = cash + sum(
+                pos[j] * (px[j] if px[j] == px[j] else last_close[j])
+                for j in range(n_a)
+                if pos[j] != 0
+            )
+            bought = [b for b in bought if t - b[0] < settle]
+            sells, buys = [], []
+            for j in range(n_a):
+                w = w_row[j]
+                if w == 0 and pos[j] == 0:
+                    continue
+                p = px[j]
+                if math.isnan(p):
+                    if last_close[j] > 0:
+                        want = w * value / last_close[j]
+                        if not fractional:
+                            want = math.trunc(want / lot[t, j if lot.shape[1] > 1 else 0]) * lot[t, j if lot.shape[1] > 1 else 0]
+                        want -= pos[j]
+                        if abs(want) > 1e-12:
+                            reject(t, j, 1 if want > 0 else -1, abs(want), R_UNTRADEABLE)
+                    continue
+                raw = w * value / p
+                tgt = raw if fractional else math.trunc(raw / lot[t, j if lot.shape[1] > 1 else 0]) * lot[t, j if lot.shape[1] > 1 else 0]
+                if not fractional and tgt == 0 and raw != 0 and pos[j] == 0:
+                    reject(t, j, 1 if raw > 0 else -1, abs(raw), R_LOT)
+                if tgt < 0 and not allow_short:
+                    reject(t, j, -1, -tgt, R_NO_SHORT)
+                    tgt = 0.0
+                delta = tgt - pos[j]
+                if delta == 0 or (fractional and abs(delta) <= 1e-12):
+                    continue
+                b = band[t, j if band.shape[1] > 1 else 0] if band.shape[0] else math.inf
+                ref = last_close[j]
+                limited = b < math.inf and ref > 0
+                if delta < 0:
+                    if limited and p <= ref * (1 - b + BAND_TOL):
+                        reject(t, j, -1, -delta, R_BAND_DOWN)
+                        continue
+                    q = -delta
+                    if settle > 0 and pos[j] > 0:
+                        locked = sum(s for (_, a, s) in bought if a == j)
+                        sellable = max(pos[j] - locked, 0.0)
+                        if min(q, pos[j]) > sellable:
+                            reject(t, j, -1, q - sellable, R_T_PLUS)
+                            q = sellable
+                    if q > 0:
+                        sells.append({"asset": j, "shares": q})
+                else:
+                    if limited and p >= ref * (1 + b - BAND_TOL):
+                        reject(t, j, 1, delta, R_BAND_UP)
+                        continue
+                    buys.append({"asset": j, "shares": delta, "value": delta * p})
+            traded = c_comm = c_tax = c_slip = 0.0
+            for o in sells:
+                tv, cm, tx, sl = fill(t, o["asset"], -1, o["shares"], px[o["asset"]], rate, stax)
+                traded += tv
+                c_comm += cm
+                c_tax += tx
+                c_slip += sl
+            # vectorbt's auto call sequence: increasing order value, stable
+            buys.sort(key=lambda o: o["value"])
+            for o in buys:
+                j, q = o["asset"], o["shares"]
+                fp = px[j] * (1 + slip)
+                if not _fits(q * fp * (1 + btax) + max(rate * q * fp, min_comm), cash):
+                    qa = max(cash, 0.0) / (fp * (1 + rate + btax))
+                    if rate * qa * fp < min_comm:
+                        qa = (cash - min_comm) / (fp * (1 + btax))
+                    if not fractional:
+                        qa = math.floor(qa / lot[t, j if lot.shape[1] > 1 else 0]) * lot[t, j if lot.shape[1] > 1 else 0]
+                    qa = min(max(qa, 0.0), q)
+                    reject(t, j, 1, q - qa, R_CASH)
+                    q = qa
+                if q <= 0:
+                    continue
+                tv, cm, tx, sl = fill(t, j, 1, q, px[j], rate, btax)
+                if settle > 0:
+                    bought.append((t, j, q))
+                traded += tv
+                c_comm += cm
+                c_tax += tx
+                c_slip += sl
+            costs_out[t, :3] = (c_comm, c_tax, c_slip)
+            turnover[t] = traded / value if value > 0 else 0.0
+            exec_bars[n_exec] = t
+            pos_snap[n_exec] = pos
+            n_exec += 1
+        for j in range(n_a):
+            if close[t, j] > 0:
+                last_close[j] = close[t, j]
+        eq = cash + float(np.dot(pos, last_close))
+        short_value = -float(np.dot(np.minimum(pos, 0.0), last_close))
+        if short_value > 0 and borrow_daily > 0:
+            fee = borrow_daily * short_value
+            cash -= fee
+            eq -= fee
+            costs_out[t, 3] = fee
+        equity[t] = eq
+        cash_out[t] = cash
+    return n_exec, n_tr, n_rj

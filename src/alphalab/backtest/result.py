@@ -1,0 +1,212 @@
+"""The immutable outcome of one backtest, with pandas views built on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphalab.backtest.costs import COST_KINDS
+from alphalab.backtest.kernel import REASONS
+
+__all__ = ["BacktestResult"]
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    if arr.flags.writeable:
+        arr = arr.view()
+        arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """Equity, positions, fills, costs and refusals of one simulation.
+
+    Raw arrays (read-only) are the stored state; every pandas property is
+    built on first access and cached.
+
+    Attributes
+    ----------
+    dates : DatetimeIndex, length ``n_dates``
+    assets : Index, length ``n_assets``
+    equity_values, cash_values, turnover_values : ndarray, shape ``(n_dates,)``
+        Equity and cash at each close; turnover = (buys + sells) value at the
+        execution price / equity at execution.
+    costs_values : ndarray, shape ``(n_dates, 4)``
+        Commission, tax, slippage and borrow paid each bar (:data:`COST_KINDS`).
+    exec_bars : ndarray of int64, shape ``(n_exec,)``
+        Bars on which a decision executed.
+    pos_snap : ndarray, shape ``(n_exec, n_assets)``
+        Shares held after each execution bar's fills (constant until the next).
+    close : ndarray, shape ``(n_dates, n_assets)``
+        The panel's close, used to value positions.
+    trades : structured ndarray of ``TRADE_DTYPE``
+        Fields ``bar, asset, side, shares, price, value, commission, tax,
+        slippage``; ``side`` is +1 buy, -1 sell; ``price`` includes slippage.
+    rejected : structured ndarray of ``REJECT_DTYPE``
+        Fields ``bar, asset, side, shares, reason``; ``reason`` indexes
+        :attr:`reasons`.
+    initial_cash : float
+    info : dict
+        Market, rules, execution, rebalance and costs of the run.
+    """
+
+    dates: pd.DatetimeIndex
+    assets: pd.Index
+    equity_values: np.ndarray
+    cash_values: np.ndarray
+    costs_values: np.ndarray
+    turnover_values: np.ndarray
+    exec_bars: np.ndarray
+    pos_snap: np.ndarray
+    close: np.ndarray
+    trades: np.ndarray
+    rejected: np.ndarray
+    initial_cash: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    reasons = REASONS
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        dates: pd.DatetimeIndex,
+        assets: pd.Index,
+        equity: np.ndarray,
+        cash: np.ndarray,
+        costs: np.ndarray,
+        turnover: np.ndarray,
+        exec_bars: np.ndarray,
+        pos_snap: np.ndarray,
+        close: np.ndarray,
+        trades: np.ndarray,
+        rejected: np.ndarray,
+        initial_cash: float,
+        info: dict[str, Any],
+    ) -> BacktestResult:
+        """Wrap kernel outputs, marking every array read-only."""
+        return cls(
+            dates=dates,
+            assets=assets,
+            equity_values=_frozen(equity),
+            cash_values=_frozen(cash),
+            costs_values=_frozen(costs),
+            turnover_values=_frozen(turnover),
+            exec_bars=_frozen(exec_bars),
+            pos_snap=_frozen(pos_snap),
+            close=_frozen(close),
+            trades=_frozen(trades),
+            rejected=_frozen(rejected),
+            initial_cash=initial_cash,
+            info=dict(info),
+        )
+
+    # ---------------------------------------------------------------- series
+    @cached_property
+    def equity(self) -> pd.Series:
+        """Equity at each close, shape ``(n_dates,)``."""
+        return pd.Series(self.equity_values, index=self.dates, name="equity")
+
+    @cached_property
+    def cash(self) -> pd.Series:
+        """Cash at each close (negative = borrowed), shape ``(n_dates,)``."""
+        return pd.Series(self.cash_values, index=self.dates, name="cash")
+
+    @cached_property
+    def returns(self) -> pd.Series:
+        """Simple return per bar; the first is against ``initial_cash``."""
+        eq = self.equity_values
+        prev = np.concatenate(([self.initial_cash], eq[:-1]))
+        return pd.Series(eq / prev - 1.0, index=self.dates, name="returns")
+
+    @cached_property
+    def turnover(self) -> pd.Series:
+        """Traded value (buys + sells) / equity per bar, shape ``(n_dates,)``."""
+        return pd.Series(self.turnover_values, index=self.dates, name="turnover")
+
+    @cached_property
+    def costs_daily(self) -> pd.DataFrame:
+        """Costs paid each bar by kind, ``(n_dates, 4)``."""
+        return pd.DataFrame(self.costs_values, index=self.dates, columns=list(COST_KINDS))
+
+    @cached_property
+    def costs(self) -> pd.Series:
+        """Total costs by kind (commission, tax, slippage, borrow)."""
+        return pd.Series(self.costs_values.sum(axis=0), index=list(COST_KINDS), name="costs")
+
+    # --------------------------------------------------------------- frames
+    def _held_index(self) -> np.ndarray:
+        """For each bar, the row of ``pos_snap`` in force at its close (-1 = none)."""
+        return np.searchsorted(self.exec_bars, np.arange(len(self.dates)), side="right") - 1
+
+    @cached_property
+    def positions(self) -> pd.DataFrame:
+        """Shares held at each close, ``(n_dates, n_assets)``."""
+        k = self._held_index()
+        snap = np.vstack([np.zeros((1, len(self.assets))), self.pos_snap])
+        return pd.DataFrame(snap[k + 1], index=self.dates, columns=self.assets)
+
+    @cached_property
+    def weights(self) -> pd.DataFrame:
+        """Held weights at each close (position value / equity), ``(n_dates, n_assets)``."""
+        marks = pd.DataFrame(self.close).where(lambda x: x > 0).ffill().fillna(0.0).to_numpy()
+        value = self.positions.to_numpy() * marks
+        return pd.DataFrame(
+            value / self.equity_values[:, None], index=self.dates, columns=self.assets
+        )
+
+    def trades_frame(self) -> pd.DataFrame:
+        """Trades as a long DataFrame: date, ticker, side ("buy"/"sell"), shares, ..."""
+        tr = self.trades
+        return pd.DataFrame(
+            {
+                "date": self.dates[tr["bar"]],
+                "ticker": self.assets[tr["asset"]],
+                "side": np.where(tr["side"] > 0, "buy", "sell"),
+                "shares": tr["shares"],
+                "price": tr["price"],
+                "value": tr["value"],
+                "commission": tr["commission"],
+                "tax": tr["tax"],
+                "slippage": tr["slippage"],
+            }
+        )
+
+    def rejected_frame(self) -> pd.DataFrame:
+        """Refused orders as a long DataFrame: date, ticker, side, shares, reason."""
+        rj = self.rejected
+        return pd.DataFrame(
+            {
+                "date": self.dates[rj["bar"]],
+                "ticker": self.assets[rj["asset"]],
+                "side": np.where(rj["side"] > 0, "buy", "sell"),
+                "shares": rj["shares"],
+                "reason": np.asarray(REASONS, dtype=object)[rj["reason"]],
+            }
+        )
+
+    # ---------------------------------------------------------------- metrics
+    def metrics(self, benchmark: pd.Series | None = None) -> pd.Series:
+        """Performance metrics of :attr:`returns` (see :mod:`alphalab.metrics`)."""
+        from alphalab.metrics import compute_metrics  # base layer; imported late
+
+        return compute_metrics(
+            self.returns,
+            benchmark=benchmark,
+            turnover=self.turnover,
+            costs=self.costs_daily.sum(axis=1) / self.equity_values,
+        )
+
+    def __repr__(self) -> str:
+        eq = self.equity_values
+        end = f"{eq[-1]:,.2f}" if len(eq) else "n/a"
+        return (
+            f"BacktestResult({len(self.dates)} dates x {len(self.assets)} assets, "
+            f"market={self.info.get('market')!r}, rules={self.info.get('rules')!r}, "
+            f"final equity {end}, {len(self.trades)} trades, {len(self.rejected)} rejected)"
+        )
