@@ -1,0 +1,429 @@
+"""Baseline strategies that run beside every study.
+
+Every baseline is long-only and fully invested over the assets it can hold
+(weights sum to 1) unless stated otherwise, and decides at the close of each
+decision date with rows up to that date only:
+
+==================  =======================================================
+kind                rule
+==================  =======================================================
+``buy_and_hold``    equal (or given) weights at the first decision, then
+                    never rebalanced (NaN rows: positions drift)
+``equal_weight``    ``1/n`` over assets with a finite close at the date
+``fixed``           a fixed dict of weights, e.g. ``{"VTI": 0.6, "AGG": 0.4}``
+``inverse_vol``     ``w_i ∝ 1 / std_i`` of the trailing ``window`` returns
+``min_variance``    skfolio ``MeanRisk`` minimising variance on the trailing
+                    ``window`` returns
+``mean_variance``   skfolio ``MeanRisk`` maximising ``mu'w - λ/2 w'Σw``
+                    (``risk_aversion`` λ), or minimising variance subject
+                    to an annual ``target_return``
+``momentum_topk``   equal weight in the ``k`` assets with the best return
+                    from ``t - lookback`` to ``t - skip``
+==================  =======================================================
+
+Window returns are close-to-close simple returns of the ``window`` bars
+ending at the decision row; an asset enters a window strategy only with a
+finite close on every one of the ``window + 1`` rows (insufficient history or
+a gap excludes it). A date with no eligible asset gives a NaN row (no
+decision). Optimiser weights below ``1e-6`` are clipped to 0 and the rest
+renormalised, so solver noise (about 1e-7, either sign) never shows.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphalab.data.panel import Panel
+from alphalab.errors import ConfigError
+from alphalab.portfolio.base import Requirements, Strategy, decision_rows, register_strategy
+
+__all__ = [
+    "BuyAndHold",
+    "EqualWeight",
+    "Fixed",
+    "InverseVol",
+    "MeanVariance",
+    "MinVariance",
+    "MomentumTopK",
+]
+
+# Interior-point solvers leave ~1e-7 on assets that should be 0.
+_CLIP = 1e-6
+
+
+# ------------------------------------------------------------------ helpers
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_float(name: str, value: Any, *, positive: bool = False) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(out) or (positive and out <= 0):
+        raise ConfigError(
+            f"{name} must be a finite{' positive' if positive else ''} number, got {value!r}"
+        )
+    return out
+
+
+def _check_weights(weights: Any, name: str = "weights") -> dict[str, float]:
+    if not isinstance(weights, Mapping) or not weights:
+        raise ConfigError(
+            f"{name} must be a non-empty mapping of ticker -> weight, got {weights!r}"
+        )
+    return {str(k): _check_float(f"{name}[{k!r}]", v) for k, v in weights.items()}
+
+
+def _equal(mask: np.ndarray) -> np.ndarray:
+    """Equal weights over ``mask``; a NaN row if it is empty. Shape ``(n_assets,)``."""
+    n = int(mask.sum())
+    if n == 0:
+        return np.full(mask.shape, np.nan)
+    return np.where(mask, 1.0 / n, 0.0)
+
+
+def _window_returns(close: np.ndarray, row: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Returns of the ``window`` bars ending at ``row`` for assets with full history.
+
+    Parameters
+    ----------
+    close : numpy.ndarray, shape ``(n_dates, n_assets)``
+    row : int
+        Decision row; only rows ``row - window .. row`` are read.
+    window : int
+
+    Returns
+    -------
+    returns : numpy.ndarray, shape ``(window, n_eligible)``
+    eligible : numpy.ndarray of bool, shape ``(n_assets,)``
+    """
+    n_assets = close.shape[1]
+    if row < window:
+        return np.empty((window, 0)), np.zeros(n_assets, dtype=bool)
+    block = close[row - window : row + 1]
+    eligible = np.isfinite(block).all(axis=0) & (block > 0).all(axis=0)
+    sub = block[:, eligible]
+    return sub[1:] / sub[:-1] - 1.0, eligible
+
+
+def _spread(weights: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Scatter eligible-asset weights into a full row, clipping solver noise."""
+    w = np.where(weights > _CLIP, weights, 0.0)
+    total = w.sum()
+    row = np.zeros(eligible.shape)
+    if total <= 0 or not np.isfinite(total):
+        return _equal(eligible)
+    row[eligible] = w / total
+    return row
+
+
+class _PerDate(Strategy):
+    """A strategy whose decision at a date is a function of rows up to it."""
+
+    def decide(self, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
+        rows = decision_rows(panel, dates)
+        self._prepare(panel)
+        out = np.full((len(rows), panel.n_assets), np.nan)
+        for j, row in enumerate(rows):
+            out[j] = self._decide_row(panel, int(row))
+        return out
+
+    def _prepare(self, panel: Panel) -> None:
+        """Hook: validate parameters against the panel before deciding."""
+
+    def _decide_row(self, panel: Panel, row: int) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------- rule based
+@register_strategy("equal_weight")
+class EqualWeight(_PerDate):
+    """``1/n`` in every asset with a finite, positive close at the decision date."""
+
+    requires = Requirements(fields=("close",), min_history=1)
+
+    def __init__(self) -> None:
+        pass
+
+    def _decide_row(self, panel: Panel, row: int) -> np.ndarray:
+        close = panel["close"][row]
+        return _equal(np.isfinite(close) & (close > 0))
+
+
+def _fixed_row(weights: dict[str, float], panel: Panel, row: int) -> np.ndarray:
+    close = panel["close"][row]
+    priced = np.isfinite(close) & (close > 0)
+    out = np.zeros(panel.n_assets)
+    for ticker, w in weights.items():
+        i = panel.assets.get_loc(ticker)
+        if priced[i]:
+            out[i] = w
+    return out
+
+
+def _check_tickers(weights: Mapping[str, float], panel: Panel, kind: str) -> None:
+    unknown = sorted(set(weights) - set(panel.assets))
+    if unknown:
+        raise ConfigError(
+            f"{kind}: weights name ticker(s) {unknown} absent from the data "
+            f"({panel.n_assets} assets, e.g. {', '.join(map(str, panel.assets[:5]))})"
+        )
+
+
+@register_strategy("fixed")
+class Fixed(_PerDate):
+    """A fixed allocation, rebalanced back to ``weights`` at every decision.
+
+    Parameters
+    ----------
+    weights : dict of str -> float
+        Ticker -> weight (fraction of equity). Weights need not sum to 1: the
+        rest is cash; negative weights are shorts. An asset without a price
+        at a decision date gets 0 (its weight stays in cash).
+
+    Raises
+    ------
+    ConfigError
+        Empty or non-numeric weights; at decision time, tickers not in the data.
+    """
+
+    requires = Requirements(fields=("close",), min_history=1)
+
+    def __init__(self, weights: dict[str, float] | None = None) -> None:
+        self.weights = _check_weights(weights)
+
+    def _prepare(self, panel: Panel) -> None:
+        _check_tickers(self.weights, panel, "fixed")
+
+    def _decide_row(self, panel: Panel, row: int) -> np.ndarray:
+        return _fixed_row(self.weights, panel, row)
+
+
+@register_strategy("buy_and_hold")
+class BuyAndHold(Strategy):
+    """The benchmark: buy once at the first decision, then never rebalance.
+
+    Parameters
+    ----------
+    weights : dict of str -> float, optional
+        Initial weights; default equal weight over the assets with a price at
+        the first decision date.
+
+    Notes
+    -----
+    ``decide`` returns the initial weights on the first of ``dates`` and NaN
+    rows (no decision: positions drift with prices) on the others. A runner
+    that calls ``decide`` once per test fold buys once per fold.
+    """
+
+    requires = Requirements(fields=("close",), min_history=1)
+
+    def __init__(self, weights: dict[str, float] | None = None) -> None:
+        self.weights = None if weights is None else _check_weights(weights)
+
+    def decide(self, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
+        rows = decision_rows(panel, dates)
+        out = np.full((len(rows), panel.n_assets), np.nan)
+        if len(rows) == 0:
+            return out
+        first = int(rows[0])
+        if self.weights is None:
+            close = panel["close"][first]
+            out[0] = _equal(np.isfinite(close) & (close > 0))
+        else:
+            _check_tickers(self.weights, panel, "buy_and_hold")
+            out[0] = _fixed_row(self.weights, panel, first)
+        return out
+
+
+# ----------------------------------------------------------- window based
+class _Windowed(_PerDate):
+    window: int
+
+    @property
+    def requires(self) -> Requirements:  # type: ignore[override]
+        return Requirements(fields=("close",), min_history=self.window + 1)
+
+    def _decide_row(self, panel: Panel, row: int) -> np.ndarray:
+        rets, eligible = _window_returns(panel["close"], row, self.window)
+        if not eligible.any():
+            return np.full(panel.n_assets, np.nan)
+        if eligible.sum() == 1:
+            return eligible.astype(np.float64)
+        return _spread(self._weights(rets, panel.dates[row - self.window : row + 1]), eligible)
+
+    def _weights(self, rets: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover
+
+
+@register_strategy("inverse_vol")
+class InverseVol(_Windowed):
+    """Weights proportional to ``1 / std`` of the trailing ``window`` returns.
+
+    Parameters
+    ----------
+    window : int, default 60
+        Bars of returns (>= 2). Assets with zero volatility are excluded.
+    """
+
+    def __init__(self, window: int = 60) -> None:
+        self.window = _check_int("window", window, 2)
+
+    def _weights(self, rets: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
+        vol = rets.std(axis=0, ddof=1)
+        inv = np.where(vol > 0, 1.0 / np.where(vol > 0, vol, 1.0), 0.0)
+        return inv
+
+
+class _SkfolioWindowed(_Windowed):
+    """Shared machinery: fit an skfolio estimator per decision date."""
+
+    def _estimator(self, dates: pd.DatetimeIndex) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    def decide(self, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
+        self.fallbacks_: list[pd.Timestamp] = []
+        return super().decide(panel, dates)
+
+    def _weights(self, rets: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
+        model = self._estimator(dates)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(rets)
+            w = np.asarray(model.weights_, dtype=np.float64)
+            if not np.isfinite(w).all():
+                raise ValueError("non-finite weights")
+        except Exception:  # solver failure: fall back to equal weight, recorded
+            self.fallbacks_.append(dates[-1])
+            return np.ones(rets.shape[1])
+        return w
+
+
+@register_strategy("min_variance")
+class MinVariance(_SkfolioWindowed):
+    """Long-only minimum variance (skfolio ``MeanRisk``, ``MINIMIZE_RISK``, variance).
+
+    Parameters
+    ----------
+    window : int, default 250
+        Bars of trailing returns the covariance is estimated on (>= 2).
+
+    Attributes
+    ----------
+    fallbacks_ : list of Timestamp
+        Decision dates where the solver failed and equal weight was used.
+    """
+
+    def __init__(self, window: int = 250) -> None:
+        self.window = _check_int("window", window, 2)
+
+    def _estimator(self, dates: pd.DatetimeIndex) -> Any:
+        from skfolio import RiskMeasure
+        from skfolio.optimization import MeanRisk, ObjectiveFunction
+
+        return MeanRisk(
+            objective_function=ObjectiveFunction.MINIMIZE_RISK,
+            risk_measure=RiskMeasure.VARIANCE,
+        )
+
+
+@register_strategy("mean_variance")
+class MeanVariance(_SkfolioWindowed):
+    """Long-only mean-variance (skfolio ``MeanRisk``) on the trailing window.
+
+    Parameters
+    ----------
+    window : int, default 250
+        Bars of trailing returns (>= 2).
+    risk_aversion : float, default 1.0
+        λ in ``max mu'w - λ/2 w'Σw`` (skfolio ``MAXIMIZE_UTILITY``).
+    target_return : float, optional
+        Annual expected return to reach at minimum variance instead; converted
+        to per bar with the window's own calendar. When unreachable the
+        solver fails and the date falls back to equal weight (``fallbacks_``).
+    """
+
+    def __init__(
+        self, window: int = 250, risk_aversion: float = 1.0, target_return: float | None = None
+    ) -> None:
+        self.window = _check_int("window", window, 2)
+        self.risk_aversion = _check_float("risk_aversion", risk_aversion, positive=True)
+        self.target_return = (
+            None if target_return is None else _check_float("target_return", target_return)
+        )
+
+    def _estimator(self, dates: pd.DatetimeIndex) -> Any:
+        from skfolio import RiskMeasure
+        from skfolio.optimization import MeanRisk, ObjectiveFunction
+
+        if self.target_return is None:
+            return MeanRisk(
+                objective_function=ObjectiveFunction.MAXIMIZE_UTILITY,
+                risk_measure=RiskMeasure.VARIANCE,
+                risk_aversion=self.risk_aversion,
+            )
+        from alphalab.metrics import periods_per_year
+
+        ppy = periods_per_year(dates)
+        per_bar = (1.0 + self.target_return) ** (1.0 / ppy) - 1.0
+        return MeanRisk(
+            objective_function=ObjectiveFunction.MINIMIZE_RISK,
+            risk_measure=RiskMeasure.VARIANCE,
+            min_return=per_bar,
+        )
+
+
+# --------------------------------------------------------------- momentum
+@register_strategy("momentum_topk")
+class MomentumTopK(_PerDate):
+    """Equal weight in the ``k`` assets with the best trailing return.
+
+    The score at row t is ``close[t - skip] / close[t - lookback] - 1``: the
+    return over ``lookback`` bars, leaving out the most recent ``skip`` bars
+    (short-term reversal). Assets need a finite close at t, t - skip and
+    t - lookback. Ties break by asset order.
+
+    Parameters
+    ----------
+    k : int, default 10
+    lookback : int, default 120
+    skip : int, default 0
+        Must be smaller than ``lookback``.
+    """
+
+    def __init__(self, k: int = 10, lookback: int = 120, skip: int = 0) -> None:
+        self.k = _check_int("k", k, 1)
+        self.lookback = _check_int("lookback", lookback, 1)
+        self.skip = _check_int("skip", skip, 0)
+        if self.skip >= self.lookback:
+            raise ConfigError(f"skip ({skip}) must be smaller than lookback ({lookback})")
+
+    @property
+    def requires(self) -> Requirements:  # type: ignore[override]
+        return Requirements(fields=("close",), min_history=self.lookback + 1)
+
+    def _decide_row(self, panel: Panel, row: int) -> np.ndarray:
+        if row < self.lookback:
+            return np.full(panel.n_assets, np.nan)
+        close = panel["close"]
+        now, recent, past = close[row], close[row - self.skip], close[row - self.lookback]
+        ok = np.isfinite(now) & np.isfinite(recent) & np.isfinite(past) & (past > 0)
+        if not ok.any():
+            return np.full(panel.n_assets, np.nan)
+        score = np.where(ok, recent / np.where(ok, past, 1.0) - 1.0, -np.inf)
+        order = np.argsort(-score, kind="stable")
+        top = order[: min(self.k, int(ok.sum()))]
+        mask = np.zeros(panel.n_assets, dtype=bool)
+        mask[top] = True
+        return _equal(mask)
