@@ -477,7 +477,7 @@ def validate_prices(
     masks["duplicate_row"], masks["duplicate_key"] = dup_row, dup_key
     unsorted = _unsorted(dates, codes, key_ok)
     masks["unsorted"] = unsorted
-    masks.update(_price_rules(num))
+    masks.update(_price_rules(num, n))
 
     warn = {
         "missing_open": "open",
@@ -568,12 +568,13 @@ def _unsorted(dates: np.ndarray, codes: np.ndarray, key_ok: np.ndarray) -> np.nd
     return out
 
 
-def _price_rules(num: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    n = len(next(iter(num.values())))
+def _price_rules(num: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     zeros = np.zeros(n, dtype=bool)
-    close = num["close"]
-    non_finite = ~np.isfinite(close)
-    non_positive = close <= 0
+    non_finite = zeros.copy()
+    non_positive = zeros.copy()
+    if "close" in num:
+        non_finite |= ~np.isfinite(num["close"])
+        non_positive |= num["close"] <= 0
     for c in PRICE_COLUMNS:
         if c in num and c != "close":
             non_finite |= np.isinf(num[c])

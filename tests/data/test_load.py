@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import alphalab as al
+from alphalab.data import DataQualityWarning, ValidationError, resolve_source
+from alphalab.errors import DataError
+from tests.conftest import shared_file
+
+# name -> (rows, OHLC failures, n_dates, n_assets); counts from SOURCES.md.
+OHLCV = {
+    "us_sp500_5yr.parquet": (619_040, 12, 1259, 505),
+    "vn30_2016_2019.parquet": (22_238, 7, None, 30),
+    "vn30_index.parquet": (2_542, 0, 2542, 1),
+    "vn_hose_2006_2020.parquet": (906_044, 238, None, 389),
+    "vnindex_2000_2020.parquet": (4_918, 226, None, 1),
+    "cn_ashare_sample_2017_2023.parquet": (1_135_560, 0, None, 980),
+    "cn_indices_daily.parquet": (12_314, 0, None, 7),
+}
+
+
+def _lenient(source, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        return al.load(source, mode="lenient", **kw)
+
+
+@pytest.mark.parametrize("name", sorted(OHLCV))
+def test_every_shared_ohlcv_dataset_loads(name: str) -> None:
+    rows, n_bad, n_dates, n_assets = OHLCV[name]
+    path = shared_file(name)
+    if n_bad:
+        with pytest.raises(ValidationError) as info:
+            al.load(path)
+        assert str(path) in str(info.value) and info.value.report.n_input == rows
+    panel = _lenient(path, market="us")
+    val = panel.meta["validation"]
+    assert val["n_input"] == rows and val["n_dropped"] == n_bad
+    assert panel.meta["source"] == str(path) and panel.meta["market"] == "us"
+    assert panel.meta["source_kind"] == "file"
+    assert panel.n_assets == n_assets
+    if n_dates is not None:
+        assert panel.n_dates == n_dates
+    assert {"open", "high", "low", "close"} <= set(panel.field_names)
+    assert int(np.isfinite(panel["close"]).sum()) == rows - n_bad
+
+
+def test_vn_hose_lenient_counts_and_speed() -> None:
+    path = shared_file("vn_hose_2006_2020.parquet")
+    t0 = time.perf_counter()
+    panel = _lenient(path, market="vn.hose")
+    elapsed = time.perf_counter() - t0
+    val = panel.meta["validation"]
+    assert val["errors"] == {"close_out_of_range": 3, "open_out_of_range": 236}
+    assert val["warnings"]["missing_open"] == 424 and val["warnings"]["missing_high"] == 74
+    assert panel.shape == (3501, 389)
+    assert elapsed < 4.0  # about 0.7 s here; generous for a loaded 2-core machine
+
+
+def test_lenient_drops_exactly_the_offending_cells() -> None:
+    path = shared_file("us_sp500_5yr.parquet")
+    raw = pd.read_parquet(path)
+    panel = _lenient(path)
+    bad = raw[raw["high"] < raw["low"]].iloc[0]
+    j = panel.assets.get_loc(bad["ticker"])
+    i = panel.dates.get_loc(pd.Timestamp(bad["date"]))
+    assert np.isnan(panel["close"][i, j])
+    assert np.isfinite(panel["close"][i - 1, j])
+
+
+def test_embedded_sources() -> None:
+    panel = al.load("sp500_20")
+    assert panel.shape == (8313, 20) and panel.field_names == ["close"]
+    assert panel.meta["adjusted"] is True and panel.meta["benchmark"] == "sp500_index"
+    ohlcv = al.load("arch_nasdaq", start="2018-01-01")
+    assert ohlcv.field_names == ["open", "high", "low", "close", "adj_close", "volume"]
+    assert ohlcv.dates[0] == pd.Timestamp("2018-01-02") and ohlcv.assets.tolist() == ["^IXIC"]
+
+
+def test_dataframe_source_with_mapping_and_selection(us_sp500_long: pd.DataFrame) -> None:
+    df = us_sp500_long[us_sp500_long["ticker"].isin(["AAPL", "MSFT", "LNT"])]
+    df = df.rename(columns={"ticker": "Name"})
+    panel = al.load(
+        df, columns={"Name": "ticker"}, tickers=["AAPL", "MSFT"], start="2017-01-01",
+        end="2017-12-31", fields=["close", "volume"],
+    )  # fmt: skip
+    assert panel.assets.tolist() == ["AAPL", "MSFT"] and panel.field_names == ["close", "volume"]
+    assert panel.dates[0] >= pd.Timestamp("2017-01-01")
+    assert panel.dates[-1] <= pd.Timestamp("2017-12-31")
+    assert panel.meta["source"] == "<DataFrame>"
+
+
+def test_selection_avoids_bad_rows_elsewhere() -> None:
+    # LNT and others break rules; AAPL alone is clean, so strict mode works.
+    panel = al.load(shared_file("us_sp500_5yr.parquet"), tickers=["AAPL"])
+    assert panel.assets.tolist() == ["AAPL"] and panel.n_dates == 1259
+
+
+def test_unknown_field_and_ticker() -> None:
+    with pytest.raises(DataError, match=r"field\(s\) 'open' not in the data"):
+        al.load("sp500_index", fields=["open"])
+    with pytest.raises(DataError, match="'NOPE'"):
+        al.load("sp500_20", tickers=["AAPL", "NOPE"])
+
+
+def test_csv_file_source(tmp_path: Path) -> None:
+    p = tmp_path / "w.csv"
+    p.write_text("Date,AAA,BBB\n2021-01-04,1,2\n2021-01-05,1.5,\n", encoding="utf-8")
+    panel = al.load(p)
+    assert panel.shape == (2, 2) and np.isnan(panel["close"][1, 1])
+    assert "columns recognised: Date->date" in panel.meta["validation"]["notes"]
+
+
+def test_unresolvable_source_lists_what_was_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALPHALAB_HOME", str(tmp_path / "store"))
+    with pytest.raises(DataError) as info:
+        al.load("no_such_dataset")
+    msg = str(info.value)
+    assert "not an embedded dataset" in msg and "sp500_20" in msg and "no file at" in msg
+    assert "store" in msg
+    assert not (tmp_path / "store").exists()  # looking created nothing
+    with pytest.raises(DataError, match="no file at"):
+        al.load(tmp_path / "missing.parquet")
+    with pytest.raises(DataError, match="DataFrame"):
+        al.load(42)  # type: ignore[arg-type]
+
+
+def test_store_dataset_is_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store_mod = pytest.importorskip("alphalab.data.store")
+    monkeypatch.setenv("ALPHALAB_HOME", str(tmp_path / "store"))
+    df = pd.read_parquet(shared_file("vn30_index.parquet"))
+    store_mod.Store().write(df, "vn30i", market="vn.hose")
+    assert resolve_source("vn30i") == "store"
+    panel = al.load("vn30i", start="2019-01-01")
+    assert panel.meta["source_kind"] == "store" and panel.meta["market"] == "vn.hose"
+    assert panel.assets.tolist() == ["VN30"] and panel.dates[0] >= pd.Timestamp("2019-01-01")
+
+
+def test_load_benchmark() -> None:
+    spx = al.load_benchmark("sp500_index")
+    assert spx.name == "SP500" and len(spx) == 8313 and spx.dtype == np.float64
+    assert spx.index[0] == pd.Timestamp("1990-01-02") and spx.iloc[0] == pytest.approx(359.69)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        vni = al.load_benchmark(shared_file("vnindex_2000_2020.parquet"), mode="lenient")
+    assert vni.name == "VNINDEX" and len(vni) == 4918 - 226
+    with pytest.raises(DataError, match="holds 20 tickers; pass ticker="):
+        al.load_benchmark("sp500_20")
+    aapl = al.load_benchmark("sp500_20", ticker="AAPL")
+    assert aapl.name == "AAPL"
