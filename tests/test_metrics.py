@@ -98,6 +98,10 @@ def test_compute_metrics_keys_and_values(rets: pd.DataFrame, bench: pd.Series) -
     np.testing.assert_allclose(out["turnover"], 0.5 * len(r[::21]) / len(r) * ppy)
     years = len(r) / ppy
     np.testing.assert_allclose(out["cost_drag"], costs.sum() / years / equity.mean())
+    # costs given as fractions of equity (what the engine reports) give the same drag
+    frac = m.compute_metrics(r, costs=costs / equity)["cost_drag"]
+    np.testing.assert_allclose(frac, (costs / equity).mean() * ppy)
+    np.testing.assert_allclose(frac, out["cost_drag"], rtol=0.05)
     np.testing.assert_allclose(out["total_return"], closes_ratio(rets["AAPL"]) - 1)
     te = np.std(r - bench, ddof=1) * np.sqrt(ppy)
     np.testing.assert_allclose(out["tracking_error"], te)

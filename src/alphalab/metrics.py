@@ -280,16 +280,22 @@ def annual_turnover(turnover: Any, periods_per_year: float) -> float:
     return float(np.mean(t)) * periods_per_year
 
 
-def cost_drag(costs: Any, equity: Any, periods_per_year: float) -> float:
+def cost_drag(costs: Any, equity: Any | None, periods_per_year: float) -> float:
     """Annualised costs over mean equity ``(sum_t c_t / (n / P)) / mean_t(E_t)``.
 
     ``c_t`` are costs paid at bar t in currency (NaN = 0), ``E_t`` equity.
-    A cost drag of 0.01 means costs ate 1% of equity a year.
+    With ``equity=None`` the costs are taken as fractions of equity already
+    and the drag is ``mean_t(c_t) * P``. A cost drag of 0.01 means costs ate
+    1% of equity a year.
     """
     c = np.nan_to_num(np.asarray(costs, dtype=np.float64).ravel(), nan=0.0)
+    if c.size == 0:
+        return float("nan")
+    if equity is None:
+        return float(np.mean(c)) * periods_per_year
     e = np.asarray(equity, dtype=np.float64).ravel()
     e = e[np.isfinite(e)]
-    if c.size == 0 or e.size == 0:
+    if e.size == 0:
         return float("nan")
     years = c.size / periods_per_year
     return _ratio(float(c.sum()) / years, float(e.mean()))
@@ -389,7 +395,8 @@ def compute_metrics(
     turnover : pandas.Series, optional
         Traded fraction of equity per bar; ``turnover`` is its annual sum.
     costs : pandas.Series, optional
-        Costs paid per bar in currency; with ``equity`` gives ``cost_drag``.
+        Costs paid per bar: in currency together with ``equity``, or as a
+        fraction of that bar's equity when ``equity`` is not given.
     equity : pandas.Series, optional
         Equity per bar in currency.
     periods_per_year : float, optional
@@ -435,8 +442,9 @@ def compute_metrics(
         out["calmar"] = calmar(r, ppy)
         if turnover is not None:
             out["turnover"] = annual_turnover(_on(turnover, idx), ppy)
-        if costs is not None and equity is not None:
-            out["cost_drag"] = cost_drag(_on(costs, idx), _on(equity, idx), ppy)
+        if costs is not None:
+            eq = None if equity is None else _on(equity, idx)
+            out["cost_drag"] = cost_drag(_on(costs, idx), eq, ppy)
         if benchmark is not None:
             bench = (
                 benchmark
