@@ -1,0 +1,248 @@
+"""The ``alphalab`` command line: demo, run, report, markets, schema.
+
+User errors (bad configs, missing files, bad data) print one red message and
+exit with code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from alphalab import __version__
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="alphalab",
+    help="ML-driven trading research: market data in, an honest verdict on a strategy out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+USER_ERROR_EXIT = 2
+_state: dict[str, bool] = {"debug": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    import yaml
+    from pydantic import ValidationError
+
+    from alphalab.errors import AlphalabError
+
+    return (AlphalabError, ValidationError, FileNotFoundError, NotADirectoryError, yaml.YAMLError)
+
+
+def _one_line(exc: BaseException) -> str:
+    # OS errors carry "[Errno 2] ..." text; the file name is what the user needs.
+    if isinstance(exc, OSError) and exc.errno is not None and exc.filename:
+        return f"{exc.strerror or 'file not found'}: {exc.filename}"
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return " ".join(line.strip() for line in lines) or type(exc).__name__
+
+
+def user_errors(func: F) -> F:
+    """Turn user errors into one red line and exit code 2 (unless ``--debug``)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except _user_error_types() as exc:
+            if _state["debug"]:
+                raise
+            err_console.print(
+                f"[bold red]error:[/] {_one_line(exc)}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(USER_ERROR_EXIT) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"alphalab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show full tracebacks for errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """alphalab: one config file, one command, the same engine for every strategy."""
+    _state["debug"] = debug
+
+
+def _print_summary(result: Any) -> None:
+    from alphalab.config import BENCHMARK_KEY
+
+    metrics = result.metrics
+    table = Table(
+        title=f"{result.manifest['study']}: {result.manifest['window']['start']} .. "
+        f"{result.manifest['window']['end']}"
+    )
+    table.add_column("strategy", style="bold")
+    wanted = [
+        ("cagr", "CAGR", "{:.1%}"),
+        ("sharpe", "Sharpe", "{:.2f}"),
+        ("volatility", "vol", "{:.1%}"),
+        ("max_drawdown", "max DD", "{:.1%}"),
+        ("turnover", "turnover", "{:.2f}"),
+    ]
+    cols = [(key, label, fmt) for key, label, fmt in wanted if key in metrics.columns]
+    if not cols:
+        cols = [(key, key, "{:.4g}") for key in list(metrics.columns)[:6]]
+    for _, label, _ in cols:
+        table.add_column(label, justify="right")
+    for name, row in metrics.iterrows():
+        cells = []
+        for key, _, fmt in cols:
+            value = row[key]
+            try:
+                cells.append(fmt.format(float(value)) if value == value else "-")
+            except (TypeError, ValueError):
+                cells.append(str(value))
+        table.add_row(str(name), *cells, style="dim" if name == BENCHMARK_KEY else None)
+    console.print(table)
+    console.print(f"run directory: [bold]{result.run_dir}[/]")
+    if result.report is not None:
+        console.print(f"report: [bold green]{result.report}[/]")
+
+
+def _run_study(path: Path, out: Path | None) -> None:
+    from alphalab.study import Study
+
+    study = Study.from_yaml(path)
+    result = study.run(out=out, progress=True)
+    _print_summary(result)
+
+
+def demo_config_path() -> Path:
+    """The packaged demo study (``alphalab/examples/demo.yaml``)."""
+    return Path(str(resources.files("alphalab") / "examples" / "demo.yaml"))
+
+
+@app.command()
+@user_errors
+def demo(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run directory (default runs/demo-<time>).")
+    ] = None,
+) -> None:
+    """Run the packaged demo study on the embedded S&P 500 data (20 stocks)."""
+    _run_study(demo_config_path(), out)
+
+
+@app.command()
+@user_errors
+def run(
+    study: Annotated[Path, typer.Argument(help="The study YAML file.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<name>-<time>).")
+    ] = None,
+) -> None:
+    """Run a study file and write its run directory and report."""
+    _run_study(study, out)
+
+
+@app.command()
+@user_errors
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `alphalab run`.")],
+) -> None:
+    """(Re)build the charts and report.html of a run directory."""
+    from alphalab.errors import ConfigError
+
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run directory not found: {run_dir}")
+    if not (run_dir / "manifest.json").is_file():
+        raise ConfigError(f"{run_dir} is not an alphalab run directory (no manifest.json)")
+    from alphalab.report import write_report
+
+    path = write_report(run_dir)
+    console.print(f"report: [bold green]{path}[/]")
+
+
+# Short headers and formats for the rule table; long text columns go below it.
+_MARKET_COLUMNS = {
+    "currency": ("ccy", str),
+    "lot_size": ("lot", str),
+    "min_order": ("min order", str),
+    "price_band": ("band", lambda v: "none" if v != v else f"±{v:.0%}"),
+    "st_price_band": ("ST band", lambda v: "" if v != v else f"±{v:.0%}"),
+    "settlement_days": ("sell from", lambda v: f"T+{v}"),
+    "allow_short": ("short", lambda v: "yes" if v else "no"),
+    "commission_bps": ("commission bps", lambda v: f"{v:g}"),
+    "min_commission": ("min fee", lambda v: f"{v:g}"),
+    "sell_tax_bps": ("sell tax bps", lambda v: f"{v:g}"),
+    "buy_tax_bps": ("buy tax bps", lambda v: f"{v:g}"),
+    "borrow_bps": ("borrow bps/yr", lambda v: f"{v:g}"),
+}
+_MARKET_TEXT = ("name", "changes", "notes")
+
+
+@app.command()
+@user_errors
+def markets(
+    full: Annotated[
+        bool, typer.Option("--full", help="Also list names, dated rule changes and notes.")
+    ] = False,
+) -> None:
+    """Print the market rule table (lots, bands, settlement, shorting, fees, taxes)."""
+    from alphalab.markets import market_table
+
+    frame = market_table()
+    cols = [c for c in frame.columns if c not in _MARKET_TEXT]
+    table = Table(title="market rules (values in force today; --full for dated changes)")
+    table.add_column(str(frame.index.name or "code"), style="bold", no_wrap=True)
+    for col in cols:
+        table.add_column(_MARKET_COLUMNS.get(col, (col, str))[0], justify="right")
+    for code, row in frame.iterrows():
+        cells = [_MARKET_COLUMNS.get(col, (col, str))[1](row[col]) for col in cols]
+        table.add_row(str(code), *cells)
+    console.print(table)
+    if full:
+        for code, row in frame.iterrows():
+            console.print(f"[bold]{code}[/]: {row.get('name', '')}", highlight=False)
+            for col in ("changes", "notes"):
+                if col in frame.columns and row[col]:
+                    console.print(f"  {col}: {row[col]}", highlight=False)
+
+
+@app.command()
+@user_errors
+def schema(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of printing.")
+    ] = None,
+) -> None:
+    """Print (or write) the JSON schema of study files."""
+    import json
+
+    from alphalab.config import export_schema, study_schema
+
+    if out is None:
+        typer.echo(json.dumps(study_schema(), indent=2, sort_keys=True))
+    else:
+        console.print(f"schema written to {export_schema(out)}")

@@ -1,0 +1,456 @@
+"""Study configuration: a pydantic model of the YAML study file, and its JSON schema.
+
+A study names its data (dataset, market, benchmark, date window), how trades
+execute (timing, rebalance schedule, costs, market rules), the strategies to
+compare and the report options. Every model forbids unknown keys, so a typo is
+an error that names the key's path (``execution.cost: unknown key ...``).
+
+Relative file paths in a study (``data.dataset``, ``data.benchmark``) resolve
+against the folder of the YAML file, never against the working directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from alphalab.errors import AlphalabError, ConfigError
+
+__all__ = [
+    "CostsConfig",
+    "DataConfig",
+    "ExecutionConfig",
+    "ReportConfig",
+    "StrategyConfig",
+    "StudyConfig",
+    "export_schema",
+    "format_validation_error",
+    "study_schema",
+]
+
+# Names end up as file names (weights/<name>.parquet) and directory names.
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+# Periodic schedules understood by alphalab.backtest.rebalance_mask.
+_PERIODIC = ("daily", "weekly", "monthly", "quarterly", "yearly", "annually")
+# A dataset / benchmark value with one of these endings is a file, not an embedded name.
+FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".feather", ".json", ".gz", ".zip")
+# Reserved for the benchmark column in equity.parquet / metrics.json.
+BENCHMARK_KEY = "benchmark"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CostsConfig(_Model):
+    """Trading costs on top of the market's own taxes (which always apply).
+
+    A field left out keeps the engine's default for the market.
+    """
+
+    commission_bps: float | None = Field(None, ge=0, description="Broker commission, bps of value.")
+    slippage_bps: float | None = Field(None, ge=0, description="Slippage, bps of value.")
+    min_commission: float | None = Field(
+        None, ge=0, description="Minimum commission per order, price currency."
+    )
+
+
+class DataConfig(_Model):
+    """Where the prices come from and which window is simulated."""
+
+    dataset: str = Field(
+        ...,
+        min_length=1,
+        description="Embedded dataset name or a file path (relative to the YAML).",
+    )
+    market: str = Field("us", description="Market rule code: us, vn.hose, vn.hnx, cn, tw ...")
+    benchmark: str | None = Field(
+        None,
+        description="Embedded benchmark name, a ticker of the dataset, or a file path.",
+    )
+    start: dt.date | None = Field(
+        None, description="First simulated date (default: once every strategy has its history)."
+    )
+    end: dt.date | None = Field(None, description="Last date loaded and simulated.")
+    mode: Literal["strict", "lenient"] = Field(
+        "strict", description="strict: bad rows are errors; lenient: dropped and reported."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Column renames for files, source: alphalab name."
+    )
+    tickers: list[str] | None = Field(
+        None, min_length=1, description="Restrict the universe to these tickers."
+    )
+
+    @field_validator("market")
+    @classmethod
+    def _known_market(cls, value: str) -> str:
+        from alphalab.markets import get_market
+
+        try:
+            get_market(value)
+        except AlphalabError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("tickers")
+    @classmethod
+    def _unique_tickers(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            dup = sorted({t for t in value if value.count(t) > 1})
+            if dup:
+                raise ValueError(f"duplicated ticker(s): {', '.join(dup)}")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_window(self) -> DataConfig:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError(f"start ({self.start}) must be before end ({self.end})")
+        return self
+
+
+def _check_rebalance(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("rebalance must be a schedule name, an integer or a list of dates")
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError(f"rebalance every k bars needs k >= 1, got {value}")
+        return value
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key.isdigit():
+            return _check_rebalance(int(key))
+        if key not in _PERIODIC:
+            raise ValueError(
+                f"unknown rebalance rule {value!r}; use one of {', '.join(_PERIODIC)}, "
+                "an integer number of bars, or a list of dates"
+            )
+        return key
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("rebalance date list is empty")
+        if len(set(value)) != len(value):
+            raise ValueError("rebalance date list has duplicates")
+        return sorted(value)
+    raise ValueError("rebalance must be a schedule name, an integer or a list of dates")
+
+
+class ExecutionConfig(_Model):
+    """How decisions turn into trades."""
+
+    at: Literal["next_open", "next_close"] = Field(
+        "next_open", description="Decision at the close of t executes at the next open or close."
+    )
+    rebalance: str | int | list[dt.date] = Field(
+        "monthly",
+        description="daily | weekly | monthly | quarterly | yearly | every k bars | list of dates.",
+    )
+    initial_cash: float = Field(1_000_000.0, gt=0, description="Starting cash.")
+    rules: Literal["market", "proportional"] = Field(
+        "market", description="market: lots, bands, settlement; proportional: all rules off."
+    )
+    costs: CostsConfig = Field(default_factory=CostsConfig)
+
+    @field_validator("rebalance", mode="before")
+    @classmethod
+    def _rebalance_type(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (str, int, list)):
+            raise ValueError(
+                f"rebalance must be a schedule name, an integer or a list of dates, got {value!r}"
+            )
+        return value
+
+    @field_validator("rebalance", mode="after")
+    @classmethod
+    def _valid_rebalance(cls, value: Any) -> Any:
+        return _check_rebalance(value)
+
+
+def _strategy_registry() -> dict[str, Any]:
+    from alphalab.portfolio.base import STRATEGIES
+
+    # Baselines register themselves on import; without them only user kinds exist.
+    try:
+        import alphalab.portfolio.baselines  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name != "alphalab.portfolio.baselines":
+            raise
+    return STRATEGIES
+
+
+class StrategyConfig(_Model):
+    """One strategy of the study: a registered kind and its parameters."""
+
+    name: str = Field(..., pattern=_NAME_PATTERN, description="Unique name in the study.")
+    kind: str = Field(..., description="A registered strategy kind, e.g. equal_weight.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Constructor parameters.")
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == BENCHMARK_KEY:
+            raise ValueError(f"{BENCHMARK_KEY!r} is reserved for the benchmark series")
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        registry = _strategy_registry()
+        if value not in registry:
+            raise ValueError(
+                f"unknown strategy kind {value!r}; known kinds: {', '.join(sorted(registry)) or 'none'}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _params_build(self) -> StrategyConfig:
+        # Building the strategy validates parameter names and values up front,
+        # so a bad parameter fails before any data is loaded.
+        self.build()
+        return self
+
+    def build(self) -> Any:
+        """A fresh :class:`alphalab.portfolio.base.Strategy` from ``kind`` and ``params``."""
+        from alphalab.portfolio.base import make_strategy
+
+        try:
+            return make_strategy(self.kind, dict(self.params))
+        except (AlphalabError, ValueError, TypeError) as exc:
+            raise ValueError(f"params: {exc}") from None
+
+
+class ReportConfig(_Model):
+    """What the report shows."""
+
+    title: str | None = Field(None, description="Report title (default: the study name).")
+    rolling_window: int = Field(126, ge=2, description="Bars in the rolling Sharpe window.")
+    charts: bool = Field(True, description="Write PNG charts.")
+    html: bool = Field(True, description="Write the self-contained report.html.")
+
+
+class StudyConfig(_Model):
+    """A whole study: data, execution, strategies and report.
+
+    Build it with :meth:`from_yaml` (relative paths then resolve against the
+    YAML file's folder) or :meth:`from_dict`.
+    """
+
+    name: str = Field(
+        ..., pattern=_NAME_PATTERN, description="Study name (used in run folder names)."
+    )
+    seed: int = Field(0, ge=0, description="Seeds every random generator.")
+    data: DataConfig
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    strategies: list[StrategyConfig] = Field(..., min_length=1)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("strategies")
+    @classmethod
+    def _unique_names(cls, value: list[StrategyConfig]) -> list[StrategyConfig]:
+        names = [s.name for s in value]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"strategy names must be unique; duplicated: {', '.join(dup)}")
+        return value
+
+    # ----------------------------------------------------------- building
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], *, base_dir: str | Path | None = None, source: str = "study"
+    ) -> StudyConfig:
+        """Validate a mapping; errors become one :class:`ConfigError` naming each key path."""
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{source}: a study must be a mapping of keys, got {type(data).__name__}"
+            )
+        try:
+            cfg = cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"{source}: {format_validation_error(exc)}") from None
+        cfg._base_dir = Path(base_dir).resolve() if base_dir is not None else Path.cwd()
+        return cfg
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> StudyConfig:
+        """Read and validate a YAML study file.
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ConfigError
+            YAML syntax error (with line and column) or an invalid study.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"study file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"{path}:{where}: YAML syntax error: {problem}") from None
+        if data is None:
+            raise ConfigError(f"{path}: the study file is empty")
+        cfg = cls.from_dict(data, base_dir=path.resolve().parent, source=str(path))
+        cfg._source = path.resolve()
+        return cfg
+
+    # ----------------------------------------------------------- identity
+    def canonical_json(self) -> str:
+        """The validated config as JSON with sorted keys and no spaces."""
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+        )
+
+    def config_hash(self) -> str:
+        """SHA-256 of :meth:`canonical_json` (defaults filled in, so equal studies hash equal)."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def to_yaml(self) -> str:
+        """The resolved config (defaults filled in) as YAML."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    # -------------------------------------------------------------- paths
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths resolve against (the YAML file's folder)."""
+        return self._base_dir
+
+    @property
+    def source(self) -> Path | None:
+        """The YAML file this config came from, if any."""
+        return self._source
+
+    def resolve_source(self, value: str) -> str | Path:
+        """A dataset / benchmark value as a resolved file path, or unchanged if it names no file.
+
+        A value is a file when it exists relative to :attr:`base_dir` (or as an
+        absolute path), has a data-file ending, or contains a path separator.
+        """
+        candidate = Path(value).expanduser()
+        if not candidate.is_absolute():
+            candidate = self._base_dir / candidate
+        looks_like_file = value.lower().endswith(FILE_SUFFIXES) or "/" in value or "\\" in value
+        if candidate.exists() or looks_like_file:
+            return candidate.resolve()
+        return value
+
+
+# ------------------------------------------------------------------ errors
+_REWRITES = (
+    ("Input should be greater than or equal to", "must be >="),
+    ("Input should be greater than", "must be >"),
+    ("Input should be less than or equal to", "must be <="),
+    ("Input should be less than", "must be <"),
+    ("Input should be", "must be"),
+    ("Value error, ", ""),
+    ("String should match pattern", "must match pattern"),
+)
+
+
+_UNION_TAGS = frozenset({"str", "int", "list[date]", "float", "none"})
+
+
+def _loc_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class whose field sits at ``loc`` (to list allowed keys)."""
+    model: Any = StudyConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    for arg in (annotation, *typing.get_args(annotation)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        for inner in typing.get_args(arg):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return annotation
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each naming its key path, e.g. ``strategies[2].kind: ...``."""
+    errors = []
+    for err in exc.errors(include_url=False):
+        # Union members (str | int | list) each report; their tags are no key paths.
+        loc = tuple(p for p in err["loc"] if p not in _UNION_TAGS)
+        errors.append((loc, err))
+    locs = [loc for loc, _ in errors]
+    lines: list[str] = []
+    for loc, err in errors:
+        # A union error at a key is noise when a member reported something deeper.
+        if any(other[: len(loc)] == loc and len(other) > len(loc) for other in locs):
+            continue
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            allowed = f" (allowed: {', '.join(parent.model_fields)})" if parent else ""
+            msg = f"unknown key{allowed}"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = err["msg"]
+            for old, new in _REWRITES:
+                msg = msg.replace(old, new)
+            if msg.startswith("params: "):
+                loc, msg = (*loc, "params"), msg.removeprefix("params: ")
+        line = f"{_loc_path(loc)}: {msg}"
+        if line not in lines:
+            lines.append(line)
+    if len(lines) == 1:
+        return lines[0]
+    return f"{len(lines)} problems: " + "; ".join(lines)
+
+
+# ------------------------------------------------------------------ schema
+def study_schema() -> dict[str, Any]:
+    """The JSON schema of a study file."""
+    schema = StudyConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "alphalab study"
+    return schema
+
+
+def export_schema(path: str | Path) -> Path:
+    """Write :func:`study_schema` as indented JSON to ``path``; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(study_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
