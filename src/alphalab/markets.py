@@ -36,7 +36,9 @@ Vietnam (HOSE, HNX, UPCoM)
     * HOSE round lot 10 -> 100 from 2021-01-04 (HOSE Decision 894/QD-SGDHCM of
       2020-12-30; SGGP 2021-01-04, VDSC and Japan Securities notices). Lot 10
       since 2001-10-15 (VNS history of band adjustments). HNX and UPCoM lot 100
-      (unverified here; HNX trading rules).
+      today (EFG Hermes "Hanoi Stock Exchange" market information; HSC "UPCoM
+      trading regulations": 100 shares continuous matching, 1-99 odd lots);
+      their lot history is unverified and encoded as 100 throughout.
     * Settlement T+3 -> T+2 from 2016-01-01 (VSD Decision 211/QD-VSD of
       2015-12-18; VNDIRECT notice 2015-12-31; Biz Hub "Settlement of stock
       trades cut one day"). Shares bought on T can be sold from T+2 (VSD
