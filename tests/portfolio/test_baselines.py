@@ -52,6 +52,8 @@ def small(kind: str) -> dict:
         "inverse_vol": {"window": 40},
         "min_variance": {"window": 60},
         "mean_variance": {"window": 60, "risk_aversion": 5.0},
+        "risk_parity": {"window": 60},
+        "hrp": {"window": 60},
         "momentum_topk": {"k": 5, "lookback": 60, "skip": 5},
     }[kind]
 
@@ -63,8 +65,11 @@ KINDS = [
     "inverse_vol",
     "min_variance",
     "mean_variance",
+    "risk_parity",
+    "hrp",
     "momentum_topk",
 ]
+OPTIMISERS = ("min_variance", "mean_variance", "risk_parity", "hrp")
 
 
 def test_all_baselines_registered() -> None:
@@ -75,7 +80,7 @@ def test_all_baselines_registered() -> None:
 def test_weights_shape_budget_long_only(kind: str, panel: Panel, monthly: pd.DatetimeIndex) -> None:
     strat = make_strategy(kind, small(kind))
     dates = monthly[monthly >= panel.dates[100]]
-    if kind in ("min_variance", "mean_variance"):
+    if kind in OPTIMISERS:
         dates = dates[::3]  # skfolio fits are the slow part
     w = strat.fit(panel, dates[0]).decide(panel, dates)
     assert w.shape == (len(dates), panel.n_assets)
@@ -163,6 +168,21 @@ def test_mean_variance_risk_aversion_and_target(panel: Panel) -> None:
     assert not np.allclose(wt, minvar, atol=1e-3)
 
 
+def test_risk_parity_equalises_risk_contributions(panel: Panel) -> None:
+    window, row = 120, 700
+    w = make_strategy("risk_parity", {"window": window}).decide(panel, panel.dates[[row]])[0]
+    block = panel["close"][row - window : row + 1]
+    ok = np.isfinite(block).all(axis=0)
+    rets = block[1:, ok] / block[:-1, ok] - 1
+    cov = np.cov(rets, rowvar=False)
+    wk = w[ok]
+    contrib = wk * (cov @ wk)
+    np.testing.assert_allclose(contrib / contrib.sum(), 1 / ok.sum(), rtol=1e-3)
+    assert (w[~ok] == 0).all()
+    hrp = make_strategy("hrp", {"window": window}).decide(panel, panel.dates[[row]])[0]
+    assert (hrp[ok] > 0).all() and not np.allclose(hrp, w, atol=1e-3)
+
+
 def test_momentum_picks_top_k(panel: Panel) -> None:
     row, lookback, skip = 500, 60, 5
     w = MomentumTopK(k=4, lookback=lookback, skip=skip).decide(panel, panel.dates[[row]])[0]
@@ -220,7 +240,7 @@ def test_no_leakage(kind: str, panel: Panel, monthly: pd.DatetimeIndex) -> None:
     dates = monthly[(monthly >= sub.dates[80]) & (monthly <= sub.dates[-30])]
     rng = np.random.default_rng(zlib.crc32(kind.encode()))
     cutoffs = [dates[rng.integers(1, len(dates))], sub.dates[rng.integers(100, 570)]]
-    slow = kind in ("min_variance", "mean_variance")
+    slow = kind in OPTIMISERS
     assert_strategy_no_leakage(
         make_strategy(kind, small(kind)),
         sub,

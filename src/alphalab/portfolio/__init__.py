@@ -2,7 +2,7 @@
 
 Importing this package registers the baselines (``buy_and_hold``,
 ``equal_weight``, ``fixed``, ``inverse_vol``, ``min_variance``,
-``mean_variance``, ``momentum_topk``) with :func:`make_strategy`.
+``mean_variance``, ``risk_parity``, ``hrp``, ``momentum_topk``) with :func:`make_strategy`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from alphalab.portfolio.baselines import (
     BuyAndHold,
     EqualWeight,
     Fixed,
+    HierarchicalRiskParity,
     InverseVol,
     MeanVariance,
     MinVariance,
     MomentumTopK,
+    RiskParity,
 )
 
 __all__ = [
@@ -30,11 +32,13 @@ __all__ = [
     "BuyAndHold",
     "EqualWeight",
     "Fixed",
+    "HierarchicalRiskParity",
     "InverseVol",
     "MeanVariance",
     "MinVariance",
     "MomentumTopK",
     "Requirements",
+    "RiskParity",
     "Strategy",
     "make_strategy",
     "register_strategy",

@@ -17,6 +17,10 @@ kind                rule
 ``mean_variance``   skfolio ``MeanRisk`` maximising ``mu'w - λ/2 w'Σw``
                     (``risk_aversion`` λ), or minimising variance subject
                     to an annual ``target_return``
+``risk_parity``     skfolio ``RiskBudgeting``: equal risk contributions to the
+                    variance of the trailing ``window`` returns
+``hrp``             skfolio ``HierarchicalRiskParity`` (variance) on the
+                    trailing ``window`` returns
 ``momentum_topk``   equal weight in the ``k`` assets with the best return
                     from ``t - lookback`` to ``t - skip``
 ==================  =======================================================
@@ -47,10 +51,12 @@ __all__ = [
     "BuyAndHold",
     "EqualWeight",
     "Fixed",
+    "HierarchicalRiskParity",
     "InverseVol",
     "MeanVariance",
     "MinVariance",
     "MomentumTopK",
+    "RiskParity",
 ]
 
 # Interior-point solvers leave ~1e-7 on assets that should be 0.
@@ -382,6 +388,47 @@ class MeanVariance(_SkfolioWindowed):
             risk_measure=RiskMeasure.VARIANCE,
             min_return=per_bar,
         )
+
+
+@register_strategy("risk_parity")
+class RiskParity(_SkfolioWindowed):
+    """Long-only equal risk contribution (skfolio ``RiskBudgeting``, variance).
+
+    Parameters
+    ----------
+    window : int, default 250
+        Bars of trailing returns the covariance is estimated on (>= 2).
+    """
+
+    def __init__(self, window: int = 250) -> None:
+        self.window = _check_int("window", window, 2)
+
+    def _estimator(self, dates: pd.DatetimeIndex) -> Any:
+        from skfolio import RiskMeasure
+        from skfolio.optimization import RiskBudgeting
+
+        return RiskBudgeting(risk_measure=RiskMeasure.VARIANCE)
+
+
+@register_strategy("hrp")
+class HierarchicalRiskParity(_SkfolioWindowed):
+    """Hierarchical risk parity (skfolio ``HierarchicalRiskParity``, variance).
+
+    Parameters
+    ----------
+    window : int, default 250
+        Bars of trailing returns the correlation clustering and variances are
+        estimated on (>= 2).
+    """
+
+    def __init__(self, window: int = 250) -> None:
+        self.window = _check_int("window", window, 2)
+
+    def _estimator(self, dates: pd.DatetimeIndex) -> Any:
+        from skfolio import RiskMeasure
+        from skfolio.optimization import HierarchicalRiskParity as Hrp
+
+        return Hrp(risk_measure=RiskMeasure.VARIANCE)
 
 
 # --------------------------------------------------------------- momentum
