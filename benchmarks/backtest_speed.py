@@ -117,9 +117,7 @@ def main() -> None:
         vol[np.random.default_rng(1).random(vol.shape) < 0.001] = 0.0
         panel_rules = panel.with_fields(volume=vol)
         t_eng, res = best_of(lambda p=panel, w=weights: run_engine(p, w, "proportional"), 5)
-        t_rules, res_rules = best_of(
-            lambda p=panel_rules, w=weights: run_engine(p, w, "market"), 5
-        )
+        t_rules, res_rules = best_of(lambda p=panel_rules, w=weights: run_engine(p, w, "market"), 5)
         t0 = time.perf_counter()
         eq_vbt = run_vectorbt(panel, weights)
         t_vbt = time.perf_counter() - t0

@@ -81,9 +81,7 @@ _RULES_CACHE: dict[tuple[Any, ...], ResolvedRules] = {}
 _RULES_CACHE_SIZE = 16
 
 
-def _resolve(
-    market: str | MarketRules, panel: Panel, st: np.ndarray | None
-) -> ResolvedRules:
+def _resolve(market: str | MarketRules, panel: Panel, st: np.ndarray | None) -> ResolvedRules:
     """Resolved rules, per asset only where they can differ between assets.
 
     Only China resolves a board per ticker (and ST flags vary per asset); on
@@ -194,8 +192,7 @@ def backtest(
     decide, bad_r, bad_c = scan_weights(w, candidate)
     if bad_r >= 0:
         raise DataError(
-            f"weight is infinite on {panel.dates[bad_r].date()} for asset "
-            f"{panel.assets[bad_c]!r}"
+            f"weight is infinite on {panel.dates[bad_r].date()} for asset {panel.assets[bad_c]!r}"
         )
 
     market_mode = rules == "market"

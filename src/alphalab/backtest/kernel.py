@@ -102,7 +102,13 @@ def _is_close_or_less(a: float, b: float) -> bool:
 
 @njit(cache=True)
 def _affordable(
-    q: float, fp: float, cash: float, rate: float, btax: float, minc: float, lot: float,
+    q: float,
+    fp: float,
+    cash: float,
+    rate: float,
+    btax: float,
+    minc: float,
+    lot: float,
     fractional: bool,
 ) -> float:
     """Largest buy size <= q whose value, commission and buy tax fit in cash."""
@@ -445,6 +451,8 @@ def run_kernel(
                 comm = max(rate * val, min_comm)
                 tax = btax * val
                 cash -= val + comm + tax
+                if fractional and qa < q:
+                    cash = 0.0  # a cash-limited fractional buy spends all of it, not ~1e-12 less
                 pos[j] += qa
                 if settle > 0:
                     ring_q[locked_slot, j] += qa

@@ -44,6 +44,10 @@ def _exec_price(t: int, j: int, open_, close, volume, tradestatus, suspended) ->
     return float(p)
 
 
+def _lot(lot: np.ndarray, t: int, j: int) -> float:
+    return float(lot[t, j if lot.shape[1] > 1 else 0])
+
+
 def _fits(cost: float, cash: float) -> bool:
     return cost <= cash or abs(cost - cash) <= 1e-9 * max(abs(cost), abs(cash))
 
@@ -103,13 +107,13 @@ def run_kernel_py(
                     if last_close[j] > 0:
                         want = w * value / last_close[j]
                         if not fractional:
-                            want = math.trunc(want / lot[t, j if lot.shape[1] > 1 else 0]) * lot[t, j if lot.shape[1] > 1 else 0]
+                            want = math.trunc(want / _lot(lot, t, j)) * _lot(lot, t, j)
                         want -= pos[j]
                         if abs(want) > 1e-12:
                             reject(t, j, 1 if want > 0 else -1, abs(want), R_UNTRADEABLE)
                     continue
                 raw = w * value / p
-                tgt = raw if fractional else math.trunc(raw / lot[t, j if lot.shape[1] > 1 else 0]) * lot[t, j if lot.shape[1] > 1 else 0]
+                tgt = raw if fractional else math.trunc(raw / _lot(lot, t, j)) * _lot(lot, t, j)
                 if not fractional and tgt == 0 and raw != 0 and pos[j] == 0:
                     reject(t, j, 1 if raw > 0 else -1, abs(raw), R_LOT)
                 if tgt < 0 and not allow_short:
@@ -156,13 +160,16 @@ def run_kernel_py(
                     if rate * qa * fp < min_comm:
                         qa = (cash - min_comm) / (fp * (1 + btax))
                     if not fractional:
-                        qa = math.floor(qa / lot[t, j if lot.shape[1] > 1 else 0]) * lot[t, j if lot.shape[1] > 1 else 0]
+                        qa = math.floor(qa / _lot(lot, t, j)) * _lot(lot, t, j)
                     qa = min(max(qa, 0.0), q)
                     reject(t, j, 1, q - qa, R_CASH)
                     q = qa
                 if q <= 0:
                     continue
+                cut_fractional = fractional and q < o["shares"]
                 tv, cm, tx, sl = fill(t, j, 1, q, px[j], rate, btax)
+                if cut_fractional:
+                    cash = 0.0  # the cut order spends all the cash
                 if settle > 0:
                     bought.append((t, j, q))
                 traded += tv

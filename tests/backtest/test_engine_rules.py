@@ -1,0 +1,187 @@
+"""One hand-built case per market rule, with answers worked out by hand.
+
+HOSE dates are in 2022: lot 100, band 7%, shares sellable from T+2, 0.1% tax
+on sells, no shorting (``alphalab.markets``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alphalab.backtest import Costs, backtest
+from alphalab.backtest.kernel import BAND_TOL
+from alphalab.markets import get_market
+
+from .helpers import make_panel
+
+NAN = np.nan
+FREE = Costs(commission_bps=0.0)
+
+
+def _reasons(res) -> list[tuple[int, str]]:
+    return [(int(r["bar"]), res.reasons[int(r["reason"])]) for r in res.rejected]
+
+
+def test_hose_rules_are_the_ones_the_tests_assume() -> None:
+    rules = get_market("vn.hose").at("2022-03-01")
+    assert (rules.lot_size, rules.price_band, rules.settlement_days) == (100, 0.07, 2)
+    assert rules.sell_tax_bps == 10.0 and not rules.allow_short
+
+
+def test_buy_blocked_at_limit_up_open_then_fills_next_bar() -> None:
+    # open of bar 1 = close of bar 0 * 1.07: locked at the upper band
+    close = [[10000.0], [10700.0], [10800.0], [10800.0]]
+    open_ = [[10000.0], [10700.0], [10750.0], [10800.0]]
+    high = [[10000.0], [10700.0], [12000.0], [10800.0]]
+    panel = make_panel(close, open_=open_, high=high)
+    w = np.array([[0.5], [0.5], [NAN], [NAN]])
+    res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9)
+    assert _reasons(res) == [(1, "band_up")]
+    assert len(res.trades) == 1
+    tr = res.trades[0]
+    assert (tr["bar"], tr["side"], tr["price"]) == (2, 1, 10750.0)
+    assert tr["shares"] == 46500.0  # 5e8 / 10750 = 46511.6 -> whole lots of 100
+
+
+def test_sell_blocked_at_limit_down_open() -> None:
+    close = [[10000.0], [10000.0], [10000.0], [9300.0], [9300.0]]
+    open_ = [[10000.0], [10000.0], [10000.0], [9300.0], [9200.0]]
+    panel = make_panel(close, open_=open_)
+    w = np.array([[0.5], [NAN], [0.0], [0.0], [NAN]])
+    res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9)
+    assert _reasons(res) == [(3, "band_down")]
+    sells = res.trades[res.trades["side"] < 0]
+    assert list(sells["bar"]) == [4]
+    assert sells["price"][0] == 9200.0
+    assert res.positions.iloc[-1, 0] == 0.0
+
+
+def test_t_plus_2_blocks_sale_next_bar_and_allows_it_after() -> None:
+    close = [[10000.0]] * 5
+    panel = make_panel(close, open_=close)
+    w = np.array([[0.5], [0.0], [0.0], [NAN], [NAN]])
+    res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9)
+    assert _reasons(res) == [(2, "t_plus_lock")]
+    assert res.rejected["shares"][0] == 50000.0
+    assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (3, -1)]
+    # the sale pays the 0.1% sell tax
+    assert res.trades[1]["tax"] == pytest.approx(0.001 * 50000 * 10000.0)
+    assert res.costs["tax"] == pytest.approx(500000.0)
+
+
+def test_lot_rounding_toward_zero_and_lot_rejection() -> None:
+    close = [[333.0, 250000.0]] * 3
+    panel = make_panel(close, open_=close)
+    w = np.array([[0.5, 0.1], [NAN, NAN], [NAN, NAN]])
+    res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e6)
+    # 5e5 / 333 = 1501.5 -> 1500 shares; 1e5 / 250000 = 0.4 share -> 0 lots
+    assert res.positions.iloc[-1].tolist() == [1500.0, 0.0]
+    assert _reasons(res) == [(1, "lot")]
+    us = backtest(w, panel, "us", costs=FREE, initial_cash=1e6)
+    assert us.positions.iloc[-1].tolist() == [1501.0, 0.0]
+
+
+def test_minimum_commission_applies_per_order() -> None:
+    close = [[100.0, 100.0]] * 3
+    panel = make_panel(close, open_=close)
+    w = np.array([[0.01, 0.5], [NAN, NAN], [NAN, NAN]])
+    costs = Costs(commission_bps=1.0, min_commission=5.0)
+    res = backtest(w, panel, "us", costs=costs, initial_cash=1e6)
+    comm = dict(zip(res.trades["asset"].tolist(), res.trades["commission"].tolist(), strict=True))
+    assert comm[0] == 5.0  # 1 bp of 10,000 = 1 -> raised to the minimum
+    assert comm[1] == pytest.approx(50.0)  # 1 bp of 500,000
+    assert res.cash.iloc[-1] == pytest.approx(1e6 - 510000.0 - 55.0)
+    # proportional mode has no minimum
+    prop = backtest(w, panel, "us", costs=costs, initial_cash=1e6, rules="proportional")
+    assert prop.trades["commission"].min() == pytest.approx(1.0)
+
+
+def test_short_rejected_on_hose_allowed_on_us_with_borrow_cost() -> None:
+    close = [[10000.0, 10000.0]] * 4
+    panel = make_panel(close, open_=close)
+    w = np.array([[-0.3, 0.5], [NAN, NAN], [NAN, NAN], [NAN, NAN]])
+    vn = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9)
+    assert _reasons(vn) == [(1, "no_short")]
+    assert vn.positions.iloc[-1].tolist() == [0.0, 50000.0]
+    us = backtest(w, panel, "us", costs=FREE, initial_cash=1e9)
+    assert us.positions.iloc[-1].tolist() == [-30000.0, 50000.0]
+    assert us.costs["borrow"] > 0
+    assert us.rejected.size == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("volume", 0.0), ("tradestatus", 0.0), ("suspended", 1.0), ("open", NAN)],
+)
+def test_untradeable_bar_blocks_orders(field: str, value: float) -> None:
+    close = [[50.0], [NAN if field == "open" else 50.0], [52.0], [52.0]]
+    base = {
+        "open": [[50.0], [50.0], [51.0], [52.0]],
+        "volume": [[1e5]] * 4,
+        "tradestatus": [[1.0]] * 4,
+        "suspended": [[0.0]] * 4,
+    }
+    base[field] = [list(r) for r in base[field]]
+    base[field][1] = [value]
+    panel = make_panel(
+        close,
+        open_=base.pop("open") if field != "open" else base["open"],
+        **{k: v for k, v in base.items() if k != "open"},
+    )
+    w = np.array([[0.5], [0.5], [NAN], [NAN]])
+    res = backtest(w, panel, "us", costs=FREE, initial_cash=1e4)
+    assert _reasons(res) == [(1, "untradeable")]
+    assert list(res.trades["bar"]) == [2]
+    assert np.isfinite(res.equity_values).all()
+
+
+def test_untradeable_position_keeps_last_close_for_valuation() -> None:
+    close = [[10.0], [10.0], [NAN], [NAN], [12.0]]
+    panel = make_panel(close, open_=[[10.0], [10.0], [NAN], [NAN], [12.0]])
+    w = np.array([[1.0], [NAN], [0.0], [NAN], [NAN]])
+    res = backtest(w, panel, "us", costs=FREE, initial_cash=1000.0)
+    assert res.equity.tolist() == [1000.0, 1000.0, 1000.0, 1000.0, 1200.0]
+    assert _reasons(res) == [(3, "untradeable")]
+
+
+def test_execution_prices_next_open_fallback_and_next_close() -> None:
+    close = [[10.0], [11.0], [12.0], [13.0]]
+    open_ = [[10.0], [10.5], [NAN], [12.5]]
+    panel = make_panel(close, open_=open_)
+    w = np.array([[0.5], [0.8], [NAN], [NAN]])
+    res = backtest(w, panel, "us", costs=FREE, rules="proportional")
+    assert res.trades["price"].tolist() == [10.5, 12.0]  # NaN open -> that bar's close
+    nc = backtest(w, panel, "us", costs=FREE, rules="proportional", execution="next_close")
+    assert nc.trades["price"].tolist() == [11.0, 12.0]
+
+
+def test_slippage_moves_fill_prices_against_the_trader() -> None:
+    close = [[100.0]] * 4
+    panel = make_panel(close, open_=close)
+    w = np.array([[0.5], [0.0], [NAN], [NAN]])
+    res = backtest(w, panel, "us", costs=Costs(commission_bps=0, slippage_bps=10))
+    buy, sell = res.trades
+    assert buy["price"] == pytest.approx(100.1) and sell["price"] == pytest.approx(99.9)
+    assert res.costs["slippage"] == pytest.approx(0.001 * 100.0 * (buy["shares"] + sell["shares"]))
+    assert res.equity.iloc[-1] == pytest.approx(1e6 - res.costs.sum())
+
+
+def test_cash_shortfall_cuts_the_largest_buy() -> None:
+    close = [[100.0, 50.0, 10.0]] * 3
+    panel = make_panel(close, open_=close)
+    w = np.array([[0.3, 0.2, 0.5], [NAN] * 3, [NAN] * 3])
+    res = backtest(w, panel, "us", costs=Costs(commission_bps=20), rules="proportional")
+    assert _reasons(res) == [(1, "cash")]
+    assert res.rejected["asset"][0] == 2  # the largest order is last in line
+    assert res.cash.iloc[-1] == pytest.approx(0.0, abs=1e-6)
+    assert res.positions.iloc[-1, 0] == pytest.approx(3000.0)
+
+
+def test_band_tolerance_treats_a_tick_under_the_limit_as_locked() -> None:
+    ref = 10050.0
+    limit = np.floor(ref * 1.07 / 50) * 50  # 10750: the HOSE limit after tick rounding
+    assert limit < ref * 1.07 and limit >= ref * (1.07 - BAND_TOL)
+    panel = make_panel([[ref], [limit], [limit]], open_=[[ref], [limit], [limit]])
+    res = backtest(np.array([[0.5], [NAN], [NAN]]), panel, "vn.hose", initial_cash=1e9)
+    assert _reasons(res) == [(1, "band_up")]

@@ -1,0 +1,77 @@
+"""The numba kernel and its plain Python twin agree on random and real inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphalab.backtest import Costs, backtest
+from alphalab.data.panel import Panel
+
+from .helpers import random_panel, random_weights
+
+
+def _sorted(rec: np.ndarray) -> np.ndarray:
+    return rec[np.lexsort((rec["side"], rec["asset"], rec["bar"]))]
+
+
+def assert_same(a, b) -> None:
+    np.testing.assert_allclose(a.equity_values, b.equity_values, rtol=1e-10)
+    np.testing.assert_allclose(a.cash_values, b.cash_values, rtol=1e-10, atol=1e-6)
+    np.testing.assert_allclose(a.costs_values, b.costs_values, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(a.turnover_values, b.turnover_values, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(a.exec_bars, b.exec_bars)
+    np.testing.assert_allclose(a.pos_snap, b.pos_snap, rtol=1e-10, atol=1e-9)
+    ta, tb = _sorted(a.trades), _sorted(b.trades)
+    assert len(ta) == len(tb)
+    for f in ("bar", "asset", "side"):
+        np.testing.assert_array_equal(ta[f], tb[f])
+    for f in ("shares", "price", "value", "commission", "tax", "slippage"):
+        np.testing.assert_allclose(ta[f], tb[f], rtol=1e-10, atol=1e-9)
+    ra, rb = _sorted(a.rejected), _sorted(b.rejected)
+    assert len(ra) == len(rb)
+    for f in ("bar", "asset", "side", "reason"):
+        np.testing.assert_array_equal(ra[f], rb[f])
+    np.testing.assert_allclose(ra["shares"], rb["shares"], rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize(
+    ("market", "rules", "short"),
+    [("us", "market", True), ("vn.hose", "market", True), ("us", "proportional", False),
+     ("vn.hose", "proportional", True)],
+)  # fmt: skip
+def test_twin_agrees_on_random_inputs(seed: int, market: str, rules: str, short: bool) -> None:
+    rng = np.random.default_rng(seed)
+    n_d, n_a = 60, 6
+    panel = random_panel(rng, n_d, n_a, vol=0.04, holes=0.03)
+    w = random_weights(rng, n_d, n_a, gross=rng.uniform(0.5, 1.2), short=short, nan_rows=0.4)
+    kw = {
+        "costs": Costs(
+            commission_bps=float(rng.uniform(0, 30)),
+            slippage_bps=float(rng.uniform(0, 20)),
+            min_commission=float(rng.choice([0.0, 5.0])),
+        ),
+        "rules": rules,
+        "execution": ["next_open", "next_close"][seed % 2],
+        "initial_cash": 1e5,
+        "rebalance": [None, "weekly", 3, None][seed],
+    }
+    a = backtest(w, panel, market, **kw)
+    b = backtest(w, panel, market, engine="python", **kw)
+    assert len(a.trades) > 0
+    assert_same(a, b)
+
+
+def test_twin_agrees_on_real_vn30_data(vn30_long: pd.DataFrame) -> None:
+    panel = Panel.from_long(vn30_long, ["open", "high", "low", "close", "volume"]).slice_dates(
+        None, "2016-09-30"
+    )
+    rng = np.random.default_rng(7)
+    w = random_weights(rng, *panel.shape)
+    kw = {"rebalance": "weekly", "costs": Costs(slippage_bps=5.0), "initial_cash": 5e9}
+    a = backtest(w, panel, "vn.hose", **kw)
+    b = backtest(w, panel, "vn.hose", engine="python", **kw)
+    assert len(a.trades) > 100
+    assert_same(a, b)
