@@ -156,3 +156,16 @@ def test_load_benchmark() -> None:
         al.load_benchmark("sp500_20")
     aapl = al.load_benchmark("sp500_20", ticker="AAPL")
     assert aapl.name == "AAPL"
+
+
+def test_wide_dataframe_source_like_skfolio() -> None:
+    from skfolio.datasets import load_sp500_dataset
+
+    wide = load_sp500_dataset()  # DatetimeIndex named "Date", one column per ticker
+    panel = al.load(wide, tickers=["AAPL", "XOM"])
+    assert panel.shape == (8313, 2)
+    np.testing.assert_array_equal(panel["close"][:, 0], wide["AAPL"].to_numpy())
+    assert any("wide data melted" in n for n in panel.meta["validation"]["notes"])
+    dup = wide.iloc[:, [0, 1, 0]]
+    with pytest.raises(DataError, match="duplicate column name 'AAPL'"):
+        al.load(dup)

@@ -24,11 +24,12 @@ from alphalab.data.validation import (
     REQUIRED_COLUMNS,
     Mode,
     ValidationReport,
+    _short,
     validate_prices,
 )
 from alphalab.errors import DataError
 
-__all__ = ["STANDARD_NAMES", "SUFFIXES", "read_file", "read_file_with_report"]
+__all__ = ["STANDARD_NAMES", "SUFFIXES", "frame_to_long", "read_file", "read_file_with_report"]
 
 Layout = Literal["auto", "long", "wide"]
 
@@ -90,7 +91,7 @@ def _raw_header(path: Path, fmt: str) -> list[str]:
     if not first.strip():
         raise DataError(f"{path}: file is empty (no header line)")
     delimiter = "\t" if fmt == "tsv" else ","
-    return next(csv.reader(io.StringIO(first), delimiter=delimiter))
+    return next(csv.reader(io.StringIO(first), delimiter=delimiter, skipinitialspace=True))
 
 
 def _read_table(path: Path, fmt: str) -> pd.DataFrame:
@@ -115,10 +116,7 @@ def _read_table(path: Path, fmt: str) -> pd.DataFrame:
         raise DataError(f"{path}: cannot parse as {fmt.upper()} ({exc})") from None
 
 
-def _map_columns(
-    header: list[str], columns: Mapping[str, str] | None, path: Path, layout: Layout
-) -> tuple[dict[str, str], list[str], Layout]:
-    """Return (rename mapping, notes, layout). Explicit mapping first, then standard names."""
+def _check_unique(header: list[str], source: str) -> None:
     counts: dict[str, int] = {}
     for h in header:
         counts[h] = counts.get(h, 0) + 1
@@ -126,16 +124,23 @@ def _map_columns(
     if dups:
         positions = [i + 1 for i, h in enumerate(header) if h == dups[0]]
         raise DataError(
-            f"{path}: duplicate column name {dups[0]!r:.60} (columns "
-            f"{', '.join(map(str, positions))}); each column must be named once"
+            f"{source}: duplicate column name {_short(dups[0])} (columns "
+            f"{', '.join(map(str, positions[:10]))}); each column must be named once"
         )
+
+
+def _map_columns(
+    header: list[str], columns: Mapping[str, str] | None, path: str, layout: Layout
+) -> tuple[dict[str, str], list[str], Layout]:
+    """Return (rename mapping, notes, layout). Explicit mapping first, then standard names."""
+    _check_unique(header, path)
     mapping: dict[str, str] = {}
     notes: list[str] = []
     for src, dst in (columns or {}).items():
         if src not in header:
             raise DataError(
-                f"{path}: the column mapping names {src!r}, which the file lacks; "
-                f"columns: {', '.join(map(repr, header[:30]))}"
+                f"{path}: the column mapping names {_short(src)}, which the data lacks; "
+                f"columns: {', '.join(map(_short, header[:30]))}"
             )
         mapping[src] = dst
     if columns:
@@ -172,13 +177,13 @@ def _map_columns(
         name = sorted(clash)[0]
         sources = [h for h in header if mapping.get(h, h) == name]
         raise DataError(
-            f"{path}: columns {', '.join(map(repr, sources))} would all be named {name!r}; "
+            f"{path}: columns {', '.join(map(_short, sources))} would all be named {name!r}; "
             "fix the mapping"
         )
     return mapping, notes, layout
 
 
-def _melt_wide(df: pd.DataFrame, field: str, path: Path) -> tuple[pd.DataFrame, np.ndarray, int]:
+def _melt_wide(df: pd.DataFrame, field: str, path: str) -> tuple[pd.DataFrame, np.ndarray, int]:
     """Wide (date x ticker) -> long rows, file row numbers and the count of empty cells."""
     tickers = [c for c in df.columns if c != "date"]
     if not tickers:
@@ -201,6 +206,79 @@ def _melt_wide(df: pd.DataFrame, field: str, path: Path) -> tuple[pd.DataFrame, 
     return long, row_pos + 1, int((~present).sum())
 
 
+def _frame_to_long(
+    df: pd.DataFrame,
+    header: list[str],
+    *,
+    source: str,
+    layout: Layout,
+    columns: Mapping[str, str] | None,
+    field: str,
+) -> tuple[pd.DataFrame, np.ndarray | None, tuple[str, ...], list[str]]:
+    """Rename, detect the layout and melt wide frames: (long, rows, required, notes)."""
+    if layout not in ("auto", "long", "wide"):
+        raise DataError(f"layout must be 'auto', 'long' or 'wide', got {layout!r}")
+    mapping, notes, layout = _map_columns(header, columns, source, layout)
+    df = df.set_axis([mapping.get(h, h) for h in header], axis=1)
+    if "date" not in df.columns and header and header[0] == "":
+        # pandas writes an unnamed index column: for a price file that is the date.
+        df = df.rename(columns={"": "date"})
+        notes.append("unnamed first column taken as the date")
+    if "date" not in df.columns:
+        raise DataError(
+            f"{source}: rule missing_columns (required column(s) absent): no date column; "
+            f"columns: {', '.join(_short(h) for h in header[:30])}; "
+            "pass columns={'<name>': 'date'}"
+        )
+    if layout == "long":
+        return df, None, REQUIRED_COLUMNS, notes
+    if len(df) == 0:
+        raise DataError(f"{source}: rule no_rows (no data rows): the data has a header only")
+    long, rows, n_empty = _melt_wide(df, field, source)
+    notes.append(f"wide data melted: field {field!r}, {n_empty} empty cell(s) = no data")
+    if long.empty:
+        raise DataError(f"{source}: rule no_rows (no data rows): every ticker cell is empty")
+    return long, rows, ("date", "ticker", field), notes
+
+
+def frame_to_long(
+    df: pd.DataFrame,
+    *,
+    source: str = "<DataFrame>",
+    layout: Layout = "auto",
+    columns: Mapping[str, str] | None = None,
+    field: str = "close",
+) -> tuple[pd.DataFrame, np.ndarray | None, tuple[str, ...], list[str]]:
+    """Bring an in-memory frame to the long layout, as :func:`read_file` does for files.
+
+    A frame without a date column whose index holds dates (a ``DatetimeIndex``
+    or an index named like a date) has its index taken as the date column, so
+    a wide ``dates x tickers`` price frame works as it is.
+
+    Returns
+    -------
+    long : pandas.DataFrame
+        Not yet validated.
+    rows : numpy.ndarray or None
+        1-based source row of each long row (wide frames), else None.
+    required : tuple of str
+        Columns :func:`validate_prices` must require.
+    notes : list of str
+        Renames and layout decisions, for the report.
+    """
+    names = [_normalise(str(c)) for c in df.columns]
+    has_date = "date" in (columns or {}).values() or any(
+        n in STANDARD_NAMES["date"] for n in names
+    )
+    index_name = _normalise(str(df.index.name)) if df.index.name is not None else ""
+    if not has_date and (
+        isinstance(df.index, pd.DatetimeIndex) or index_name in STANDARD_NAMES["date"]
+    ):
+        df = df.rename_axis(index=df.index.name or "date").reset_index()
+    header = [str(c) for c in df.columns]
+    return _frame_to_long(df, header, source=source, layout=layout, columns=columns, field=field)
+
+
 def read_file_with_report(
     path: str | os.PathLike[str],
     *,
@@ -213,7 +291,11 @@ def read_file_with_report(
     start: Any = None,
     end: Any = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """Like :func:`read_file`, also returning the :class:`ValidationReport`."""
+    """Like :func:`read_file`, also returning the :class:`ValidationReport`.
+
+    ``tickers``, ``start`` and ``end`` select rows before the row rules run
+    (see :func:`alphalab.data.validation.validate_prices`).
+    """
     if layout not in ("auto", "long", "wide"):
         raise DataError(f"layout must be 'auto', 'long' or 'wide', got {layout!r}")
     p = Path(path).expanduser()
@@ -223,28 +305,20 @@ def read_file_with_report(
         raise DataError(f"{p}: is a directory, not a file")
     fmt = _format_of(p)
     header = _raw_header(p, fmt)
-    mapping, notes, layout = _map_columns(header, columns, p, layout)
+    _check_unique(header, str(p))
     df = _read_table(p, fmt)
-    df = df.rename(columns=mapping)
-    df.columns = [str(c) for c in df.columns]
-    if "date" not in df.columns:
-        raise DataError(
-            f"{p}: rule missing_columns (required column(s) absent): no date column; "
-            f"columns: {', '.join(map(repr, header[:30]))}; pass columns={{'<name>': 'date'}}"
-        )
-    rows = None
-    required: tuple[str, ...] = REQUIRED_COLUMNS
-    if layout == "wide":
-        n_rows = len(df)
-        if n_rows == 0:
-            raise DataError(f"{p}: rule no_rows (no data rows): the file has a header only")
-        df, rows, n_empty = _melt_wide(df, field, p)
-        required = ("date", "ticker", field)
-        notes.append(f"wide file melted: field {field!r}, {n_empty} empty cell(s) = no data")
-        if df.empty:
-            raise DataError(f"{p}: rule no_rows (no data rows): every ticker cell is empty")
+    if fmt == "parquet":
+        # pandas restores a stored index (often the dates): make it a column again.
+        if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+            df = df.reset_index()
+        header = [str(c) for c in df.columns]
+    elif len(header) != df.shape[1]:
+        raise DataError(f"{p}: header has {len(header)} column(s) but the data has {df.shape[1]}")
+    long, rows, required, notes = _frame_to_long(
+        df, header, source=str(p), layout=layout, columns=columns, field=field
+    )
     clean, report = validate_prices(
-        df,
+        long,
         source=str(p),
         mode=mode,
         required=required,

@@ -20,9 +20,9 @@ from typing import Any
 import pandas as pd
 
 from alphalab.data.embedded import EMBEDDED, get_embedded, load_embedded
-from alphalab.data.files import SUFFIXES, Layout, read_file_with_report
+from alphalab.data.files import SUFFIXES, Layout, frame_to_long, read_file_with_report
 from alphalab.data.panel import Panel
-from alphalab.data.validation import Mode, ValidationReport, validate_prices
+from alphalab.data.validation import REQUIRED_COLUMNS, Mode, ValidationReport, validate_prices
 from alphalab.errors import DataError
 
 __all__ = ["load", "load_benchmark", "resolve_source"]
@@ -105,7 +105,8 @@ def load(
     source : str, os.PathLike or pandas.DataFrame
         An embedded dataset name (``sp500_20``, ``arch_sp500`` ...), a CSV or
         Parquet file, a store dataset name, or a long DataFrame
-        (``date, ticker, close, ...``).
+        (``date, ticker, close, ...``) or a wide one (dates as index or
+        ``date`` column, one column per ticker holding ``field``).
     market : str, optional
         Market code stored in ``panel.meta["market"]`` (e.g. ``"vn.hose"``).
     mode : {"strict", "lenient"}
@@ -155,13 +156,17 @@ def load(
             raw = load_embedded(name)
             meta.update(source=name, adjusted=info.adjusted, benchmark=info.benchmark)
             label = f"embedded:{name}"
+            rows, required, notes = None, REQUIRED_COLUMNS, []
         else:
-            raw = source.rename(columns=dict(columns)) if columns else source  # type: ignore[union-attr]
             meta["source"] = label = "<DataFrame>"
+            raw, rows, required, notes = frame_to_long(
+                source, source=label, layout=layout, columns=columns, field=field  # type: ignore[arg-type]
+            )
         clean, report = validate_prices(
-            raw, source=label, mode=mode, tickers=tickers, start=start, end=end,
-            date_format=date_format,
+            raw, source=label, mode=mode, required=required, rows=rows, tickers=tickers,
+            start=start, end=end, date_format=date_format,
         )  # fmt: skip
+        report.notes[:0] = notes
     meta["validation"] = report.to_dict()
     numeric = [
         c for c in clean.columns

@@ -39,7 +39,9 @@ warning. Nothing is dropped silently: a lenient drop also emits a
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -233,6 +235,17 @@ def _fmt_num(x: Any) -> str:
     if isinstance(x, float | np.floating):
         return f"{float(x):.10g}"
     return _short(x)
+
+
+def _warn(message: str) -> None:
+    """Warn at the first caller outside alphalab.data (the user's line, not ours)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(0)
+    level = 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, DataQualityWarning, stacklevel=level)
 
 
 def _raise_file_rule(source: str, rule: str, detail: str) -> None:
@@ -477,7 +490,8 @@ def validate_prices(
     masks["duplicate_row"], masks["duplicate_key"] = dup_row, dup_key
     unsorted = _unsorted(dates, codes, key_ok)
     masks["unsorted"] = unsorted
-    masks.update(_price_rules(num, n))
+    with np.errstate(invalid="ignore"):  # inf - inf in the tolerance: compares False
+        masks.update(_price_rules(num, n))
 
     warn = {
         "missing_open": "open",
@@ -519,7 +533,7 @@ def validate_prices(
     if drop.any():
         report.dropped = _dropped_frame(df, rows, drop, masks)
     if not report.ok:
-        warnings.warn(report.summary(), DataQualityWarning, stacklevel=2)
+        _warn(report.summary())
     return clean, report
 
 
