@@ -1,0 +1,180 @@
+"""Kernels the engine needs beyond :mod:`alphalab.features.rolling`, with twins.
+
+Every kernel takes a float64 array ``x`` of shape ``(n_dates, n_assets)`` and
+works per column (time-series kernels) or per row (cross-sectional kernels),
+returning a new ``(n_dates, n_assets)`` float64 array.
+
+Time-series kernels are *strict*: the value at row ``t`` uses rows
+``t - d + 1 .. t`` only and is NaN unless all ``d`` of them are finite (no
+partial windows, DESIGN section 4). Only past rows are read, which is what
+makes every operator leakage-free.
+
+Each kernel has a plain Python twin (``*_py``), written independently
+(numpy / sorting per window) and used by the tests to prove agreement.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "cs_rank",
+    "cs_rank_py",
+    "ts_quantile",
+    "ts_quantile_py",
+    "ts_regression",
+    "ts_regression_py",
+]
+
+
+@njit(cache=True)
+def _window_ok(x: np.ndarray, i: int, j: int, d: int) -> bool:
+    if i < d - 1:
+        return False
+    for k in range(i - d + 1, i + 1):
+        if not math.isfinite(x[k, j]):
+            return False
+    return True
+
+@njit(cache=True)
+def ts_quantile(x: np.ndarray, d: int, q: float) -> np.ndarray:
+    """Rolling ``q``-quantile with linear interpolation (``numpy.quantile``'s default)."""
+    n, m = x.shape
+    out = np.full((n, m), np.nan)
+    buf = np.empty(d)
+    pos = q * (d - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, d - 1)
+    frac = pos - lo
+    for j in range(m):
+        for i in range(d - 1, n):
+            if _window_ok(x, i, j, d):
+                for k in range(d):
+                    buf[k] = x[i - d + 1 + k, j]
+                buf.sort()
+                out[i, j] = buf[lo] + (buf[hi] - buf[lo]) * frac
+    return out
+
+@njit(cache=True)
+def ts_regression(x: np.ndarray, d: int, what: int) -> np.ndarray:
+    """Rolling least-squares fit of ``x`` on time ``0 .. d-1`` within each window.
+
+    ``what`` = 0: slope; 1: R-squared; 2: residual of today's value. NaN for
+    ``d < 2``; R-squared is NaN for a constant window.
+    """
+    n, m = x.shape
+    out = np.full((n, m), np.nan)
+    if d < 2:
+        return out
+    tm = (d - 1) / 2.0
+    stt = 0.0
+    for k in range(d):
+        stt += (k - tm) ** 2
+    for j in range(m):
+        for i in range(d - 1, n):
+            if _window_ok(x, i, j, d):
+                s = 0.0
+                for k in range(d):
+                    s += x[i - d + 1 + k, j]
+                mu = s / d
+                sxt = 0.0
+                sxx = 0.0
+                for k in range(d):
+                    e = x[i - d + 1 + k, j] - mu
+                    sxt += e * (k - tm)
+                    sxx += e * e
+                slope = sxt / stt
+                if what == 0:
+                    out[i, j] = slope
+                elif what == 1:
+                    if sxx > 1e-20 * (mu * mu + 1.0) * d:
+                        out[i, j] = sxt * sxt / (stt * sxx)
+                else:
+                    out[i, j] = x[i, j] - (mu + slope * (d - 1 - tm))
+    return out
+
+@njit(cache=True, parallel=True)
+def cs_rank(x: np.ndarray) -> np.ndarray:
+    """Per-row percentile rank over the finite entries, in ``(0, 1]``; ties averaged.
+
+    Rank ``r`` (1-based, average for ties) is divided by the row's count of
+    finite values, so the largest value gets 1 (the paper's ``rank``). Non-finite
+    entries stay NaN. Rows are independent, so the parallel loop gives the same
+    result for any thread count.
+    """
+    n, m = x.shape
+    out = np.full((n, m), np.nan)
+    for i in prange(n):
+        idx = np.empty(m, dtype=np.int64)
+        vals = np.empty(m)
+        c = 0
+        for j in range(m):
+            if math.isfinite(x[i, j]):
+                idx[c] = j
+                vals[c] = x[i, j]
+                c += 1
+        if c == 0:
+            continue
+        order = np.argsort(vals[:c])
+        k = 0
+        while k < c:
+            e = k
+            while e + 1 < c and vals[order[e + 1]] == vals[order[k]]:
+                e += 1
+            r = (k + e) / 2.0 + 1.0
+            for t in range(k, e + 1):
+                out[i, idx[order[t]]] = r / c
+            k = e + 1
+    return out
+
+
+# ------------------------------------------------------------------ twins
+def _full_windows_py(col: np.ndarray, d: int):  # type: ignore[no-untyped-def]
+    for i in range(d - 1, len(col)):
+        win = col[i - d + 1 : i + 1]
+        if np.all(np.isfinite(win)):
+            yield i, win
+
+
+def ts_quantile_py(x: np.ndarray, d: int, q: float) -> np.ndarray:
+    """Twin of :func:`ts_quantile` (``numpy.quantile`` per window)."""
+    out = np.full(x.shape, np.nan)
+    for j in range(x.shape[1]):
+        for i, win in _full_windows_py(x[:, j], d):
+            out[i, j] = np.quantile(win, q)
+    return out
+
+
+def ts_regression_py(x: np.ndarray, d: int, what: int) -> np.ndarray:
+    """Twin of :func:`ts_regression` (``numpy.polyfit`` per window)."""
+    out = np.full(x.shape, np.nan)
+    if d < 2:
+        return out
+    t = np.arange(d, dtype=np.float64)
+    for j in range(x.shape[1]):
+        for i, win in _full_windows_py(x[:, j], d):
+            slope, icept = np.polyfit(t, win, 1)
+            if what == 0:
+                out[i, j] = slope
+            elif what == 1:
+                ss = np.sum((win - win.mean()) ** 2)
+                if ss > 1e-20 * (win.mean() ** 2 + 1.0) * d:
+                    out[i, j] = 1.0 - np.sum((win - (icept + slope * t)) ** 2) / ss
+            else:
+                out[i, j] = win[-1] - (icept + slope * (d - 1))
+    return out
+
+
+def cs_rank_py(x: np.ndarray) -> np.ndarray:
+    """Twin of :func:`cs_rank` (``scipy.stats.rankdata`` per row)."""
+    from scipy.stats import rankdata
+
+    out = np.full(x.shape, np.nan)
+    for i in range(x.shape[0]):
+        ok = np.isfinite(x[i])
+        if ok.any():
+            out[i, ok] = rankdata(x[i, ok], method="average") / ok.sum()
+    return out
