@@ -1,0 +1,174 @@
+"""Data-health report: it must find the oddities SOURCES.md documents, and only real ones."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphalab.data.calendars import trading_calendar
+from alphalab.data.health import check_fundamentals, check_health
+from alphalab.data.panel import Panel
+from tests.conftest import shared_file
+
+
+def _keys(df: pd.DataFrame) -> set[tuple[str, str]]:
+    return {(t, str(pd.Timestamp(d).date())) for t, d in zip(df["ticker"], df["date"], strict=True)}
+
+
+@pytest.fixture(scope="module")
+def us_report(us_sp500_long: pd.DataFrame):
+    return check_health(us_sp500_long, market="us", name="us_sp500_5yr")
+
+
+def test_us_bad_prints(us_report) -> None:
+    bad = _keys(us_report.of_kind("bad_print"))
+    # SOURCES.md: LNT 2016-05-19 and NWL 2017-09-14. The reversal test also finds
+    # FLR, MPC and MRO on 2017-09-14 (the same corrupt date: +22..35% moves that
+    # reverse fully the next day), which SOURCES.md does not list.
+    assert {("LNT", "2016-05-19"), ("NWL", "2017-09-14")} <= bad
+    assert bad == {("LNT", "2016-05-19"), ("NWL", "2017-09-14"), ("FLR", "2017-09-14"),
+                   ("MPC", "2017-09-14"), ("MRO", "2017-09-14")}
+    # The reversal leg is part of the same print, not a second issue.
+    flagged = _keys(us_report.issues)
+    assert ("LNT", "2016-05-20") not in flagged and ("NWL", "2017-09-15") not in flagged
+    assert not us_report.ok and us_report.status == "errors"
+
+
+def test_us_unadjusted_spinoffs(us_report) -> None:
+    drops = _keys(us_report.of_kind("suspect_drop"))
+    assert drops == {("BAX", "2015-07-01"), ("EBAY", "2015-07-20"), ("NI", "2015-07-02"),
+                     ("DISCA", "2014-08-07"), ("DISCK", "2014-08-07")}
+    # Real large rises are reported as information, not as data faults.
+    rises = us_report.of_kind("large_move")
+    assert {("AMD", "2016-04-22"), ("VRTX", "2013-04-19")} <= _keys(rises)
+    assert (rises["severity"] == "info").all()
+
+
+def test_us_ohlc_and_calendar(us_report) -> None:
+    assert len(us_report.of_kind("ohlc_inconsistent")) == 12  # SOURCES.md: 12 rows
+    assert us_report.calendar == "exchange_calendars:XNYS"
+    assert us_report.of_kind("off_calendar").empty and us_report.of_kind("missing_session").empty
+    assert len(us_report.of_kind("survivorship")) == 1
+
+
+def test_vn30_corporate_action_drops() -> None:
+    df = pd.read_parquet(shared_file("vn30_2016_2019.parquet"))
+    rep = check_health(df, market="vn.hose", name="vn30")
+    breaches = _keys(rep.of_kind("band_breach"))
+    assert {("HPG", "2016-05-16"), ("PNJ", "2016-05-19"), ("VNM", "2016-08-09")} <= breaches
+    assert len(rep.of_kind("ohlc_inconsistent")) == 7  # SOURCES.md
+    assert rep.calendar == "derived from data"
+    assert rep.of_kind("bad_print").empty
+
+
+def test_vn_hose_panel() -> None:
+    df = pd.read_parquet(shared_file("vn_hose_2006_2020.parquet"))
+    rep = check_health(df, market="vn.hose")
+    assert len(rep.of_kind("ohlc_inconsistent")) == 238  # SOURCES.md
+    zero = rep.of_kind("zero_volume")
+    assert len(zero) > 100 and (zero["value"] >= 5).all()
+    assert len(rep.of_kind("survivorship")) == 1  # every ticker ends 2020-12-31
+    # SOURCES.md: 223 moves beyond 40%; each is a bad print, breach or listing move.
+    # SOURCES.md: 223 one-day moves beyond 40%. Each must be flagged itself or be
+    # the reversal leg of a flagged bad print.
+    df = df.sort_values(["ticker", "date"])
+    ret = df.groupby("ticker")["close"].pct_change()
+    prev_date = df.groupby("ticker")["date"].shift(1)
+    big = df[ret.abs() > 0.4]
+    assert len(big) == 223
+    moves = _keys(rep.issues[rep.issues["kind"].isin(["bad_print", "band_breach", "listing_move"])])
+    bad = _keys(rep.of_kind("bad_print"))
+    for t, d, pd_ in zip(big["ticker"], big["date"], prev_date[big.index], strict=True):
+        assert (t, str(d.date())) in moves or (t, str(pd_.date())) in bad, (t, d)
+
+
+def test_cn_sample_suspensions_and_ipos() -> None:
+    df = pd.read_parquet(shared_file("cn_ashare_sample_2017_2023.parquet"))
+    rep = check_health(df, market="cn", name="cn")
+    assert rep.calendar == "exchange_calendars:XSHG"
+    # SOURCES.md: OHLC consistent, no prices <= 0, 21,063 suspended rows.
+    assert rep.of_kind("ohlc_inconsistent").empty and rep.of_kind("nonpositive_price").empty
+    assert rep.of_kind("suspended")["value"].sum() == int((df["tradestatus"] == 0).sum())
+    # IPO first days (limit +44%) are listing moves, not breaches; ex-rights drops
+    # are not flagged because moves are measured against preclose.
+    assert len(rep.of_kind("listing_move")) > 300
+    assert len(rep.of_kind("band_breach")) < 20
+    assert rep.ok
+
+
+def test_vn_fundamentals_extremes() -> None:
+    df = pd.read_parquet(shared_file("vn_fundamentals_quarterly_2016_2023.parquet"))
+    rep = check_fundamentals(df, name="vnf")
+    zero = rep.of_kind("zero_size")
+    assert len(zero[zero["detail"].str.startswith("market_capital")]) == 35  # SOURCES.md
+    ext = rep.of_kind("extreme_value")
+    per_col = ext["detail"].str.split(":").str[0].value_counts()
+    assert per_col["pe"] == 4 and per_col["pb"] == 17 and per_col["profit_growth_pct"] == 9
+    assert ext[ext["detail"].str.startswith("pe:")]["value"].abs().min() > 1000
+
+
+def test_cn_fundamentals_keys_clean() -> None:
+    df = pd.read_parquet(shared_file("cn_fundamentals_quarterly_2014_2022.parquet"))
+    rep = check_fundamentals(df, name="cnf")
+    assert rep.of_kind("duplicate_report").empty
+    assert rep.of_kind("announced_before_period_end").empty
+    broken = df.copy()
+    broken.loc[broken.index[0], "report_date"] = broken["period_end"].iloc[0] - pd.Timedelta(days=3)
+    broken = pd.concat([broken, broken.iloc[[5]]])
+    rep2 = check_fundamentals(broken, name="cnf")
+    assert len(rep2.of_kind("announced_before_period_end")) == 1
+    assert len(rep2.of_kind("duplicate_report")) == 2
+
+
+def _synthetic() -> Panel:
+    dates = trading_calendar("us", "2021-01-04", "2021-06-30").sessions[:60]
+    rng = np.random.default_rng(3)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, (60, 4)), axis=0))
+    vol = np.full((60, 4), 1e5)
+    close[20, 0] = close[19, 0] * 0.5  # bad print: reversed next day
+    close[40:, 1] = close[40:, 1] / 3  # 3-for-1 split left unadjusted
+    close[30:37, 2] = close[29, 2]  # stale for 7 days while trading
+    vol[45:52, 3] = 0  # zero-volume streak
+    close[10:13, 3] = np.nan  # a gap of three sessions inside the listed span
+    return Panel({"close": close, "volume": vol}, dates, ["A", "B", "C", "D"], {"market": "us"})
+
+
+def test_synthetic_faults_found_exactly() -> None:
+    p = _synthetic()
+    rep = check_health(p)
+    assert _keys(rep.of_kind("bad_print")) == {("A", str(p.dates[20].date()))}
+    assert _keys(rep.of_kind("suspect_drop")) == {("B", str(p.dates[40].date()))}
+    stale = rep.of_kind("stale_price")
+    assert list(stale["ticker"]) == ["C"] and stale["value"].iloc[0] == 7
+    zero = rep.of_kind("zero_volume")
+    assert list(zero["ticker"]) == ["D"] and zero["value"].iloc[0] == 7
+    gap = rep.of_kind("gap")
+    assert list(gap["ticker"]) == ["D"] and gap["value"].iloc[0] == 3
+    # A clean copy passes.
+    clean = Panel({"close": 100 + np.cumsum(np.full((60, 2), 0.5), axis=0),
+                   "volume": np.full((60, 2), 1e5)}, p.dates, ["A", "B"], {"market": "us"})
+    assert check_health(clean).status == "pass"
+
+
+def test_off_calendar_and_missing_session() -> None:
+    p = _synthetic()
+    dates = p.dates.delete(5).insert(10, pd.Timestamp("2021-01-16"))  # a Saturday
+    dates = dates.sort_values()
+    shifted = Panel(dict(p.fields), dates, p.assets, p.meta)
+    rep = check_health(shifted)
+    assert list(rep.of_kind("off_calendar")["date"]) == [pd.Timestamp("2021-01-16")]
+    assert pd.Timestamp("2021-01-18") not in set(rep.of_kind("missing_session")["date"])  # MLK day
+    assert len(rep.of_kind("missing_session")) == 1
+    assert p.dates[5] in set(rep.of_kind("missing_session")["date"])
+
+
+def test_report_serialisation() -> None:
+    rep = check_health(_synthetic(), fundamentals=None, name="syn")
+    payload = json.loads(rep.to_json())
+    assert payload["counts"] == rep.counts and payload["n_issues"] == len(rep.issues)
+    frag = rep.to_html_fragment()
+    assert frag.startswith("<section") and "bad_print" in frag and "<script" not in frag
+    assert "syn" in rep.summary()
