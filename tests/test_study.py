@@ -285,3 +285,18 @@ def test_learning_strategies_fit_only_before_the_window(
         index="date", columns="ticker", values="close"
     )
     assert held == (before.iloc[-1] / before.iloc[0]).idxmax()
+
+
+def test_top_level_api_is_lazy() -> None:
+    import subprocess
+    import sys
+
+    import alphalab as al
+
+    assert al.Study is Study and al.StudyConfig is StudyConfig
+    from alphalab.backtest.engine import backtest
+
+    assert al.backtest is backtest
+    code = "import sys, alphalab; print('alphalab.study' in sys.modules, 'skfolio' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["False", "False"], proc.stderr

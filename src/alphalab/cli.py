@@ -7,6 +7,7 @@ exit with code 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -134,8 +135,23 @@ def _run_study(path: Path, out: Path | None) -> None:
     from alphalab.study import Study
 
     study = Study.from_yaml(path)
-    result = study.run(out=out, progress=True)
+    # Data-quality and solver warnings would tear the progress bar; show them after it.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            result = study.run(out=out, progress=True)
+        finally:
+            _print_warnings(caught)
     _print_summary(result)
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    seen: set[str] = set()
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in seen:
+            seen.add(text)
+            err_console.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
 
 
 def demo_config_path() -> Path:
