@@ -275,4 +275,4 @@ def test_lenient_never_silent(tmp_path: Path) -> None:
         df, rep = read_file_with_report(_write(tmp_path, "p.csv", text), mode="lenient")
     assert len(df) == 1 and rep.n_dropped == 1
     assert any("non_positive_price 1" in str(w.message) for w in caught)
-    assert rep.dropped.iloc[0]["close"] == "-2"  # the row as it was in the file
+    assert float(rep.dropped.iloc[0]["close"]) == -2.0  # the row as it was read

@@ -94,19 +94,21 @@ def _raw_header(path: Path, fmt: str) -> list[str]:
     return next(csv.reader(io.StringIO(first), delimiter=delimiter, skipinitialspace=True))
 
 
-def _read_table(path: Path, fmt: str) -> pd.DataFrame:
+def _read_table(path: Path, fmt: str, text_columns: list[str]) -> pd.DataFrame:
     if fmt == "parquet":
         try:
             return pd.read_parquet(path)
         except Exception as exc:
             raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
     try:
-        # Everything as text: tickers such as "000001" keep their zeros and a
-        # stray word in a price column is reported by row, not guessed at.
+        # Keys as text, so that tickers such as "000001" keep their zeros and
+        # dates are parsed (and reported) by our rules. Numbers are left to the
+        # C parser (fast); a column holding a stray word arrives as text and
+        # the word is reported by row as non_numeric.
         return pd.read_csv(
             path,
             sep="\t" if fmt == "tsv" else ",",
-            dtype=str,
+            dtype=dict.fromkeys(text_columns, str),
             encoding="utf-8-sig",
             skipinitialspace=True,
         )
@@ -306,7 +308,9 @@ def read_file_with_report(
     fmt = _format_of(p)
     header = _raw_header(p, fmt)
     _check_unique(header, str(p))
-    df = _read_table(p, fmt)
+    mapping, _, detected = _map_columns(header, columns, str(p), layout)
+    keys = ("date", "ticker") if detected == "long" else ("date",)
+    df = _read_table(p, fmt, [h for h in header if h and mapping.get(h, h) in keys])
     if fmt == "parquet":
         # pandas restores a stored index (often the dates): make it a column again.
         if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:

@@ -547,8 +547,10 @@ def _duplicates(
     n = len(dates)
     dup_row = np.zeros(n, dtype=bool)
     dup_key = np.zeros(n, dtype=bool)
-    key = pd.MultiIndex.from_arrays([dates.view(np.int64), codes])
-    in_group = key.duplicated(keep=False) & key_ok
+    # One int64 key per row: hashing it is several times faster than a MultiIndex.
+    date_codes, _ = pd.factorize(dates.view(np.int64))
+    key = date_codes.astype(np.int64) * (int(codes.max(initial=0)) + 2) + (codes + 1)
+    in_group = pd.Series(key).duplicated(keep=False).to_numpy() & key_ok
     if not in_group.any():
         return dup_row, dup_key
     idx = np.flatnonzero(in_group)
