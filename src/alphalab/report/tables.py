@@ -1,0 +1,390 @@
+"""HTML tables and blocks of the report: metrics, costs, trades, rejected orders, provenance.
+
+Every string that comes from the run directory is escaped with :func:`esc`
+(:func:`html.escape` with quotes) before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from alphalab.report.rundir import RunData
+
+__all__ = [
+    "costs_table",
+    "esc",
+    "format_metric",
+    "gates_section",
+    "header_table",
+    "metric_direction",
+    "metric_kind",
+    "metrics_table",
+    "rejected_table",
+    "render_obj",
+    "trades_table",
+]
+
+_MAX_ROWS = 200
+
+
+# Known metric keys (alphalab.metrics.METRIC_KEYS) -> (kind, direction).
+# kind: "pct" | "int" | "ratio"; direction: +1 higher is better, -1 lower is better,
+# 0 no "best" (beta, sample size), 2 closest to zero is best (drawdowns, stored either sign).
+_KNOWN: dict[str, tuple[str, int]] = {
+    "total_return": ("pct", 1),
+    "cagr": ("pct", 1),
+    "annual_return": ("pct", 1),
+    "volatility": ("pct", -1),
+    "annual_volatility": ("pct", -1),
+    "sharpe": ("ratio", 1),
+    "sortino": ("ratio", 1),
+    "max_drawdown": ("pct", 2),
+    "max_drawdown_duration": ("int", -1),
+    "calmar": ("ratio", 1),
+    "hit_rate": ("pct", 1),
+    "turnover": ("pct", -1),
+    "cost_drag": ("pct", -1),
+    "beta": ("ratio", 0),
+    "alpha": ("pct", 1),
+    "tracking_error": ("pct", 0),
+    "information_ratio": ("ratio", 1),
+    "n_periods": ("int", 0),
+    "skew": ("ratio", 0),
+    "kurtosis": ("ratio", 0),
+}
+_PCT_WORDS = {"return", "returns", "cagr", "vol", "volatility", "drawdown", "rate", "turnover",
+              "drag", "error", "var", "cvar", "alpha", "exposure", "weight"}  # fmt: skip
+_INT_WORDS = {"n", "count", "days", "bars", "duration", "periods", "trades"}
+_LOWER_WORDS = {"vol", "volatility", "turnover", "drag", "cost", "costs", "duration"}
+_NEUTRAL_WORDS = {"beta", "n", "count", "periods", "skew", "kurtosis", "trades"}
+_ABS_WORDS = {"drawdown", "var", "cvar"}
+
+
+def esc(value: Any) -> str:
+    """HTML-escape anything (quotes too, so it is safe inside attributes)."""
+    return html.escape(str(value), quote=True)
+
+
+def metric_kind(name: str) -> str:
+    """How a metric is formatted: ``"pct"``, ``"int"`` or ``"ratio"`` (2 decimals)."""
+    if name in _KNOWN:
+        return _KNOWN[name][0]
+    words = set(name.lower().replace("-", "_").split("_"))
+    if words & _INT_WORDS:
+        return "int"
+    if words & _PCT_WORDS:
+        return "pct"
+    return "ratio"
+
+
+def metric_direction(name: str) -> int:
+    """Which value is best: +1 highest, -1 lowest, 2 closest to zero, 0 none."""
+    if name in _KNOWN:
+        return _KNOWN[name][1]
+    words = set(name.lower().replace("-", "_").split("_"))
+    if words & _NEUTRAL_WORDS:
+        return 0
+    if words & _ABS_WORDS:
+        return 2
+    if words & _LOWER_WORDS:
+        return -1
+    return 1
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def format_metric(name: str, value: Any) -> str:
+    """Display text of one metric value (not escaped; callers escape).
+
+    Percent for returns / volatility / drawdown / rates, an integer for counts
+    and durations, two decimals for ratios; ``"n/a"`` for missing or NaN.
+    """
+    x = _as_float(value)
+    if x is None:
+        return "n/a" if value is None or _is_nan(value) else str(value)
+    kind = metric_kind(name)
+    if kind == "pct":
+        return f"{x:.2%}"
+    if kind == "int":
+        return f"{x:,.0f}"
+    return f"{x:.2f}"
+
+
+def _is_nan(value: Any) -> bool:
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _best(values: Mapping[str, float | None], direction: int) -> set[str]:
+    """Names holding the best finite value of a row (ties all win); empty if < 2 values."""
+    finite = {k: v for k, v in values.items() if v is not None}
+    if direction == 0 or len(finite) < 2:
+        return set()
+    if direction == 2:
+        score = {k: -abs(v) for k, v in finite.items()}
+    else:
+        score = {k: direction * v for k, v in finite.items()}
+    top = max(score.values())
+    if all(s == top for s in score.values()):
+        return set()
+    return {k for k, s in score.items() if s == top}
+
+
+# ---------------------------------------------------------------- tables
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "") -> str:
+    """An HTML table of plain-text cells (every cell escaped)."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def metrics_table(run: RunData) -> str:
+    """Strategies (then the benchmark) as columns, metrics as rows, best per row marked.
+
+    The best value is chosen among the strategies only; the benchmark is the
+    yardstick, not a contender.
+    """
+    bench = run.benchmark
+    cols = [s for s in run.strategies if s in run.metrics]
+    cols += [k for k in run.metrics if k not in cols and k != bench]
+    if bench is not None and bench in run.metrics:
+        cols.append(bench)
+    if not cols:
+        return "<p>metrics.json lists no strategy.</p>"
+    names: list[str] = []
+    for col in cols:
+        for key in run.metrics[col]:
+            if key not in names:
+                names.append(key)
+    head = "<th>metric</th>" + "".join(
+        f'<th class="{"bench" if c == bench else ""}">{esc(c)}</th>' for c in cols
+    )
+    body = []
+    for key in names:
+        vals = {c: _as_float(run.metrics[c].get(key)) for c in cols if c != bench}
+        best = _best(vals, metric_direction(key))
+        cells = []
+        for c in cols:
+            classes = " ".join(
+                x for x in ("best" if c in best else "", "bench" if c == bench else "") if x
+            )
+            text = esc(format_metric(key, run.metrics[c].get(key)))
+            cells.append(f'<td class="num {classes}">{text}</td>')
+        body.append(f'<tr><th class="rowh">{esc(key)}</th>{"".join(cells)}</tr>')
+    return (
+        f'<table class="metrics"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _money(x: Any) -> str:
+    v = _as_float(x)
+    return "n/a" if v is None else f"{v:,.0f}"
+
+
+def costs_table(run: RunData) -> str:
+    """Cost totals by kind (rows) and strategy (columns), with a total row."""
+    if not run.costs:
+        return "<p>No costs.json in this run.</p>"
+    strategies = list(run.costs)
+    kinds: list[str] = []
+    for s in strategies:
+        entry = run.costs[s] if isinstance(run.costs[s], dict) else {}
+        kinds += [k for k in entry if k not in kinds]
+    rows = []
+    for k in kinds:
+        rows.append([k] + [_money(_get(run.costs[s], k)) for s in strategies])
+    totals = [
+        sum(v for v in (_as_float(_get(run.costs[s], k)) for k in kinds) if v is not None)
+        for s in strategies
+    ]
+    rows.append(["total"] + [_money(t) for t in totals])
+    return _table(["cost", *strategies], rows, cls="num")
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else None
+
+
+def trades_table(trades: pd.DataFrame | None) -> str:
+    """Per strategy: number of trades, buys, sells, traded value and cost columns."""
+    if trades is None:
+        return "<p>No trades.parquet in this run.</p>"
+    if trades.empty:
+        return "<p>No trades.</p>"
+    side = trades["side"].astype(str).str.lower()
+    rows = []
+    money_cols = [c for c in ("commission", "tax", "slippage") if c in trades.columns]
+    for name, grp in trades.groupby(trades["strategy"].astype(str), sort=False):
+        s = side.loc[grp.index]
+        row = [
+            name,
+            f"{len(grp):,}",
+            f"{int((s == 'buy').sum()):,}",
+            f"{int((s == 'sell').sum()):,}",
+        ]
+        value = grp["value"].abs().sum() if "value" in grp.columns else float("nan")
+        row.append(_money(value))
+        row += [_money(grp[c].sum()) for c in money_cols]
+        rows.append(row)
+    header = ["strategy", "trades", "buys", "sells", "traded value", *money_cols]
+    return _table(header, rows, cls="num")
+
+
+def rejected_table(rejected: pd.DataFrame | None) -> str:
+    """Rejected orders: counts by reason (rows) and strategy (columns), with totals."""
+    if rejected is None:
+        return "<p>No rejected.parquet in this run.</p>"
+    if rejected.empty:
+        return "<p>No order was rejected.</p>"
+    counts = pd.crosstab(rejected["reason"].astype(str), rejected["strategy"].astype(str))
+    counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False, kind="stable").index]
+    rows = [
+        [
+            str(reason),
+            *(f"{int(v):,}" for v in counts.loc[reason]),
+            f"{int(counts.loc[reason].sum()):,}",
+        ]
+        for reason in counts.index
+    ]
+    rows.append(
+        ["total", *(f"{int(v):,}" for v in counts.sum()), f"{int(counts.to_numpy().sum()):,}"]
+    )
+    return _table(["reason", *map(str, counts.columns), "all"], rows, cls="num")
+
+
+# ------------------------------------------------------ generic JSON sections
+def render_obj(obj: Any, depth: int = 0) -> str:
+    """Nested JSON (dicts, lists, scalars) as escaped HTML tables and lists."""
+    if isinstance(obj, dict):
+        if not obj:
+            return "<em>(empty)</em>"
+        rows = "".join(
+            f'<tr><th class="rowh">{esc(k)}</th><td>{render_obj(v, depth + 1)}</td></tr>'
+            for k, v in obj.items()
+        )
+        return f'<table class="kv">{rows}</table>'
+    if isinstance(obj, list):
+        if not obj:
+            return "<em>(none)</em>"
+        shown = obj[:_MAX_ROWS]
+        more = len(obj) - len(shown)
+        tail = f"<p class='muted'>... {more:,} more</p>" if more > 0 else ""
+        if all(isinstance(x, dict) for x in shown):
+            keys: list[str] = []
+            for x in shown:
+                keys += [k for k in x if k not in keys]
+            head = "".join(f"<th>{esc(k)}</th>" for k in keys)
+            body = "".join(
+                "<tr>"
+                + "".join(f"<td>{render_obj(x.get(k), depth + 1)}</td>" for k in keys)
+                + "</tr>"
+                for x in shown
+            )
+            return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{tail}"
+        items = "".join(f"<li>{render_obj(x, depth + 1)}</li>" for x in shown)
+        return f"<ul>{items}</ul>{tail}"
+    if obj is None:
+        return "<em>null</em>"
+    if isinstance(obj, float):
+        return esc(f"{obj:.6g}")
+    return esc(obj)
+
+
+def _verdict(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return None
+    for key in ("verdict", "status", "result", "decision"):
+        if isinstance(entry.get(key), str):
+            return entry[key].upper()
+    if isinstance(entry.get("passed"), bool):
+        return "PASS" if entry["passed"] else "REJECTED"
+    return None
+
+
+def gates_section(gates: Any) -> str:
+    """Acceptance gates: a PASS / REJECTED badge per strategy with its reasons and checks.
+
+    Accepts ``{strategy: {verdict|status|passed, reasons, ...}}`` (optionally
+    under a ``"strategies"`` key); anything else is shown as nested tables.
+    """
+    per = gates.get("strategies", gates) if isinstance(gates, dict) else None
+    if not isinstance(per, dict) or not any(_verdict(v) for v in per.values()):
+        return render_obj(gates)
+    cards = []
+    for name, entry in per.items():
+        verdict = _verdict(entry) or "UNKNOWN"
+        cls = "pass" if verdict in ("PASS", "PASSED") else "fail"
+        rest = {
+            k: v
+            for k, v in (entry.items() if isinstance(entry, dict) else [])
+            if k not in ("verdict", "status", "result", "decision", "passed")
+        }
+        cards.append(
+            f'<div class="gate"><h3>{esc(name)} <span class="badge {cls}">{esc(verdict)}</span></h3>'
+            f"{render_obj(rest) if rest else ''}</div>"
+        )
+    extra = {k: v for k, v in gates.items() if k != "strategies"} if per is not gates else {}
+    return "".join(cards) + (render_obj(extra) if extra else "")
+
+
+# ------------------------------------------------------------------- header
+def _parse_config(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None  # the verbatim text is still shown below; the header just lacks costs
+
+
+def header_table(run: RunData) -> str:
+    """Provenance: study, market, dates, hashes, seed, created, versions, cost settings."""
+    m = run.manifest
+    idx = run.returns.index
+    rows: list[tuple[str, str]] = [("study", esc(run.study_name))]
+    market = m.get("market") or _get(_get(_parse_config(run.config_text), "data"), "market")
+    rows.append(("market", esc(market if market else "n/a")))
+    if len(idx):
+        rows.append(("date range", f"{idx[0]:%Y-%m-%d} to {idx[-1]:%Y-%m-%d} ({len(idx):,} bars)"))
+    for key in ("config_hash", "data_hash"):
+        val = m.get(key)
+        if val is not None:
+            rows.append(
+                (key.replace("_", " "), f'<code title="{esc(val)}">{esc(str(val)[:16])}</code>')
+            )
+    for key in ("seed", "created"):
+        if m.get(key) is not None:
+            rows.append((key, esc(m[key])))
+    versions = m.get("versions")
+    if isinstance(versions, dict):
+        rows.append(("versions", ", ".join(f"{esc(k)} {esc(v)}" for k, v in versions.items())))
+    elif versions is not None:
+        rows.append(("versions", esc(versions)))
+    config = _parse_config(run.config_text)
+    costs = _get(_get(config, "execution"), "costs") or m.get("costs")
+    if isinstance(costs, dict):
+        rows.append(("costs", ", ".join(f"{esc(k)}: {esc(v)}" for k, v in costs.items())))
+    shown = {"study", "name", "market", "config_hash", "data_hash", "seed", "created", "versions",
+             "costs", "benchmark"}  # fmt: skip
+    for key, val in m.items():
+        if key not in shown:
+            rows.append((esc(key), render_obj(val)))
+    body = "".join(f'<tr><th class="rowh">{k}</th><td>{v}</td></tr>' for k, v in rows)
+    return f'<table class="kv meta">{body}</table>'

@@ -1,0 +1,80 @@
+"""Run directories built from real S&P 500 closes for the report tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.report import rundir_builder as rb
+
+HOSTILE = "<script>alert(1)</script>"
+
+GATES = {
+    "equal_weight": {
+        "verdict": "PASS",
+        "reasons": [],
+        "checks": {"sharpe_min": {"value": 1.2, "threshold": 0.5}},
+    },
+    HOSTILE: {"verdict": "REJECTED", "reasons": ["max_drawdown 60% > 35% <b>limit</b>"]},
+}
+HEALTH = {"dataset": "us_sp500_5yr", "rows_dropped": 0, "issues": [{"rule": "ohlc", "count": 12}]}
+
+
+@pytest.fixture(scope="session")
+def sp500_closes(us_sp500_long: pd.DataFrame) -> pd.DataFrame:
+    """Closes of 20 S&P 500 stocks with full 2013-2018 history, shape (1259, 20)."""
+    return rb.sp500_closes(us_sp500_long, 20)
+
+
+@pytest.fixture(scope="session")
+def sp500_benchmark(us_sp500_long: pd.DataFrame) -> pd.Series:
+    """Equal-weight average daily return of all 505 stocks (the 'market')."""
+    wide = us_sp500_long.pivot(index="date", columns="ticker", values="close")
+    return wide.pct_change().mean(axis=1).fillna(0.0)
+
+
+@pytest.fixture(scope="session")
+def run_dir(
+    tmp_path_factory: pytest.TempPathFactory,
+    sp500_closes: pd.DataFrame,
+    sp500_benchmark: pd.Series,
+) -> Path:
+    """A complete run: 4 strategies (one with a hostile name), benchmark, gates, health.
+
+    Session-scoped and shared: tests must not modify it (copy it first).
+    """
+    cols = list(sp500_closes.columns)
+    rules = {
+        "equal_weight": rb.equal_weight,
+        "AAPL only": rb.single(cols.index("AAPL")),
+        HOSTILE: rb.single(cols.index("ADBE")),
+        "mom long/short": rb.momentum(5, short=True),
+    }
+    out = tmp_path_factory.mktemp("report") / "run"
+    return rb.build_run(
+        out,
+        sp500_closes,
+        rules,
+        sp500_benchmark,
+        extra_files={"gates.json": GATES, "health.json": HEALTH},
+    )
+
+
+@pytest.fixture(scope="session")
+def big_run_dir(tmp_path_factory: pytest.TempPathFactory, sp500_closes: pd.DataFrame) -> Path:
+    """7 strategies x 20 assets x 8,000 days (real daily returns tiled in order)."""
+    closes = rb.long_closes(sp500_closes, 8000)
+    rules = {
+        "equal_weight": rb.equal_weight,
+        "inverse_vol": rb.inverse_vol(),
+        "momentum_top5": rb.momentum(5),
+        "momentum_top10": rb.momentum(10),
+        "momentum_ls": rb.momentum(5, short=True),
+        "single_A": rb.single(0),
+        "single_AAL": rb.single(1),
+    }
+    bench = closes.pct_change().mean(axis=1).fillna(0.0)
+    out = tmp_path_factory.mktemp("report_big") / "run"
+    return rb.build_run(out, closes, rules, bench, study="big-8000-days")
