@@ -67,3 +67,15 @@ def test_missing_arch_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(info.value, ImportError) and isinstance(info.value, AlphalabError)
     # The skfolio sets do not need arch.
     assert len(load_embedded("sp500_index")) == 8313
+
+
+def test_embedded_data_needs_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("embedded data tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    for name in EMBEDDED:
+        assert len(load_embedded(name)) > 5000

@@ -170,3 +170,25 @@ def test_wide_dataframe_source_like_skfolio() -> None:
     dup = wide.iloc[:, [0, 1, 0]]
     with pytest.raises(DataError, match="duplicate column name 'AAPL'"):
         al.load(dup)
+
+
+def test_bad_dataframe_sources() -> None:
+    with pytest.raises(ValidationError, match="no_rows"):
+        al.load(pd.DataFrame({"date": [], "ticker": [], "close": []}))
+    with pytest.raises(ValidationError, match=r"<DataFrame>.*missing_columns.*close"):
+        al.load(pd.DataFrame({"date": ["2021-01-04"], "ticker": ["A"], "open": [1.0]}))
+    with pytest.raises(DataError, match="no date column"):
+        al.load(pd.DataFrame({"x": [1.0]}))
+    mixed = pd.DataFrame(
+        {
+            "date": ["2021-01-04 00:00:00+07:00", "2021-01-05 00:00:00"],
+            "ticker": ["A", "A"],
+            "close": [1.0, 2.0],
+        }
+    )
+    with pytest.raises(ValidationError, match="mixed_timezones"):
+        al.load(mixed, mode="lenient")
+    bad = pd.DataFrame({"date": ["2021-01-04", "2021-01-05"], "ticker": ["A", "A"],
+                        "close": [1.0, 0.0]})  # fmt: skip
+    with pytest.raises(ValidationError, match=r"non_positive_price.*row 2, ticker 'A'"):
+        al.load(bad)

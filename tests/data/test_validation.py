@@ -349,3 +349,15 @@ def test_real_clean_datasets_pass_strict(name: str) -> None:
     df = pd.read_parquet(shared_file(name))
     out, rep = validate_prices(df, source=name)
     assert len(out) == len(df) and rep.ok
+
+
+def test_dropped_frame_keeps_source_columns_named_like_ours() -> None:
+    df = _clean()
+    df["row"] = np.arange(100, 112)
+    df["rules"] = "user"
+    df.loc[3, "close"] = -1.0
+    _, rep = _lenient(df)
+    d = rep.dropped
+    assert list(d.columns[:2]) == ["row", "rules"]
+    assert d["row"].tolist() == [4] and d["source_row"].tolist() == [103]
+    assert d["source_rules"].tolist() == ["user"]

@@ -171,7 +171,9 @@ class ValidationReport:
         Other facts worth knowing (renamed columns, timezone handling ...).
     dropped : pandas.DataFrame
         The dropped rows as received, plus ``row`` (1-based data row in the
-        source) and ``rules`` (comma-separated rule ids).
+        source) and ``rules`` (comma-separated rule ids) in front; source
+        columns already named ``row`` or ``rules`` become ``source_row`` /
+        ``source_rules`` here.
     """
 
     source: str
@@ -704,6 +706,8 @@ def _dropped_frame(
 ) -> pd.DataFrame:
     idx = np.flatnonzero(drop)
     out = df.iloc[idx].reset_index(drop=True)
+    # Our two columns come first; source columns that share their names step aside.
+    out = out.rename(columns={c: f"source_{c}" for c in ("row", "rules") if c in out.columns})
     labels = np.full(len(idx), "", dtype=object)
     for rule, mask in masks.items():
         if rule == "unsorted":
