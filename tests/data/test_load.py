@@ -192,3 +192,13 @@ def test_bad_dataframe_sources() -> None:
                         "close": [1.0, 0.0]})  # fmt: skip
     with pytest.raises(ValidationError, match=r"non_positive_price.*row 2, ticker 'A'"):
         al.load(bad)
+
+
+def test_nothing_left_after_lenient_drops() -> None:
+    df = pd.DataFrame({"date": ["x", "y"], "ticker": ["A", "A"], "close": [1.0, 2.0]})
+    with (
+        warnings.catch_warnings(),
+        pytest.raises(DataError, match=r"no valid rows left.*bad_date 2"),
+    ):
+        warnings.simplefilter("ignore", DataQualityWarning)
+        al.load(df, mode="lenient")

@@ -361,3 +361,16 @@ def test_dropped_frame_keeps_source_columns_named_like_ours() -> None:
     assert list(d.columns[:2]) == ["row", "rules"]
     assert d["row"].tolist() == [4] and d["source_row"].tolist() == [103]
     assert d["source_rules"].tolist() == ["user"]
+
+
+def test_dates_outside_the_nanosecond_range_are_bad_not_wrapped() -> None:
+    df = _clean()
+    df["date"] = df["date"].astype("datetime64[us]")
+    df.loc[5, "date"] = np.datetime64("1500-01-01", "us")
+    with pytest.raises(ValidationError, match=r"bad_date.*row 6"):
+        validate_prices(df, source="f")
+    text = _clean()
+    text["date"] = text["date"].dt.strftime("%Y-%m-%d").astype(object)
+    text.loc[5, "date"] = "2500-01-01"
+    out, rep = _lenient(text)
+    assert rep.errors["bad_date"] == 1 and out["date"].max() == pd.Timestamp("2021-01-07")

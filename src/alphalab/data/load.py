@@ -168,6 +168,8 @@ def load(
         )  # fmt: skip
         report.notes[:0] = notes
     meta["validation"] = report.to_dict()
+    if clean.empty:
+        raise DataError(f"no valid rows left to load: {report.summary()}")
     numeric = [
         c for c in clean.columns
         if c not in ("date", "ticker") and pd.api.types.is_numeric_dtype(clean[c])

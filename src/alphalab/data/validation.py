@@ -10,7 +10,8 @@ rule id                broken when
 ``no_rows``            the frame has no data rows
 ``mixed_timezones``    some dates carry a UTC offset and some do not, or the
                        offsets span more than one hour (more than a DST shift)
-``bad_date``           a date is missing or cannot be parsed
+``bad_date``           a date is missing, cannot be parsed or lies outside the
+                       years 1677-2262 (nanosecond timestamps)
 ``bad_ticker``         a ticker is missing, empty, longer than 64 characters or
                        holds control characters
 ``non_numeric``        a price or volume cell is not a number
@@ -77,7 +78,7 @@ FILE_RULES: dict[str, str] = {
 }
 #: Row rules in the order they are reported; a strict error names the first broken.
 DROP_RULES: dict[str, str] = {
-    "bad_date": "date missing or unparseable",
+    "bad_date": "date missing, unparseable or outside 1677..2262",
     "bad_ticker": "ticker missing, empty, longer than 64 characters or with control characters",
     "non_numeric": "price or volume is not a number",
     "duplicate_row": "exact duplicate of an earlier row",
@@ -266,9 +267,9 @@ def _parse_dates(
     """
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         notes.append(f"dates in timezone {col.dtype.tz} kept as local wall-clock dates")
-        return col.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        return _to_ns(col.dt.tz_localize(None).to_numpy())
     if pd.api.types.is_datetime64_dtype(col.dtype):
-        return col.to_numpy(dtype="datetime64[ns]")
+        return _to_ns(col.to_numpy())
     # Dates repeat across tickers: parse each distinct value once.
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     texts = pd.Index(uniques).map(lambda v: str(v).strip()).astype(object)
@@ -301,10 +302,29 @@ def _parse_dates(
         texts = texts.str.replace(_OFFSET, r"\1", regex=True)
         notes.append("UTC offsets in dates dropped; local wall-clock dates kept")
     parsed = _to_datetime(texts, date_format)
-    out = parsed.to_numpy(dtype="datetime64[ns]")
+    out = _to_ns(parsed.to_numpy())
     result = out[np.where(codes < 0, 0, codes)]
     result[codes < 0] = np.datetime64("NaT")
     return result
+
+
+_NS_MIN = pd.Timestamp.min.ceil("s").as_unit("s").to_datetime64()
+_NS_MAX = pd.Timestamp.max.floor("s").as_unit("s").to_datetime64()
+
+
+def _to_ns(values: np.ndarray) -> np.ndarray:
+    """datetime64 of any unit -> datetime64[ns]; dates outside 1677..2262 become NaT.
+
+    A plain ``astype`` would wrap such dates around silently (1500 -> 2084).
+    """
+    if values.dtype == np.dtype("datetime64[ns]"):
+        return values
+    nat = np.isnat(values)
+    outside = ~nat & ((values < _NS_MIN) | (values > _NS_MAX))
+    safe = np.where(outside | nat, np.datetime64("1970-01-01"), values)
+    out = safe.astype("datetime64[ns]")
+    out[outside | nat] = np.datetime64("NaT")
+    return out
 
 
 def _offset_minutes(text: str) -> int:
