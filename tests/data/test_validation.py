@@ -374,3 +374,18 @@ def test_dates_outside_the_nanosecond_range_are_bad_not_wrapped() -> None:
     text.loc[5, "date"] = "2500-01-01"
     out, rep = _lenient(text)
     assert rep.errors["bad_date"] == 1 and out["date"].max() == pd.Timestamp("2021-01-07")
+
+
+def test_inferred_date_formats_are_reported_and_ambiguity_refused() -> None:
+    df = _clean()
+    df["date"] = df["date"].dt.strftime("%d/%m/%Y").astype(object)
+    df.loc[0, "date"] = "13/01/2021"  # only day-first reads this
+    df.loc[[1, 2, 3], "date"] = ["14/01/2021", "15/01/2021", "18/01/2021"]
+    out, rep = validate_prices(df, source="f")
+    assert out["date"].iloc[0] == pd.Timestamp("2021-01-13")
+    assert "dates parsed with the inferred format '%d/%m/%Y'" in rep.notes
+    # 04/01..07/01 read as April or as January: refuse to guess.
+    amb = _clean()
+    amb["date"] = amb["date"].dt.strftime("%d/%m/%Y").astype(object)
+    with pytest.raises(DataError, match=r"ambiguous date format.*pass date_format"):
+        validate_prices(amb, source="f")

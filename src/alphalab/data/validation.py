@@ -301,7 +301,7 @@ def _parse_dates(
             )
         texts = texts.str.replace(_OFFSET, r"\1", regex=True)
         notes.append("UTC offsets in dates dropped; local wall-clock dates kept")
-    parsed = _to_datetime(texts, date_format)
+    parsed = _to_datetime(texts, date_format, source, notes)
     out = _to_ns(parsed.to_numpy())
     result = out[np.where(codes < 0, 0, codes)]
     result[codes < 0] = np.datetime64("NaT")
@@ -335,7 +335,9 @@ def _offset_minutes(text: str) -> int:
     return sign * (int(digits[:2]) * 60 + int(digits[2:4]))
 
 
-def _to_datetime(texts: pd.Index, date_format: str | None) -> pd.DatetimeIndex:
+def _to_datetime(
+    texts: pd.Index, date_format: str | None, source: str, notes: list[str]
+) -> pd.DatetimeIndex:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if date_format is not None:
@@ -343,9 +345,34 @@ def _to_datetime(texts: pd.Index, date_format: str | None) -> pd.DatetimeIndex:
         iso = pd.DatetimeIndex(pd.to_datetime(texts, format="ISO8601", errors="coerce"))
         if not iso.isna().any():
             return iso
-        # Not ISO: let pandas infer one consistent format from the data.
-        inferred = pd.DatetimeIndex(pd.to_datetime(texts, errors="coerce"))
-        return inferred if inferred.isna().sum() < iso.isna().sum() else iso
+        # Not ISO: guess one format from sample values, month-first and day-first,
+        # keep the one that parses the most; refuse to pick when both parse all
+        # and disagree (01/02/2021: January or February?).
+        from pandas.tseries.api import guess_datetime_format
+
+        formats: set[str] = set()
+        for text in texts[:50]:
+            for dayfirst in (False, True):
+                fmt = guess_datetime_format(str(text), dayfirst=dayfirst)
+                if fmt is not None:
+                    formats.add(fmt)
+        best, best_nat = iso, int(iso.isna().sum())
+        tied: list[str] = []
+        for fmt in sorted(formats):
+            parsed = pd.DatetimeIndex(pd.to_datetime(texts, format=fmt, errors="coerce"))
+            nat = int(parsed.isna().sum())
+            if nat < best_nat:
+                best, best_nat, tied = parsed, nat, [fmt]
+            elif nat == best_nat and tied and not parsed.equals(best):
+                tied.append(fmt)
+        if len(tied) > 1:
+            raise DataError(
+                f"{source}: ambiguous date format, the dates parse as {' and as '.join(tied)} "
+                f"with different results (e.g. {_short(texts[0])}); pass date_format"
+            )
+        if tied:
+            notes.append(f"dates parsed with the inferred format {tied[0]!r}")
+        return best
 
 
 def _parse_tickers(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
