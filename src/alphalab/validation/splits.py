@@ -157,6 +157,7 @@ class WalkForward:
             d = parse_duration(getattr(self, name), what=name)
             if not d.is_bars:
                 raise ConfigError(f"{name} must be a number of bars (e.g. '5d'), got {d}")
+        parse_duration(self.train, what="train")
         if parse_duration(self.test, what="test").count < 1:
             raise ConfigError("walk-forward test window must be at least 1")
 

@@ -29,7 +29,10 @@ __all__ = ["EngineSettings", "FoldOutput", "WalkForwardResult", "run_walk_forwar
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """Everything the backtest engine needs besides weights and data."""
+    """Everything the backtest engine needs besides weights and data.
+
+    ``costs`` may be a :class:`alphalab.backtest.costs.Costs` or a dict of its fields.
+    """
 
     market: Any = "us"
     rebalance: RebalanceRule = "monthly"
@@ -37,6 +40,12 @@ class EngineSettings:
     costs: Any = None
     initial_cash: float = 1_000_000.0
     rules: str = "market"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.costs, dict):
+            from alphalab.backtest.costs import Costs
+
+            object.__setattr__(self, "costs", Costs(**self.costs))
 
     def run(self, weights: np.ndarray, panel: Panel) -> Any:
         from alphalab.backtest import backtest

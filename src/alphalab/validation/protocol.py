@@ -1,0 +1,292 @@
+"""The honest protocol for one strategy: walk-forward on the development span, metrics
+out of sample, the stress slice, overfitting statistics, and the acceptance gates.
+
+The sealed holdout is cut off unless the caller asks for it explicitly
+(``holdout=True``), which is what ``alphalab evaluate --holdout`` does; the caller
+then records the look in the :class:`~alphalab.validation.holdout.HoldoutLedger`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from alphalab.data.panel import Panel
+from alphalab.errors import ConfigError
+from alphalab.metrics import compute_metrics, periods_per_year
+from alphalab.portfolio.base import Strategy
+from alphalab.validation.executors import Executor
+from alphalab.validation.gates import GateSpec, GateVerdict, evaluate_gates, gate_evidence
+from alphalab.validation.overfitting import overfitting_summary
+from alphalab.validation.splits import WalkForward
+from alphalab.validation.tuning import TuneSpec, grid_candidates
+from alphalab.validation.walkforward import EngineSettings, WalkForwardResult, run_walk_forward
+
+__all__ = [
+    "HoldoutSpec",
+    "StrategyValidation",
+    "StressSpec",
+    "ValidationSpec",
+    "WalkForwardSpec",
+    "validate_strategy",
+]
+
+MAX_CANDIDATES = 24
+
+
+class WalkForwardSpec(BaseModel):
+    """Config block ``validation.walk_forward``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    train: str | int = "3y"
+    test: str | int = "6m"
+    mode: Literal["expanding", "rolling"] = "expanding"
+    purge: str | int = 0
+    embargo: str | int = 0
+
+    def splitter(self) -> WalkForward:
+        return WalkForward(self.train, self.test, self.mode, self.purge, self.embargo)
+
+    @model_validator(mode="after")
+    def _valid(self) -> WalkForwardSpec:
+        try:
+            self.splitter()
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+class HoldoutSpec(BaseModel):
+    """Config block ``validation.holdout``: everything from ``start`` on is sealed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: dt.date
+
+
+class StressSpec(BaseModel):
+    """Config block ``validation.stress``: a slice judged on its own (e.g. a crash)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _order(self) -> StressSpec:
+        if self.end <= self.start:
+            raise ValueError("stress.end must be after stress.start")
+        return self
+
+
+class ValidationSpec(BaseModel):
+    """Config block ``validation``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    walk_forward: WalkForwardSpec = Field(default_factory=WalkForwardSpec)
+    holdout: HoldoutSpec | None = None
+    stress: StressSpec | None = None
+
+
+@dataclass(frozen=True)
+class StrategyValidation:
+    """Everything the protocol measured for one strategy.
+
+    Attributes
+    ----------
+    name : str
+    scope : {"development", "holdout"}
+        Which span ``metrics`` describe.
+    walk_forward : WalkForwardResult
+    returns : pandas.Series
+        Period returns over the evaluated span.
+    metrics, stress_metrics : pandas.Series
+    overfitting : dict
+        See :func:`alphalab.validation.overfitting.overfitting_summary`.
+    verdict : GateVerdict
+    """
+
+    name: str
+    scope: str
+    walk_forward: WalkForwardResult
+    returns: pd.Series
+    metrics: pd.Series
+    stress_metrics: pd.Series | None
+    overfitting: dict[str, Any]
+    verdict: GateVerdict
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    stress_sealed: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary (metrics, gates, overfitting, folds, trial count)."""
+
+        def clean(x: Any) -> Any:
+            if isinstance(x, float | np.floating):
+                return None if not math.isfinite(float(x)) else float(x)
+            if isinstance(x, dict):
+                return {k: clean(v) for k, v in x.items()}
+            if isinstance(x, list | tuple):
+                return [clean(v) for v in x]
+            if isinstance(x, np.integer):
+                return int(x)
+            return x
+
+        return clean(
+            {
+                "strategy": self.name,
+                "scope": self.scope,
+                "span": [str(self.returns.index[0].date()), str(self.returns.index[-1].date())]
+                if len(self.returns)
+                else None,
+                "metrics": self.metrics.to_dict(),
+                "stress_metrics": None if self.stress_metrics is None else self.stress_metrics.to_dict(),
+                "stress_sealed": self.stress_sealed,
+                "overfitting": self.overfitting,
+                "gates": self.verdict.to_dict(),
+                "folds": self.walk_forward.folds,
+                "n_trials": self.walk_forward.n_trials,
+                "trials": self.walk_forward.trials,
+            }
+        )
+
+
+def _candidates(tune: TuneSpec, wf: WalkForwardResult) -> list[dict[str, Any]]:
+    if tune.grid is not None:
+        cands = grid_candidates(tune.grid)
+    else:
+        seen: dict[str, dict[str, Any]] = {}
+        for t in wf.trials:
+            seen.setdefault(repr(sorted(t["params"].items())), t["params"])
+        cands = list(seen.values())
+    return cands[:MAX_CANDIDATES]
+
+
+def _trade_count(result: Any, start: pd.Timestamp) -> int:
+    bars = np.asarray(result.trades["bar"])
+    return int((result.dates[bars] >= start).sum()) if bars.size else 0
+
+
+def validate_strategy(
+    name: str,
+    strategy: Strategy,
+    panel: Panel,
+    spec: ValidationSpec,
+    engine: EngineSettings,
+    *,
+    tune: TuneSpec | None = None,
+    gates: GateSpec | None = None,
+    benchmark: pd.Series | None = None,
+    seed: int = 0,
+    executor: Executor | None = None,
+    holdout: bool = False,
+) -> StrategyValidation:
+    """Run the protocol for one strategy.
+
+    Parameters
+    ----------
+    name : str
+    strategy : Strategy
+    panel : Panel
+        Full data ``(n_dates, n_assets)``, holdout included: it is cut here.
+    spec : ValidationSpec
+    engine : EngineSettings
+    tune : TuneSpec, optional
+    gates : GateSpec, optional
+    benchmark : pandas.Series, optional
+        Benchmark period returns indexed by date.
+    seed : int
+    executor : Executor, optional
+    holdout : bool
+        Evaluate the sealed holdout (walk forward through it, metrics on it only).
+
+    Returns
+    -------
+    StrategyValidation
+    """
+    holdout_start = None if spec.holdout is None else pd.Timestamp(spec.holdout.start)
+    if holdout and holdout_start is None:
+        raise ConfigError("the study declares no holdout (validation.holdout.start)")
+    if holdout_start is not None and holdout_start <= panel.dates[0]:
+        raise ConfigError(f"holdout start {holdout_start.date()} is at or before the first date")
+    splitter = spec.walk_forward.splitter()
+    end = None if holdout else holdout_start
+    wf = run_walk_forward(
+        strategy, panel, splitter, engine, tune=tune, seed=seed, executor=executor, end=end
+    )
+    result = wf.backtest
+    returns = result.returns
+    eval_start = holdout_start if holdout else returns.index[0]
+    if holdout and (returns.index >= eval_start).sum() < 2:
+        raise ConfigError("the holdout holds fewer than 2 bars of out-of-sample results")
+    in_scope = returns.index >= eval_start
+    r = returns[in_scope]
+    bench = None if benchmark is None else benchmark.reindex(r.index)
+    metrics = compute_metrics(
+        r,
+        benchmark=bench,
+        turnover=result.turnover[in_scope],
+        costs=result.costs_daily.sum(axis=1)[in_scope],
+        equity=result.equity[in_scope],
+    )
+    stress_metrics = None
+    if spec.stress is not None:
+        s0, s1 = pd.Timestamp(spec.stress.start), pd.Timestamp(spec.stress.end)
+        sr = r[(r.index >= s0) & (r.index <= s1)]
+        if len(sr) >= 2:
+            stress_metrics = compute_metrics(sr, benchmark=None if bench is None else bench.reindex(sr.index))
+    candidates: list[dict[str, Any]] = []
+    matrix = None
+    if tune is not None:
+        candidates = _candidates(tune, wf)
+        cols = []
+        for params in candidates:
+            fixed = run_walk_forward(
+                strategy.clone().set_params(**params),
+                panel, splitter, engine, seed=seed, executor=executor, end=end,
+            )
+            cols.append(fixed.backtest.returns.reindex(r.index).to_numpy())
+        matrix = np.column_stack(cols) if cols else None
+    ppy = periods_per_year(r.index) if len(r) > 1 else 252.0
+    overfit = overfitting_summary(r.to_numpy(), matrix, max(1, wf.n_trials), ppy)
+    bench_cagr = None
+    if bench is not None and bench.notna().sum() > 1:
+        bench_cagr = float(compute_metrics(bench.dropna())["cagr"])
+    stress_for_gates = None if stress_metrics is None else stress_metrics.to_dict()
+    evidence = gate_evidence(
+        metrics.to_dict(),
+        r.to_numpy(),
+        n_trades=_trade_count(result, eval_start),
+        dsr=overfit["dsr"],
+        benchmark_cagr=bench_cagr,
+        stress_metrics=stress_for_gates,
+    )
+    # a stress slice inside the sealed holdout is judged only when the holdout is opened
+    stress_sealed = (
+        not holdout
+        and holdout_start is not None
+        and spec.stress is not None
+        and pd.Timestamp(spec.stress.start) >= holdout_start
+    )
+    if stress_sealed and gates is not None:
+        gates = gates.model_copy(update={"stress": None})
+    verdict = evaluate_gates(gates, evidence)
+    return StrategyValidation(
+        name=name,
+        scope="holdout" if holdout else "development",
+        walk_forward=wf,
+        returns=r,
+        metrics=metrics,
+        stress_metrics=stress_metrics,
+        overfitting=overfit,
+        verdict=verdict,
+        candidates=candidates,
+        stress_sealed=stress_sealed,
+    )
