@@ -120,8 +120,8 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     assert state["chart-equity"]["title"].startswith("Equity")
     assert after == "Held weights: AAPL only (top 10 assets by average weight)" != before
 
-    assert title == "alphalab report: sp500-report-fixture"
-    assert "alphalab report: sp500-report-fixture" in header_text
+    assert title == "sp500-report-fixture | alphalab report"
+    assert "alphalab report of study sp500-report-fixture" in header_text
     # The hostile name is shown as text (the browser decoded the entities), never run.
     assert HOSTILE in metrics_text and "sharpe" in metrics_text and "benchmark" in metrics_text
     assert shot.stat().st_size > 100_000

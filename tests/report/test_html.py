@@ -11,10 +11,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from alphalab.errors import DataError
 from alphalab.report import read_run, write_report
-from alphalab.report.figures import MAX_POINTS, fig_drawdown, fig_equity, fig_weights
+from alphalab.report.figures import (
+    MAX_POINTS,
+    fig_drawdown,
+    fig_equity,
+    fig_rolling_sharpe,
+    fig_weights,
+)
 from alphalab.report.html import render_html, write_html
-from alphalab.report.tables import format_metric, metric_direction, metric_kind, metrics_table
+from alphalab.report.tables import (
+    esc,
+    format_metric,
+    header_table,
+    metric_direction,
+    metric_kind,
+    metrics_table,
+    rejected_table,
+)
 from tests.report.conftest import HOSTILE
 
 
@@ -79,7 +94,7 @@ def test_best_value_per_row_highlighted(run_dir: Path) -> None:
 
 def test_page_has_provenance_and_sections(page: str, run_dir: Path) -> None:
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert "<title>alphalab report: sp500-report-fixture</title>" in page
+    assert "<title>sp500-report-fixture | alphalab report</title>" in page
     assert manifest["config_hash"] in page and manifest["data_hash"] in page
     assert "2013-02-08 to 2018-02-07 (1,259 bars)" in page
     assert "commission_bps: 5, slippage_bps: 5" in page
@@ -170,3 +185,41 @@ def test_report_size_for_large_run(big_run_dir: Path, tmp_path: Path) -> None:
     out = write_html(run, tmp_path / "report.html")
     size_mb = out.stat().st_size / 1e6
     assert size_mb < 10.0, f"report.html is {size_mb:.1f} MB for 7 strategies x 8,000 days"
+
+
+def test_config_title_and_rolling_window(run_dir: Path, tmp_path: Path) -> None:
+    d = Path(shutil.copytree(run_dir, tmp_path / "run"))
+    with (d / "config.yaml").open("a") as fh:
+        fh.write("report: {title: 'Momentum <b>study</b>', rolling_window: 63}\n")
+    run = read_run(d)
+    assert run.title == "Momentum <b>study</b>" and run.rolling_window == 63
+    fig = fig_rolling_sharpe(run)
+    assert fig.layout.title.text.startswith("Rolling Sharpe ratio (63-bar window")
+    # Lines start at the first full 63-bar window (NaN before it is dropped).
+    assert {t.x[0] for t in fig.data} == {run.returns.index[62].strftime("%Y-%m-%d")}
+    html = render_html(run)
+    assert "<h1>Momentum &lt;b&gt;study&lt;/b&gt;</h1>" in html
+    assert "of study sp500-report-fixture" in html
+
+
+def test_bad_config_yaml_is_named(run_dir: Path, tmp_path: Path) -> None:
+    d = Path(shutil.copytree(run_dir, tmp_path / "run"))
+    (d / "config.yaml").write_text("name: x\nexecution: {at: [\n")
+    with pytest.raises(DataError, match=r"config\.yaml: not valid YAML \(line"):
+        read_run(d)
+
+
+def test_rejected_table_follows_strategy_order(run_dir: Path) -> None:
+    run = read_run(run_dir)
+    html = rejected_table(run.rejected, run.strategies)
+    header = re.findall(r"<th>([^<]*)</th>", html)
+    assert header == ["reason", *(esc(s) for s in run.strategies), "all"]
+    counts = run.rejected.groupby("reason").size().sort_values(ascending=False)
+    body = re.findall(r"<tr><td>([^<]*)</td>", html)
+    assert body == [*counts.index, "total"]
+    assert f"<td>{len(run.rejected):,}</td></tr></tbody>" in html
+
+
+def test_full_manifest_block(run_dir: Path) -> None:
+    html = header_table(read_run(run_dir))
+    assert "<summary>full manifest (1 more entries)</summary>" in html and "total_s" in html

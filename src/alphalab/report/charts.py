@@ -27,6 +27,7 @@ from alphalab.report.stats import (
     histogram,
     monthly_returns,
     rolling_sharpe,
+    rolling_window,
     stride_indices,
     top_weights,
 )
@@ -123,7 +124,12 @@ def plot_drawdown(equity: pd.DataFrame, benchmark: str | None = None) -> Figure:
 def plot_rolling_sharpe(
     returns: pd.DataFrame, benchmark: str | None = None, window: int | None = None
 ) -> Figure:
-    """Annualised rolling Sharpe ratio per series (see :func:`stats.rolling_sharpe`)."""
+    """Annualised rolling Sharpe ratio per series.
+
+    ``window`` is passed through :func:`stats.rolling_window` (default one year,
+    at most half the sample).
+    """
+    window = rolling_window(returns.index, window)
     rs = rolling_sharpe(returns, window=window)
     with mpl.rc_context(_RC):
         fig = _figure()
@@ -131,16 +137,8 @@ def plot_rolling_sharpe(
         _lines(ax, rs, benchmark)
         ax.axhline(0.0, color="#888888", lw=0.8)
         ax.set_ylabel("annualised Sharpe")
-        win = window or _window_label(returns)
-        ax.set_title(f"Rolling Sharpe ratio ({win}-bar window)")
+        ax.set_title(f"Rolling Sharpe ratio ({window}-bar window)")
     return fig
-
-
-def _window_label(returns: pd.DataFrame) -> int:
-    # Same default rule as stats.rolling_sharpe, recovered from its first full window.
-    rs = rolling_sharpe(returns.iloc[:, :1])
-    first = rs.iloc[:, 0].first_valid_index()
-    return int(returns.index.get_loc(first)) + 1 if first is not None else len(returns)
 
 
 def plot_returns_hist(returns: pd.DataFrame, benchmark: str | None = None) -> Figure:
@@ -273,12 +271,14 @@ def write_charts(run: RunData, out_dir: str | Path | None = None) -> list[Path]:
     out = Path(out_dir) if out_dir is not None else run.path / "charts"
     out.mkdir(parents=True, exist_ok=True)
     bench = run.benchmark
-    title = f"Equity vs benchmark: {run.study_name}" if bench else f"Equity: {run.study_name}"
+    title = f"Equity vs benchmark: {run.title}" if bench else f"Equity: {run.title}"
     written = [
         _save(plot_equity(run.equity, bench, title=title), out / "equity.png"),
         _save(plot_drawdown(run.equity, bench), out / "drawdown.png"),
         _save(plot_returns_hist(run.returns, bench), out / "returns_hist.png"),
-        _save(plot_rolling_sharpe(run.returns, bench), out / "rolling_sharpe.png"),
+        _save(
+            plot_rolling_sharpe(run.returns, bench, run.rolling_window), out / "rolling_sharpe.png"
+        ),
     ]
     used: set[str] = set()
     for name in run.strategies:

@@ -25,6 +25,7 @@ from alphalab.report.stats import (
     minmax_indices,
     monthly_returns,
     rolling_sharpe,
+    rolling_window,
     stride_indices,
     top_weights,
 )
@@ -91,7 +92,10 @@ def fig_equity(run: RunData, max_points: int = MAX_POINTS) -> go.Figure:
     traces = _line_traces(growth(run.equity), run.benchmark, max_points, "%{y:.3f}")
     return go.Figure(
         traces,
-        _layout("Equity: growth of 1 (log scale)", yaxis={"type": "log", "title": "growth of 1"}),
+        _layout(
+            "Equity: growth of 1 (log scale)",
+            yaxis={"type": "log", "title": "growth of 1", "dtick": "D2"},
+        ),
     )
 
 
@@ -103,9 +107,8 @@ def fig_drawdown(run: RunData, max_points: int = MAX_POINTS) -> go.Figure:
 
 def fig_rolling_sharpe(run: RunData, max_points: int = MAX_POINTS) -> go.Figure:
     """Annualised rolling Sharpe ratio per series (full windows only)."""
-    rs = rolling_sharpe(run.returns)
-    first = rs.iloc[:, 0].first_valid_index()
-    window = run.returns.index.get_loc(first) + 1 if first is not None else len(rs)
+    window = rolling_window(run.returns.index, run.rolling_window)
+    rs = rolling_sharpe(run.returns, window=window)
     traces = _line_traces(rs, run.benchmark, max_points, "%{y:.2f}")
     layout = _layout(
         f"Rolling Sharpe ratio ({window}-bar window, annualised)",

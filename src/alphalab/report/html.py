@@ -76,6 +76,7 @@ pre { background:var(--soft); border:1px solid var(--line); padding:10px; overfl
 .badge.pass { background:var(--good); color:var(--goodfg); }
 .badge.fail { background:var(--bad); color:var(--badfg); }
 .gate { border:1px solid var(--line); border-radius:4px; padding:4px 12px 8px; margin:8px 0; }
+details { margin:6px 0; } summary { cursor:pointer; color:var(--accent); font-size:13px; }
 footer { color:var(--muted); font-size:12px; padding:20px 28px; border-top:1px solid var(--line); }
 """
 
@@ -153,12 +154,12 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
     if "chart-weights" in charts:
         sections.append(("weights", "Weights over time", charts["chart-weights"]))
     sections.append(("trades", "Trades", trades_table(run.trades)))
-    sections.append(("rejected", "Rejected orders", rejected_table(run.rejected)))
+    sections.append(("rejected", "Rejected orders", rejected_table(run.rejected, run.strategies)))
     sections.append(("costs", "Costs", costs_table(run)))
     if run.config_text is not None:
         sections.append(("config", "Configuration", f"<pre>{esc(run.config_text)}</pre>"))
 
-    study = esc(run.study_name)
+    title = esc(run.title)
     vs = f" vs {esc(run.benchmark)}" if run.benchmark else ""
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t, _ in sections)
     body = "".join(f'<section id="{a}"><h2>{t}</h2>{b}</section>' for a, t, b in sections)
@@ -175,12 +176,13 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>alphalab report: {study}</title>\n"
+        f"<title>{title} | alphalab report</title>\n"
         f"<style>{_CSS}</style>\n"
         f'<script type="text/javascript">{get_plotlyjs()}</script>\n'
         "</head><body>\n"
-        f"<header><h1>alphalab report: {study}</h1>"
-        f"<p>{len(run.strategies)} strategies{vs}</p></header>\n"
+        f"<header><h1>{title}</h1>"
+        f"<p>alphalab report of study {esc(run.study_name)}: "
+        f"{len(run.strategies)} strategies{vs}</p></header>\n"
         f"<nav>{nav}</nav>\n"
         f'<main><section id="run"><h2>Run</h2>{header_table(run)}</section>{body}</main>\n'
         f"<footer>Rendered by alphalab from {esc(run.path.name)}; self-contained, works offline."

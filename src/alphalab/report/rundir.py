@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from alphalab.errors import DataError
 
@@ -80,6 +81,8 @@ class RunData:
         ``{strategy: {kind: total}}``; empty when costs.json is absent.
     config_text : str or None
         config.yaml verbatim.
+    config : dict or None
+        config.yaml parsed (None when absent).
     gates, health : object or None
         Parsed gates.json / health.json when present.
     """
@@ -94,6 +97,7 @@ class RunData:
     rejected: pd.DataFrame | None = None
     costs: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_text: str | None = None
+    config: dict[str, Any] | None = None
     gates: Any = None
     health: Any = None
 
@@ -112,12 +116,44 @@ class RunData:
         return [str(c) for c in self.returns.columns if c != bench]
 
     @property
+    def title(self) -> str:
+        """The study's ``report.title`` from config.yaml, else :attr:`study_name`."""
+        title = _dig(self.config, "report", "title")
+        return str(title) if title else self.study_name
+
+    @property
+    def rolling_window(self) -> int | None:
+        """The study's ``report.rolling_window`` (bars), or None to use the default."""
+        value = _dig(self.config, "report", "rolling_window")
+        return int(value) if isinstance(value, int) and value >= 2 else None
+
+    @property
     def study_name(self) -> str:
         """The study's name from the manifest, else the directory name."""
         name = self.manifest.get("study") or self.manifest.get("name")
         if isinstance(name, dict):
             name = name.get("name")
         return str(name) if name else self.path.name
+
+
+def _dig(obj: Any, *keys: str) -> Any:
+    """``obj[k1][k2]...`` through nested dicts; None when any level is missing."""
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _read_yaml(path: Path) -> tuple[str, dict[str, Any] | None]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise DataError(f"{path}: not valid YAML{where}: {exc}") from exc
+    return text, parsed if isinstance(parsed, dict) else None
 
 
 def _read_json(path: Path) -> Any:
@@ -232,9 +268,9 @@ def read_run(run_dir: str | Path) -> RunData:
         if not isinstance(costs, dict):
             raise DataError(f"{path / 'costs.json'}: expected {{strategy: {{kind: total}}}}")
 
-    config_text = None
+    config_text, config = None, None
     if (path / "config.yaml").is_file():
-        config_text = (path / "config.yaml").read_text(encoding="utf-8", errors="replace")
+        config_text, config = _read_yaml(path / "config.yaml")
 
     run = RunData(
         path=path,
@@ -246,6 +282,7 @@ def read_run(run_dir: str | Path) -> RunData:
         rejected=_read_long(path / "rejected.parquet", ("strategy", "date", "reason")),
         costs=costs,
         config_text=config_text,
+        config=config,
         gates=_read_json(path / "gates.json") if (path / "gates.json").is_file() else None,
         health=_read_json(path / "health.json") if (path / "health.json").is_file() else None,
     )

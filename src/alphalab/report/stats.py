@@ -20,6 +20,7 @@ __all__ = [
     "monthly_returns",
     "periods_per_year",
     "rolling_sharpe",
+    "rolling_window",
     "stride_indices",
     "top_weights",
 ]
@@ -88,6 +89,28 @@ def drawdown(equity: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(dd, index=equity.index, columns=equity.columns)
 
 
+def rolling_window(dates: pd.DatetimeIndex, requested: int | None = None) -> int:
+    """Bars in the rolling-Sharpe window for a sample.
+
+    Parameters
+    ----------
+    dates : pandas.DatetimeIndex, length ``n_dates``
+    requested : int, optional
+        Wanted window (e.g. the study's ``report.rolling_window``); default one
+        year of bars (``round(periods_per_year)``).
+
+    Returns
+    -------
+    int
+        ``requested`` (or one year), shortened to half the sample (at least 2)
+        when the sample is shorter than two windows, so short runs still get a line.
+    """
+    window = int(requested) if requested else round(periods_per_year(dates))
+    if len(dates) < 2 * window:
+        window = max(2, len(dates) // 2)
+    return window
+
+
 def rolling_sharpe(
     returns: pd.DataFrame, window: int | None = None, ppy: float | None = None
 ) -> pd.DataFrame:
@@ -98,9 +121,7 @@ def rolling_sharpe(
     returns : pandas.DataFrame, shape ``(n_dates, n_series)``
         Simple per-bar returns.
     window : int, optional
-        Bars per window. Default: one year of bars (``round(ppy)``), shortened
-        to half the sample when the sample is shorter than two years so that
-        short runs still get a line.
+        Bars per window; default :func:`rolling_window` of the dates.
     ppy : float, optional
         Bars per year; default from :func:`periods_per_year`.
 
@@ -108,13 +129,10 @@ def rolling_sharpe(
     -------
     pandas.DataFrame, same shape
         NaN until a window is full (no partial windows) and where the window's
-        volatility is zero.
+        volatility is zero. Row t uses bars t - window + 1 .. t only.
     """
     ppy = periods_per_year(returns.index) if ppy is None else ppy
-    if window is None:
-        window = round(ppy)
-        if len(returns) < 2 * window:
-            window = max(2, len(returns) // 2)
+    window = rolling_window(returns.index) if window is None else int(window)
     roll = returns.rolling(window, min_periods=window)
     mean, std = roll.mean(), roll.std(ddof=1)
     # Rolling sums leave ~1e-18 noise where the true std is 0; treat those windows as undefined.

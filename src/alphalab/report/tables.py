@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from alphalab.report.rundir import RunData
 
@@ -223,7 +222,7 @@ def _get(obj: Any, key: str) -> Any:
 
 
 def trades_table(trades: pd.DataFrame | None) -> str:
-    """Per strategy: number of trades, buys, sells, traded value and cost columns."""
+    """Per strategy (in order of appearance): trades, buys, sells, traded value, cost columns."""
     if trades is None:
         return "<p>No trades.parquet in this run.</p>"
     if trades.empty:
@@ -247,13 +246,20 @@ def trades_table(trades: pd.DataFrame | None) -> str:
     return _table(header, rows, cls="num")
 
 
-def rejected_table(rejected: pd.DataFrame | None) -> str:
-    """Rejected orders: counts by reason (rows) and strategy (columns), with totals."""
+def rejected_table(rejected: pd.DataFrame | None, strategies: Sequence[str] = ()) -> str:
+    """Rejected orders: counts by reason (rows) and strategy (columns), with totals.
+
+    Columns follow ``strategies`` (a strategy without rejections shows zeros),
+    then any other strategy named in the table; reasons by count, largest first.
+    """
     if rejected is None:
         return "<p>No rejected.parquet in this run.</p>"
     if rejected.empty:
         return "<p>No order was rejected.</p>"
     counts = pd.crosstab(rejected["reason"].astype(str), rejected["strategy"].astype(str))
+    order = [str(s) for s in strategies]
+    order += [c for c in counts.columns if c not in order]
+    counts = counts.reindex(columns=order, fill_value=0)
     counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False, kind="stable").index]
     rows = [
         [
@@ -345,46 +351,70 @@ def gates_section(gates: Any) -> str:
 
 
 # ------------------------------------------------------------------- header
-def _parse_config(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None  # the verbatim text is still shown below; the header just lacks costs
+def _inline(obj: Any) -> str:
+    """A flat dict as ``k: v, k: v`` (escaped); anything else through :func:`render_obj`."""
+    if isinstance(obj, dict) and all(not isinstance(v, (dict, list)) for v in obj.values()):
+        return ", ".join(f"{esc(k)}: {esc(v)}" for k, v in obj.items())
+    return render_obj(obj)
+
+
+# Manifest keys the header shows in its own rows; the rest go under "full manifest".
+_HEADER_KEYS = {"study", "name", "market", "dataset", "benchmark", "window", "n_assets",
+                "config_hash", "data_hash", "seed", "created", "python", "platform", "versions",
+                "costs"}  # fmt: skip
 
 
 def header_table(run: RunData) -> str:
-    """Provenance: study, market, dates, hashes, seed, created, versions, cost settings."""
-    m = run.manifest
+    """Provenance: study, market, data, dates, hashes, seed, created, versions, costs.
+
+    Manifest entries without a row of their own (strategies, timings, data
+    validation, ...) follow in a collapsed "full manifest" block.
+    """
+    m, cfg = run.manifest, run.config or {}
     idx = run.returns.index
+    data = _get(cfg, "data") or {}
     rows: list[tuple[str, str]] = [("study", esc(run.study_name))]
-    market = m.get("market") or _get(_get(_parse_config(run.config_text), "data"), "market")
-    rows.append(("market", esc(market if market else "n/a")))
+    market = m.get("market") or _get(data, "market")
+    rows.append(("market", esc(market) if market else "n/a"))
+    dataset = m.get("dataset") or _get(data, "dataset")
+    if dataset:
+        rows.append(("data", esc(dataset)))
+    bench = m.get("benchmark") or _get(data, "benchmark")
+    if bench:
+        rows.append(("benchmark", esc(bench)))
     if len(idx):
-        rows.append(("date range", f"{idx[0]:%Y-%m-%d} to {idx[-1]:%Y-%m-%d} ({len(idx):,} bars)"))
+        span = f"{idx[0]:%Y-%m-%d} to {idx[-1]:%Y-%m-%d} ({len(idx):,} bars"
+        n_assets = m.get("n_assets")
+        span += f", {esc(n_assets)} assets)" if n_assets is not None else ")"
+        rows.append(("date range", span))
     for key in ("config_hash", "data_hash"):
-        val = m.get(key)
-        if val is not None:
-            rows.append(
-                (key.replace("_", " "), f'<code title="{esc(val)}">{esc(str(val)[:16])}</code>')
-            )
+        if m.get(key) is not None:
+            rows.append((key.replace("_", " "), f"<code>{esc(m[key])}</code>"))
     for key in ("seed", "created"):
         if m.get(key) is not None:
             rows.append((key, esc(m[key])))
+    execution = _get(cfg, "execution") or m.get("execution")
+    if isinstance(execution, dict):
+        flat = {k: v for k, v in execution.items() if not isinstance(v, (dict, list))}
+        if flat:
+            rows.append(("execution", _inline(flat)))
+    costs = _get(execution, "costs") or m.get("costs")
+    if costs is not None:
+        rows.append(("costs", _inline(costs)))
+    platform = " on ".join(esc(m[k]) for k in ("python", "platform") if m.get(k))
+    if platform:
+        rows.append(("python", platform))
     versions = m.get("versions")
     if isinstance(versions, dict):
         rows.append(("versions", ", ".join(f"{esc(k)} {esc(v)}" for k, v in versions.items())))
     elif versions is not None:
         rows.append(("versions", esc(versions)))
-    config = _parse_config(run.config_text)
-    costs = _get(_get(config, "execution"), "costs") or m.get("costs")
-    if isinstance(costs, dict):
-        rows.append(("costs", ", ".join(f"{esc(k)}: {esc(v)}" for k, v in costs.items())))
-    shown = {"study", "name", "market", "config_hash", "data_hash", "seed", "created", "versions",
-             "costs", "benchmark"}  # fmt: skip
-    for key, val in m.items():
-        if key not in shown:
-            rows.append((esc(key), render_obj(val)))
     body = "".join(f'<tr><th class="rowh">{k}</th><td>{v}</td></tr>' for k, v in rows)
-    return f'<table class="kv meta">{body}</table>'
+    rest = {k: v for k, v in m.items() if k not in _HEADER_KEYS}
+    more = (
+        f"<details><summary>full manifest ({len(rest)} more entries)</summary>"
+        f"{render_obj(rest)}</details>"
+        if rest
+        else ""
+    )
+    return f'<table class="kv meta">{body}</table>{more}'
