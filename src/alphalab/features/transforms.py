@@ -87,7 +87,8 @@ def cs_rank(x: np.ndarray, *, scale: Literal["pct", "pm1"] = "pct") -> np.ndarra
     if scale != "pm1":
         raise DataError(f"cs_rank scale must be 'pct' or 'pm1', not {scale!r}")
     count = np.isfinite(pct).sum(axis=1, keepdims=True).astype(np.float64)
-    rank = pct * count
+    # ranks are multiples of 1/2: undo the division's round-off exactly
+    rank = np.round(pct * count * 2.0) / 2.0
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(count > 1, 2.0 * (rank - 1.0) / (count - 1.0) - 1.0, 0.0)
     return np.where(np.isfinite(pct), out, np.nan)
@@ -264,7 +265,7 @@ def calendar_dummies(
     cols: dict[str, np.ndarray] = {}
     for kind in kinds:
         if kind == "weekday":
-            days = idx.dayofweek.to_numpy()
+            days = idx.day_of_week.to_numpy()
             for d in range(max(5, int(days.max()) + 1 if len(days) else 5)):
                 cols[f"weekday_{d}"] = (days == d).astype(np.float64)
         elif kind == "month":
