@@ -389,3 +389,12 @@ def test_inferred_date_formats_are_reported_and_ambiguity_refused() -> None:
     amb["date"] = amb["date"].dt.strftime("%d/%m/%Y").astype(object)
     with pytest.raises(DataError, match=r"ambiguous date format.*pass date_format"):
         validate_prices(amb, source="f")
+
+
+def test_garbage_beside_aware_dates_is_a_bad_date_not_a_timezone_mix() -> None:
+    df = _clean()
+    df["date"] = df["date"].dt.strftime("%Y-%m-%d 00:00:00+07:00").astype(object)
+    df.loc[4, "date"] = "not a date"
+    with pytest.raises(ValidationError, match=r"bad_date.*row 5") as info:
+        validate_prices(df, source="f")
+    assert info.value.rule == "bad_date"

@@ -279,15 +279,22 @@ def _parse_dates(
     aware = found[1].notna().to_numpy()
     if aware.any():
         offsets = found[1][aware].map(_offset_minutes).to_numpy(dtype=np.int64)
-        if not aware.all():
-            naive_row = rows[np.flatnonzero(codes == np.flatnonzero(~aware)[0])[0]]
-            aware_row = rows[np.flatnonzero(codes == np.flatnonzero(aware)[0])[0]]
+        naive = np.flatnonzero(~aware)
+        if len(naive):
+            # Only a naive value that is a real date makes a mix; garbage is a bad_date.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                real = pd.to_datetime(texts[naive], format="mixed", errors="coerce").notna()
+            naive = naive[np.asarray(real)]
+        if len(naive):
+            k_naive, k_aware = naive[0], np.flatnonzero(aware)[0]
             _raise_file_rule(
                 source,
                 "mixed_timezones",
-                f"row {naive_row} has a date without UTC offset "
-                f"({_short(texts[np.flatnonzero(~aware)[0]])}) and row {aware_row} one with "
-                f"({_short(texts[np.flatnonzero(aware)[0]])})",
+                f"row {rows[np.flatnonzero(codes == k_naive)[0]]} has a date without UTC "
+                f"offset ({_short(texts[k_naive])}) and row "
+                f"{rows[np.flatnonzero(codes == k_aware)[0]]} one with "
+                f"({_short(texts[k_aware])})",
             )
         if offsets.max() - offsets.min() > 60:
             k_lo = np.flatnonzero(aware)[int(np.argmin(offsets))]
