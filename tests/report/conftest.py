@@ -78,3 +78,44 @@ def big_run_dir(tmp_path_factory: pytest.TempPathFactory, sp500_closes: pd.DataF
     bench = closes.pct_change().mean(axis=1).fillna(0.0)
     out = tmp_path_factory.mktemp("report_big") / "run"
     return rb.build_run(out, closes, rules, bench, study="big-8000-days")
+
+
+@pytest.fixture(scope="session")
+def study_run_dir(tmp_path_factory: pytest.TempPathFactory, us_sp500_long: pd.DataFrame) -> Path:
+    """A real run directory written by ``alphalab.study`` (20 stocks, 2016-2017, 3 baselines)."""
+    from alphalab.study import Study
+
+    df = us_sp500_long[
+        (us_sp500_long["date"] >= "2016-01-01") & (us_sp500_long["date"] <= "2017-12-31")
+    ]
+    counts = df.groupby("ticker").size()
+    tickers = sorted(counts[counts == counts.max()].index)[:20]
+    folder = tmp_path_factory.mktemp("study_data")
+    df[df["ticker"].isin(tickers)].to_parquet(folder / "prices.parquet", index=False)
+    bench = df[df["ticker"] == "MSFT"].assign(ticker="IDX")[["date", "ticker", "close"]]
+    bench.to_parquet(folder / "index.parquet", index=False)
+    study = {
+        "name": "sp500-slice",
+        "seed": 3,
+        "data": {
+            "dataset": "prices.parquet",
+            "market": "us",
+            "benchmark": "index.parquet",
+            "start": "2016-07-01",
+            "mode": "lenient",
+        },
+        "execution": {
+            "at": "next_close",
+            "rebalance": "monthly",
+            "costs": {"commission_bps": 5, "slippage_bps": 5},
+        },
+        "strategies": [
+            {"name": "buy_and_hold", "kind": "buy_and_hold"},
+            {"name": "equal_weight", "kind": "equal_weight"},
+            {"name": "momentum_top5", "kind": "momentum_topk", "params": {"k": 5}},
+        ],
+        "report": {"charts": False, "html": False, "rolling_window": 42},
+    }
+    out = tmp_path_factory.mktemp("study_runs") / "run"
+    Study.from_dict(study, base_dir=folder).run(out=out, progress=False)
+    return out
