@@ -79,6 +79,9 @@ def test_embedded_sources() -> None:
     panel = al.load("sp500_20")
     assert panel.shape == (8313, 20) and panel.field_names == ["close"]
     assert panel.meta["adjusted"] is True and panel.meta["benchmark"] == "sp500_index"
+    assert panel.meta["market"] == "us"
+    with pytest.raises(DataError, match="columns= renames file or DataFrame columns"):
+        al.load("sp500_20", columns={"Close": "close"})
     ohlcv = al.load("arch_nasdaq", start="2018-01-01")
     assert ohlcv.field_names == ["open", "high", "low", "close", "adj_close", "volume"]
     assert ohlcv.dates[0] == pd.Timestamp("2018-01-02") and ohlcv.assets.tolist() == ["^IXIC"]

@@ -62,6 +62,7 @@ class EmbeddedDataset:
     adjusted: bool
     benchmark: str | None
     loader: Callable[[], pd.DataFrame]
+    market: str = "us"
 
 
 def _import(module: str, package: str, extra: str | None) -> object:
@@ -164,7 +165,7 @@ def list_embedded() -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per dataset: ``name, description, package, extra, kind, fields,
-        n_tickers, start, end, n_dates, adjusted, benchmark``.
+        n_tickers, start, end, n_dates, adjusted, benchmark, market``.
     """
     return pd.DataFrame(
         [
@@ -181,6 +182,7 @@ def list_embedded() -> pd.DataFrame:
                 "n_dates": d.n_dates,
                 "adjusted": d.adjusted,
                 "benchmark": d.benchmark,
+                "market": d.market,
             }
             for d in EMBEDDED.values()
         ]

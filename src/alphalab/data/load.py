@@ -108,7 +108,8 @@ def load(
         (``date, ticker, close, ...``) or a wide one (dates as index or
         ``date`` column, one column per ticker holding ``field``).
     market : str, optional
-        Market code stored in ``panel.meta["market"]`` (e.g. ``"vn.hose"``).
+        Market code stored in ``panel.meta["market"]`` (e.g. ``"vn.hose"``);
+        default: the embedded or store dataset's own market, else None.
     mode : {"strict", "lenient"}
         ``strict`` raises on any bad row; ``lenient`` drops bad rows and puts
         the counts in ``panel.meta["validation"]``.
@@ -138,6 +139,11 @@ def load(
         ticker or field is absent.
     """
     kind = resolve_source(source)
+    if columns and kind in ("embedded", "store"):
+        raise DataError(
+            f"columns= renames file or DataFrame columns; {kind} dataset {source!s:.80} "
+            "already uses alphalab names"
+        )
     meta: dict[str, Any] = {"source_kind": kind, "market": market}
     report: ValidationReport | None
     if kind == "store":
@@ -155,6 +161,7 @@ def load(
             info = get_embedded(name)
             raw = load_embedded(name)
             meta.update(source=name, adjusted=info.adjusted, benchmark=info.benchmark)
+            meta["market"] = market or info.market
             label = f"embedded:{name}"
             rows, required, notes = None, REQUIRED_COLUMNS, []
         else:
