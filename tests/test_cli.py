@@ -53,14 +53,6 @@ def test_demo_writes_the_report(demo_run: tuple[Result, Path]) -> None:
     assert manifest["timings"]["total"] < 120
 
 
-def test_report_rebuilds_from_the_run_directory(demo_run: tuple[Result, Path]) -> None:
-    _, out = demo_run
-    (out / "report.html").unlink()
-    result = _invoke("report", str(out))
-    assert result.exit_code == 0, result.output
-    assert (out / "report.html").is_file()
-
-
 def test_run_a_study_file(tmp_path: Path, us_sp500_long: pd.DataFrame) -> None:
     df = us_sp500_long
     df = df[(df["date"] >= "2017-01-01") & df["ticker"].isin(["AAPL", "MSFT", "XOM", "JNJ"])]
@@ -77,6 +69,10 @@ def test_run_a_study_file(tmp_path: Path, us_sp500_long: pd.DataFrame) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "metrics.json").is_file()
     assert "ew" in result.output and "benchmark" in result.output
+    assert not (tmp_path / "out" / "report.html").exists()
+    result = _invoke("report", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "report.html").is_file() and "report.html" in result.output
 
 
 @pytest.mark.parametrize(

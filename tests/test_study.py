@@ -230,6 +230,22 @@ def test_user_errors_name_the_problem(data_dir: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+def test_explicit_rebalance_dates(data_dir: Path, tmp_path: Path) -> None:
+    study = _study(data_dir)
+    study["strategies"] = [{"name": "ew", "kind": "equal_weight"}]
+    study["execution"]["rebalance"] = ["2016-07-01", "2017-03-01"]
+    result = Study.from_dict(study, base_dir=data_dir).run(out=tmp_path / "r", progress=False)
+    trades = result.results["ew"].trades_frame()
+    # next_close: each decision fills at the following bar's close.
+    assert sorted({str(d.date()) for d in trades["date"]}) == ["2016-07-05", "2017-03-02"]
+    study["execution"]["rebalance"] = ["2016-07-02"]  # a Saturday
+    with pytest.raises(ConfigError, match="2016-07-02"):
+        Study.from_dict(study, base_dir=data_dir).run(out=tmp_path / "s", progress=False)
+    study["execution"]["rebalance"] = ["2016-03-01"]  # before the window
+    with pytest.raises(ConfigError, match="outside the study window"):
+        Study.from_dict(study, base_dir=data_dir).run(out=tmp_path / "t", progress=False)
+
+
 def test_benchmark_returns_carry_the_last_close() -> None:
     close = pd.Series(
         [100.0, 110.0, 99.0], index=pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-06"])
