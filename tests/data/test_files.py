@@ -276,3 +276,17 @@ def test_lenient_never_silent(tmp_path: Path) -> None:
     assert len(df) == 1 and rep.n_dropped == 1
     assert any("non_positive_price 1" in str(w.message) for w in caught)
     assert float(rep.dropped.iloc[0]["close"]) == -2.0  # the row as it was read
+
+
+def test_kaggle_all_stocks_layout_is_recognised(tmp_path: Path, us_sp500_long: pd.DataFrame) -> None:
+    # all_stocks_5yr.csv: date,open,high,low,close,volume,Name
+    sub = us_sp500_long[us_sp500_long["ticker"].isin(["AAPL", "MMM"])]
+    kaggle = sub.rename(columns={"ticker": "Name"})[
+        ["date", "open", "high", "low", "close", "volume", "Name"]
+    ]
+    p = tmp_path / "all_stocks_5yr.csv"
+    kaggle.to_csv(p, index=False)
+    df, rep = read_file_with_report(p)
+    assert "columns recognised: Name->ticker" in rep.notes
+    assert len(df) == len(sub) and set(df["ticker"]) == {"AAPL", "MMM"}
+    np.testing.assert_allclose(df["close"].to_numpy(), sub["close"].to_numpy())
