@@ -1,0 +1,154 @@
+"""The provider interface and the helpers every provider shares.
+
+A provider turns ``fetch(tickers, start, end, fields)`` into one long
+DataFrame ``date, ticker, field...`` (dates naive midnight, tickers str,
+fields float64, sorted by ticker then date). Network providers import their
+client library lazily and accept an injected ``client`` (or ``transport``)
+so that their parsing, paging and error paths are tested on recorded
+responses without a network.
+"""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from alphalab.errors import AlphalabError, DataError
+
+__all__ = [
+    "OHLCV",
+    "Provider",
+    "ProviderError",
+    "date_chunks",
+    "finish",
+    "is_network_error",
+    "network_error",
+    "require_module",
+    "year_chunks",
+]
+
+OHLCV = ("open", "high", "low", "close", "volume")
+
+
+class ProviderError(AlphalabError):
+    """A data provider could not deliver: no network, refused login, bad reply."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What every data provider offers."""
+
+    name: str
+    market: str | None
+
+    def fetch(
+        self,
+        tickers: Sequence[str],
+        start: Any,
+        end: Any,
+        fields: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Long frame ``date, ticker, fields...`` for ``start <= date <= end``."""
+        ...
+
+
+_NET_NAMES = ("connection", "timeout", "timedout", "network", "resolve", "unreachable", "ssl", "proxy")
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """True for errors that mean "could not reach the server" (any HTTP library)."""
+    if isinstance(exc, urllib.error.URLError | socket.error | TimeoutError | ConnectionError):
+        return True
+    names = " ".join(c.__name__.lower() for c in type(exc).__mro__)
+    return any(n in names for n in _NET_NAMES)
+
+
+def network_error(provider: str, exc: BaseException, where: str = "") -> ProviderError:
+    """One clear message for an unreachable provider."""
+    place = f" ({where})" if where else ""
+    return ProviderError(
+        f"{provider}: cannot reach the data server{place}: {type(exc).__name__}: {exc}. "
+        "Check the network connection (or a proxy); offline, import a file instead with "
+        "`alphalab data import FILE --name NAME`."
+    )
+
+
+def require_module(module: str, provider: str, extra: str = "data") -> Any:
+    """Import an optional client library or raise one clear :class:`ProviderError`."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ProviderError(
+            f"{provider}: the {module!r} package is not installed; "
+            f"install it with `pip install 'alphalab[{extra}]'` or `pip install {module}`"
+        ) from None
+
+
+def date_chunks(start: Any, end: Any, days: int) -> Iterator[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Consecutive inclusive ``(lo, hi)`` ranges of at most ``days`` days covering start..end."""
+    lo, hi = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if lo > hi:
+        raise DataError(f"start {lo.date()} is after end {hi.date()}")
+    while lo <= hi:
+        top = min(hi, lo + pd.Timedelta(days=days - 1))
+        yield lo, top
+        lo = top + pd.Timedelta(days=1)
+
+
+def year_chunks(start: Any, end: Any) -> Iterator[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Inclusive ``(lo, hi)`` ranges split at calendar-year boundaries."""
+    lo, hi = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if lo > hi:
+        raise DataError(f"start {lo.date()} is after end {hi.date()}")
+    while lo <= hi:
+        top = min(hi, pd.Timestamp(year=lo.year, month=12, day=31))
+        yield lo, top
+        lo = top + pd.Timedelta(days=1)
+
+
+def finish(
+    df: pd.DataFrame,
+    provider: str,
+    *,
+    start: Any = None,
+    end: Any = None,
+    fields: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Normalise a provider's long frame: types, range, order, duplicates.
+
+    Raises
+    ------
+    ProviderError
+        Key columns missing or requested fields absent from the reply.
+    """
+    for col in ("date", "ticker"):
+        if col not in df.columns:
+            raise ProviderError(f"{provider}: reply lacks a {col!r} column; got {list(df.columns)}")
+    out = df.copy()
+    dates = pd.to_datetime(out["date"])
+    if dates.dt.tz is not None:
+        # Vendors stamp daily bars at the exchange's midnight: keep the local date.
+        dates = dates.dt.tz_localize(None)
+    out["date"] = dates.dt.normalize().astype("datetime64[ns]")
+    out["ticker"] = out["ticker"].astype(str)
+    keep = ["date", "ticker"]
+    wanted = list(fields) if fields is not None else [c for c in out.columns if c not in keep]
+    missing = [f for f in wanted if f not in out.columns]
+    if missing:
+        raise ProviderError(f"{provider}: reply lacks field(s) {missing}; got {list(out.columns)}")
+    for f in wanted:
+        out[f] = pd.to_numeric(out[f].replace("", np.nan), errors="coerce").astype("float64")
+    out = out[keep + wanted]
+    if start is not None:
+        out = out[out["date"] >= pd.Timestamp(start)]
+    if end is not None:
+        out = out[out["date"] <= pd.Timestamp(end)]
+    out = out.drop_duplicates(["date", "ticker"], keep="last")
+    return out.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
