@@ -1,4 +1,4 @@
-"""The ``alphalab`` command line: demo, run, report, markets, schema.
+"""The ``alphalab`` command line: demo, run, report, markets, schema, factors.
 
 User errors (bad configs, missing files, bad data) print one red message and
 exit with code 2; ``--debug`` shows the traceback instead.
@@ -262,3 +262,18 @@ def schema(
         typer.echo(json.dumps(study_schema(), indent=2, sort_keys=True))
     else:
         console.print(f"schema written to {export_schema(out)}")
+
+
+@app.command()
+@user_errors
+def factors(
+    study: Annotated[Path, typer.Argument(help="The factor-study YAML file.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default runs/factors-<name>).")
+    ] = None,
+) -> None:
+    """Rank a formula catalogue (alpha101, alpha158 or your own) by IC on a dataset."""
+    from alphalab.features.factors import run_factor_study
+
+    path = run_factor_study(study, out)
+    console.print(f"factor report: [bold green]{path}[/]")

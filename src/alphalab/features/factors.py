@@ -99,11 +99,14 @@ def _row_corr(a: np.ndarray, b: np.ndarray, min_assets: int) -> np.ndarray:
     n = ok.sum(axis=1).astype(np.float64)
     a0 = np.where(ok, a, 0.0)
     b0 = np.where(ok, b, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         ma = a0.sum(axis=1) / n
         mb = b0.sum(axis=1) / n
         da = np.where(ok, a - ma[:, None], 0.0)
         db = np.where(ok, b - mb[:, None], 0.0)
+        # correlation is scale-free: rescale rows so that huge signals cannot overflow
+        da /= np.maximum(np.abs(da).max(axis=1, keepdims=True), 1e-300)
+        db /= np.maximum(np.abs(db).max(axis=1, keepdims=True), 1e-300)
         cov = (da * db).sum(axis=1)
         va = (da * da).sum(axis=1)
         vb = (db * db).sum(axis=1)
