@@ -277,3 +277,9 @@ def factors(
 
     path = run_factor_study(study, out)
     console.print(f"factor report: [bold green]{path}[/]")
+
+
+# `alphalab data ...` (store, providers, health) lives with the data package.
+from alphalab.data.cli_data import data_app  # noqa: E402
+
+app.add_typer(data_app, name="data")

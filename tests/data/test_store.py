@@ -283,3 +283,43 @@ def test_readers_keep_working_during_writes(store: Store, vn30_small: pd.DataFra
             reader.kill()
     assert reader.returncode == 0, err
     assert int(out.strip()) > 3 and writes > 2
+
+
+# ------------------------------------------------------------------- CLI
+def test_cli_import_list_show_query_check_remove(tmp_path: Path) -> None:
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from alphalab.data.cli_data import data_app
+
+    runner = CliRunner(env={"COLUMNS": "200"})
+    home = ["--home", str(tmp_path / "h")]
+    src = tmp_path / "in.csv"
+    raw = pd.read_parquet(shared_file("vn30_2016_2019.parquet"))
+    raw = raw[raw["ticker"].isin(["HPG", "PNJ", "VNM"])].rename(columns={"ticker": "Symbol"})
+    raw.to_csv(src, index=False)
+    res = runner.invoke(data_app, ["import", str(src), "--name", "vn3", "--market", "vn.hose",
+                                   "--map", "Symbol=ticker", "--adjusted", "adjusted", *home])
+    assert res.exit_code == 0, res.output
+    assert "imported vn3" in res.output and "3 tickers" in res.output
+    res = runner.invoke(data_app, ["list", *home])
+    assert res.exit_code == 0 and "vn3" in res.output and "vn.hose" in res.output
+    res = runner.invoke(data_app, ["show", "vn3", *home])
+    shown = _json.loads(res.output)
+    assert shown["n_tickers"] == 3 and shown["adjusted"] == "adjusted"
+    res = runner.invoke(data_app, ["query", "SELECT count(DISTINCT ticker) AS n FROM vn3", *home])
+    assert res.exit_code == 0 and "3" in res.output
+    res = runner.invoke(data_app, ["query", "DROP TABLE datasets", *home])
+    assert res.exit_code == 2 and "read-only" in res.output
+    res = runner.invoke(data_app, ["check", "vn3", "--json", *home])
+    report = _json.loads(res.output)
+    assert res.exit_code == 0 and report["counts"]["band_breach"] >= 2  # HPG / PNJ 2016 drops
+    res = runner.invoke(data_app, ["import", str(src), "--name", "../evil", *home])
+    assert res.exit_code == 2 and "invalid dataset name" in res.output
+    res = runner.invoke(data_app, ["show", "nope", *home])
+    assert res.exit_code == 2 and "'nope' is not in the store" in res.output
+    res = runner.invoke(data_app, ["update", "vn3", "--end", "2019-06-14", *home])
+    assert res.exit_code == 0 and "up to date" in res.output
+    res = runner.invoke(data_app, ["remove", "vn3", "--yes", *home])
+    assert res.exit_code == 0 and Store(tmp_path / "h").names() == []

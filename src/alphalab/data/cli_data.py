@@ -1,0 +1,232 @@
+"""``alphalab data ...``: the local store from the command line.
+
+Mounted on the main CLI as ``app.add_typer(data_app, name="data")``. The store
+root is ``--home``, else ``$ALPHALAB_HOME``, else ``~/.alphalab``. User errors
+print one red line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from alphalab.errors import AlphalabError
+
+__all__ = ["data_app"]
+
+data_app = typer.Typer(
+    name="data",
+    help="The local dataset store: import, list, show, query, check, update, remove.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", help="Store folder (default $ALPHALAB_HOME or ~/.alphalab)."),
+]
+
+
+def _errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (AlphalabError, FileNotFoundError) as exc:
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _store(home: Path | None) -> Any:
+    from alphalab.data.store import Store
+
+    return Store(home)
+
+
+def _frame_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 50) -> Table:
+    table = Table(title=title, show_lines=False)
+    for i, col in enumerate(df.columns):
+        # Names stay whole; long values fold.
+        table.add_column(str(col), overflow="fold", no_wrap=i == 0)
+    for row in df.head(max_rows).itertuples(index=False):
+        table.add_row(*["" if (v is None or (isinstance(v, float) and pd.isna(v))) else str(v) for v in row])
+    return table
+
+
+def _parse_map(pairs: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise AlphalabError(f"--map expects SRC=DST, got {pair!r}")
+        src, dst = pair.split("=", 1)
+        out[src.strip()] = dst.strip()
+    return out
+
+
+@data_app.command("import")
+@_errors
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file, long layout.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Dataset name in the store.")],
+    market: Annotated[str | None, typer.Option(help="Markets code, e.g. us, vn.hose, cn, tw.")] = None,
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="Rename a column: SRC=DST (repeatable).")
+    ] = None,
+    adjusted: Annotated[
+        str, typer.Option(help="raw | adjusted | split_only | unknown")
+    ] = "unknown",
+    replace: Annotated[bool, typer.Option(help="Overwrite an existing dataset.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Import FILE as dataset NAME (atomically: an interrupted import changes nothing)."""
+    info = _store(home).import_file(file, name, market=market, mapping=_parse_map(map_),
+                                    adjusted=adjusted, replace=replace)
+    dropped = info.meta.get("validation", {}).get("n_dropped", 0)
+    console.print(
+        f"imported [bold]{info.name}[/]: {info.n_rows:,} rows, {info.n_tickers} tickers, "
+        f"{info.start_date.date() if info.start_date is not None else '-'} .. "
+        f"{info.end_date.date() if info.end_date is not None else '-'}"
+        + (f"; {dropped} bad rows dropped (see `data show {info.name}`)" if dropped else "")
+    )
+
+
+@data_app.command("list")
+@_errors
+def list_(home: HomeOpt = None) -> None:
+    """List the datasets in the store."""
+    cat = _store(home).list()
+    if cat.empty:
+        console.print("the store is empty; add data with `alphalab data import FILE --name NAME`")
+        return
+    cols = ["name", "kind", "market", "adjusted", "n_tickers", "start_date", "end_date", "n_rows", "source"]
+    console.print(_frame_table(cat[cols], title=None, max_rows=10_000))
+
+
+@data_app.command("show")
+@_errors
+def show(name: str, home: HomeOpt = None) -> None:
+    """Show one dataset's catalogue entry."""
+    info = _store(home).info(name)
+    console.print_json(json.dumps(info.summary(), default=str))
+
+
+@data_app.command("query")
+@_errors
+def query(
+    sql: Annotated[str, typer.Argument(help="One SELECT / WITH / SHOW / DESCRIBE statement.")],
+    max_rows: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    csv: Annotated[Path | None, typer.Option(help="Also write the full result to this CSV.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Run read-only SQL; each dataset is a view named after it, the catalogue is `datasets`."""
+    df = _store(home).query(sql)
+    if csv is not None:
+        df.to_csv(csv, index=False)
+    console.print(_frame_table(df, max_rows=max_rows))
+    if len(df) > max_rows:
+        console.print(f"... {len(df) - max_rows} more rows")
+
+
+@data_app.command("remove")
+@_errors
+def remove(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Delete a dataset from the store."""
+    store = _store(home)
+    store.info(name)
+    if not yes and not typer.confirm(f"remove dataset {name!r} from {store.root}?"):
+        raise typer.Exit(1)
+    store.remove(name)
+    console.print(f"removed {name}")
+
+
+@data_app.command("update")
+@_errors
+def update(
+    name: str,
+    end: Annotated[str | None, typer.Option(help="Last date to fetch (default today).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Fetch only the dates after the dataset's last stored date."""
+    from alphalab.data.providers import update_dataset
+
+    info, added = update_dataset(_store(home), name, end=end)
+    if added == 0:
+        console.print(f"{name} is up to date (last date {info.end_date.date() if info.end_date is not None else '-'})")
+    else:
+        console.print(f"{name}: added {added:,} rows, now up to {info.end_date.date()}")
+
+
+@data_app.command("fetch")
+@_errors
+def fetch(
+    provider: Annotated[str, typer.Argument(help="yahoo | cn | tw | vn | fiinquant")],
+    name: Annotated[str, typer.Option("--name", "-n")],
+    tickers: Annotated[str, typer.Option(help="Comma-separated tickers.")],
+    start: Annotated[str, typer.Option()],
+    end: Annotated[str | None, typer.Option()] = None,
+    replace: Annotated[bool, typer.Option()] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Fetch from a provider into the store (needs the network and the provider's package)."""
+    from alphalab.data.providers import fetch_into_store, get_provider
+
+    p = get_provider(provider)
+    info = fetch_into_store(_store(home), p, [t.strip() for t in tickers.split(",") if t.strip()],
+                            start, end or pd.Timestamp.today().strftime("%Y-%m-%d"), name, replace=replace)
+    console.print(f"fetched {info.name}: {info.n_rows:,} rows, {info.n_tickers} tickers")
+
+
+@data_app.command("check")
+@_errors
+def check(
+    name: str,
+    market: Annotated[str | None, typer.Option(help="Override the catalogue's market.")] = None,
+    fundamentals: Annotated[
+        str | None, typer.Option(help="A fundamentals dataset in the store to check too.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write an HTML fragment here.")] = None,
+    max_rows: Annotated[int, typer.Option(help="Issues to list.")] = 30,
+    home: HomeOpt = None,
+) -> None:
+    """Data-health report: gaps, stale prices, band breaches, bad prints, OHLC, listings."""
+    from alphalab.data.health import check_fundamentals, check_health
+
+    store = _store(home)
+    info = store.info(name)
+    fund = store.read_table(fundamentals) if fundamentals else None
+    if info.kind == "prices":
+        report = check_health(store.load(name), market=market or info.market, name=name, fundamentals=fund)
+    elif info.kind == "fundamentals":
+        report = check_fundamentals(store.read_table(name), name=name)
+    else:
+        raise AlphalabError(f"dataset {name!r} is a plain table; health checks need prices or fundamentals")
+    if html is not None:
+        html.write_text(report.to_html_fragment(), encoding="utf-8")
+    if as_json:
+        print(report.to_json())
+        return
+    console.print(report.summary(), highlight=False)
+    shown = report.issues[report.issues["severity"] != "info"].head(max_rows)
+    if len(shown):
+        shown = shown.assign(date=shown["date"].dt.strftime("%Y-%m-%d"))
+        console.print(_frame_table(shown, max_rows=max_rows))
