@@ -111,3 +111,4 @@ def test_metrics_delegates_to_compute_metrics(case) -> None:
     _, _, res = case
     m = res.metrics()
     assert isinstance(m, pd.Series) and len(m) > 0
+    assert m["cost_drag"] > 0  # costs reach the metrics in currency, with equity

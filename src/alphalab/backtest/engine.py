@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from alphalab.backtest.costs import Costs
-from alphalab.backtest.kernel import REJECT_DTYPE, TRADE_DTYPE, run_kernel, scan_weights
+from alphalab.backtest.kernel import REJECT_DTYPE, run_kernel, scan_weights
 from alphalab.backtest.kernel_py import run_kernel_py
 from alphalab.backtest.result import BacktestResult
 from alphalab.backtest.schedule import RebalanceRule, rebalance_mask
@@ -77,8 +77,11 @@ def prepare_weights(weights: Any, panel: Panel) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+# Studies run many backtests on one panel: rules and schedules are cached by
+# calendar (and market, assets, rule), a few entries each.
+_CACHE_SIZE = 16
 _RULES_CACHE: dict[tuple[Any, ...], ResolvedRules] = {}
-_RULES_CACHE_SIZE = 16
+_MASK_CACHE: dict[tuple[Any, ...], np.ndarray] = {}
 
 
 def _resolve(market: str | MarketRules, panel: Panel, st: np.ndarray | None) -> ResolvedRules:
@@ -87,32 +90,48 @@ def _resolve(market: str | MarketRules, panel: Panel, st: np.ndarray | None) -> 
     Only China resolves a board per ticker (and ST flags vary per asset); on
     every other market the rules of one asset are the rules of all, so they
     are resolved for the first asset only and ``band`` and
-    ``lot_size_by_date`` have shape ``(n_dates, 1)``: building ``(n_dates, n_assets)`` arrays of identical
-    columns would cost more than the simulation. Results are cached by
-    market, calendar and assets, as studies run many backtests on one panel.
+    ``lot_size_by_date`` have shape ``(n_dates, 1)``: building
+    ``(n_dates, n_assets)`` arrays of identical columns would cost more than
+    the simulation.
     """
     base = get_market(market) if isinstance(market, str) else market
     per_asset = st is not None or base.code == "cn"
     assets = panel.assets if per_asset else panel.assets[:1]
-    key: tuple[Any, ...] | None
+    key: tuple[Any, ...] | None = (base, *_calendar_key(panel.dates), tuple(assets))
     try:
-        key = (
-            base,
-            len(panel.dates),
-            hashlib.blake2b(panel.dates.asi8.tobytes(), digest_size=16).digest(),
-            tuple(assets),
-        )
         hash(key)
     except TypeError:  # a custom MarketRules with unhashable values
         key = None
-    if key is not None and st is None and key in _RULES_CACHE:
-        return _RULES_CACHE[key]
-    rr = resolve_rules(market, panel.dates, assets, st=st)
-    if key is not None and st is None:
-        if len(_RULES_CACHE) >= _RULES_CACHE_SIZE:
-            _RULES_CACHE.pop(next(iter(_RULES_CACHE)))
-        _RULES_CACHE[key] = rr
-    return rr
+    if key is None or st is not None:
+        return resolve_rules(market, panel.dates, assets, st=st)
+    hit = _RULES_CACHE.get(key)
+    if hit is None:
+        hit = _remember(_RULES_CACHE, key, resolve_rules(market, panel.dates, assets))
+    return hit
+
+
+def _calendar_key(dates: pd.DatetimeIndex) -> tuple[int, bytes]:
+    return len(dates), hashlib.blake2b(dates.asi8.tobytes(), digest_size=16).digest()
+
+
+def _remember(cache: dict, key: tuple[Any, ...], value: Any) -> Any:
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
+
+
+def _schedule(panel: Panel, rule: RebalanceRule) -> np.ndarray:
+    """:func:`rebalance_mask`, cached for named and every-k-bars rules (read-only)."""
+    if not isinstance(rule, (str, int, np.integer)):
+        return np.ascontiguousarray(rebalance_mask(panel.dates, rule))
+    key = (rule, *_calendar_key(panel.dates))
+    hit = _MASK_CACHE.get(key)
+    if hit is None:
+        hit = np.ascontiguousarray(rebalance_mask(panel.dates, rule))
+        hit.flags.writeable = False
+        _remember(_MASK_CACHE, key, hit)
+    return hit
 
 
 def _field(panel: Panel, name: str) -> np.ndarray:
@@ -184,11 +203,7 @@ def backtest(
     w = prepare_weights(weights, panel)
     n_d, n_a = panel.shape
 
-    candidate = (
-        np.ones(n_d, dtype=bool)
-        if rebalance is None
-        else np.ascontiguousarray(rebalance_mask(panel.dates, rebalance))
-    )
+    candidate = np.ones(n_d, dtype=bool) if rebalance is None else _schedule(panel, rebalance)
     decide, bad_r, bad_c = scan_weights(w, candidate)
     if bad_r >= 0:
         raise DataError(
@@ -232,19 +247,23 @@ def backtest(
     costs_out = np.zeros((n_d, 4))
     turnover = np.zeros(n_d)
     exec_bars = np.empty(n_exec, dtype=np.int64)
-    pos_snap = np.empty((n_exec, n_a))
     # Upper bounds: one fill per asset and execution bar; a refusal can come
     # with a fill (partial) and with a no_short/lot note. np.empty only
     # reserves address space, so unused capacity costs nothing.
-    trades = np.empty(n_exec * n_a, dtype=TRADE_DTYPE)
-    rejects = np.empty(2 * n_exec * n_a, dtype=REJECT_DTYPE)
+    cap = n_exec * n_a
+    tr_bar = np.empty(cap, dtype=np.int32)
+    tr_asset = np.empty(cap, dtype=np.int32)
+    tr_shares = np.empty(cap)
+    tr_price = np.empty(cap)
+    rejects = np.empty(2 * cap, dtype=REJECT_DTYPE)
     run = run_kernel if engine == "numba" else run_kernel_py
+    slip = costs.slippage_bps / 1e4
     _, n_tr, n_rj = run(
         w, decide, open_, close, volume, tradestatus, suspended, band, lot,
-        sell_tax, buy_tax, comm_rate, float(min_comm), costs.slippage_bps / 1e4, settle,
+        sell_tax, buy_tax, comm_rate, float(min_comm), slip, settle,
         allow_short, float(rr.borrow_rate) / _BARS_PER_YEAR, not market_mode,
-        float(initial_cash), equity, cash, costs_out, turnover, exec_bars, pos_snap,
-        trades, rejects,
+        float(initial_cash), equity, cash, costs_out, turnover, exec_bars,
+        tr_bar, tr_asset, tr_shares, tr_price, rejects,
     )  # fmt: skip
     return BacktestResult.build(
         dates=panel.dates,
@@ -254,9 +273,9 @@ def backtest(
         costs=costs_out,
         turnover=turnover,
         exec_bars=exec_bars,
-        pos_snap=pos_snap,
         close=close,
-        trades=trades[:n_tr],
+        fills=(tr_bar[:n_tr], tr_asset[:n_tr], tr_shares[:n_tr], tr_price[:n_tr]),
+        cost_rates=(comm_rate, sell_tax, buy_tax, float(min_comm), slip),
         rejected=rejects[:n_rj],
         initial_cash=float(initial_cash),
         info={

@@ -22,6 +22,7 @@ __all__ = [
     "TRADE_DTYPE",
     "run_kernel",
     "scan_weights",
+    "trade_records",
 ]
 
 TRADE_DTYPE = np.dtype(
@@ -64,7 +65,54 @@ _CLOSE_REL = 1e-9  # "close enough" for cash checks, as vectorbt's is_close_or_l
 _SIZE_EPS = 1e-12  # fractional orders smaller than this are noise, not orders
 
 
-@njit(cache=True)
+def trade_records(
+    bar: np.ndarray,
+    asset: np.ndarray,
+    shares: np.ndarray,
+    price: np.ndarray,
+    comm_rate: np.ndarray,
+    sell_tax: np.ndarray,
+    buy_tax: np.ndarray,
+    min_comm: float,
+    slip: float,
+) -> np.ndarray:
+    """Full fill records from the kernel's compact ones.
+
+    Repeats the kernel's arithmetic operation for operation, so value and
+    costs are bit-identical to what the simulation charged.
+
+    Parameters
+    ----------
+    bar, asset : ndarray of int, shape ``(n_trades,)``
+    shares : ndarray, shape ``(n_trades,)``
+        Signed: + buy, - sell.
+    price : ndarray, shape ``(n_trades,)``
+        Execution price before slippage.
+    comm_rate, sell_tax, buy_tax : ndarray, shape ``(n_dates,)``
+    min_comm, slip : float
+
+    Returns
+    -------
+    structured ndarray of :data:`TRADE_DTYPE`, shape ``(n_trades,)``
+    """
+    buy = shares > 0
+    q = np.abs(shares)
+    fp = np.where(buy, price * (1.0 + slip), price * (1.0 - slip))
+    val = q * fp
+    out = np.empty(len(bar), dtype=TRADE_DTYPE)
+    out["bar"] = bar
+    out["asset"] = asset
+    out["side"] = np.where(buy, 1, -1)
+    out["shares"] = q
+    out["price"] = fp
+    out["value"] = val
+    out["commission"] = np.maximum(comm_rate[bar] * val, min_comm)
+    out["tax"] = np.where(buy, buy_tax[bar], sell_tax[bar]) * val
+    out["slippage"] = q * price * slip
+    return out
+
+
+@njit(cache=True, error_model="numpy")
 def scan_weights(weights: np.ndarray, candidate: np.ndarray) -> tuple[np.ndarray, int, int]:
     """Decision rows and the first infinite weight.
 
@@ -95,12 +143,12 @@ def scan_weights(weights: np.ndarray, candidate: np.ndarray) -> tuple[np.ndarray
     return decide, -1, -1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _is_close_or_less(a: float, b: float) -> bool:
     return a <= b or abs(a - b) <= _CLOSE_REL * max(abs(a), abs(b))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _affordable(
     q: float,
     fp: float,
@@ -128,7 +176,37 @@ def _affordable(
     return min(qa, q)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _buy(
+    t: int,
+    j: int,
+    q: float,
+    p: float,
+    cash: float,
+    rate: float,
+    btax: float,
+    min_comm: float,
+    slip: float,
+    pos: np.ndarray,
+    tr_bar: np.ndarray,
+    tr_asset: np.ndarray,
+    tr_shares: np.ndarray,
+    tr_price: np.ndarray,
+    n_tr: int,
+) -> tuple[float, float, float, float, float]:
+    """Fill a buy of q shares at p; returns cash and (traded, commission, tax, slippage)."""
+    val = q * (p * (1.0 + slip))
+    comm = max(rate * val, min_comm)
+    tax = btax * val
+    pos[j] += q
+    tr_bar[n_tr] = t
+    tr_asset[n_tr] = j
+    tr_shares[n_tr] = q
+    tr_price[n_tr] = p
+    return cash - (val + comm + tax), q * p, comm, tax, q * p * slip
+
+
+@njit(cache=True, error_model="numpy")
 def run_kernel(
     weights: np.ndarray,
     decide: np.ndarray,
@@ -154,8 +232,10 @@ def run_kernel(
     costs_out: np.ndarray,
     turnover: np.ndarray,
     exec_bars: np.ndarray,
-    pos_snap: np.ndarray,
-    trades: np.ndarray,
+    tr_bar: np.ndarray,
+    tr_asset: np.ndarray,
+    tr_shares: np.ndarray,
+    tr_price: np.ndarray,
     rejects: np.ndarray,
 ) -> tuple[int, int, int]:
     """Simulate the book bar by bar.
@@ -196,10 +276,15 @@ def run_kernel(
         Outputs: commission, tax, slippage, borrow per bar.
     exec_bars : ndarray of int64, shape ``(n_exec,)``
         Output: the bars that executed a decision.
-    pos_snap : ndarray, shape ``(n_exec, n_assets)``
-        Output: shares held after each execution bar's fills.
-    trades, rejects : structured ndarray of ``TRADE_DTYPE`` / ``REJECT_DTYPE``
-        Output buffers, long enough for every possible record.
+    tr_bar, tr_asset : ndarray of int32, shape ``(capacity,)``
+        Output: bar and asset of each fill.
+    tr_shares, tr_price : ndarray, shape ``(capacity,)``
+        Output: signed shares (+ buy, - sell) and execution price before
+        slippage of each fill. Fills are stored this compactly (24 bytes)
+        because writing them is most of the kernel's memory traffic; their
+        value and costs follow from the cost rates (:func:`trade_records`).
+    rejects : structured ndarray of ``REJECT_DTYPE``
+        Output buffer, long enough for every possible record.
 
     Returns
     -------
@@ -221,9 +306,9 @@ def run_kernel(
     o_idx = np.empty(n_a, dtype=np.int64)
     o_q = np.empty(n_a)
     o_val = np.empty(n_a)
+    o_cost = np.empty(n_a)
     cut = np.zeros(n_a, dtype=np.bool_)
     cut_list = np.empty(n_a, dtype=np.int64)
-    seq = np.empty(n_a, dtype=np.int64)
     n_ring = max(settle, 1)
     ring_bar = np.full(n_ring, -(10**9), dtype=np.int64)
     ring_q = np.zeros((n_ring, n_a))
@@ -260,9 +345,14 @@ def run_kernel(
                 px[j] = p
                 if pos[j] != 0.0:
                     value += pos[j] * (p if p == p else last_close[j])
-            # ---- size the orders; rules that refuse an order are checked here
-            n_sell = 0
+            # ---- size the orders (rules that refuse an order are checked here);
+            # fill the sells
             n_buy = 0
+            total = 0.0  # cash the buys need, with their costs
+            traded = 0.0
+            c_comm = 0.0
+            c_tax = 0.0
+            c_slip = 0.0
             locked_slot = t % n_ring
             for j in range(n_a):
                 w = weights[d, j]
@@ -340,9 +430,25 @@ def run_kernel(
                             q = sellable
                     if q <= 0.0:
                         continue
-                    o_idx[n_sell] = j
-                    o_q[n_sell] = q
-                    n_sell += 1
+                    # sells fill at once: they only add cash, so filling them
+                    # here is filling every sell before any buy
+                    fp = p * (1.0 - slip)
+                    val = q * fp
+                    comm = max(rate * val, min_comm)
+                    tax = stax * val
+                    cash += val - comm - tax
+                    pos[j] -= q
+                    traded += q * p
+                    c_comm += comm
+                    c_tax += tax
+                    c_slip += q * p * slip
+                    tr_bar[n_tr] = t
+                    tr_asset[n_tr] = j
+                    tr_shares[n_tr] = -q
+                    tr_price[n_tr] = p
+                    n_tr += 1
+                    if pos[j] < 0.0:
+                        any_short = True
                 else:
                     if b < np.inf and ref > 0.0 and p >= ref * (1.0 + b - BAND_TOL):
                         rejects[n_rj]["bar"] = t
@@ -357,38 +463,10 @@ def run_kernel(
                     o_idx[k] = j
                     o_q[k] = delta
                     o_val[k] = delta * p
+                    val = delta * (p * (1.0 + slip))
+                    o_cost[k] = val * (1.0 + btax) + max(rate * val, min_comm)
+                    total += o_cost[k]
                     n_buy += 1
-            traded = 0.0
-            c_comm = 0.0
-            c_tax = 0.0
-            c_slip = 0.0
-            # ---- sells first: they release the cash the buys need
-            for k in range(n_sell):
-                j = o_idx[k]
-                q = o_q[k]
-                p = px[j]
-                fp = p * (1.0 - slip)
-                val = q * fp
-                comm = max(rate * val, min_comm)
-                tax = stax * val
-                cash += val - comm - tax
-                pos[j] -= q
-                traded += q * p
-                c_comm += comm
-                c_tax += tax
-                c_slip += q * p * slip
-                trades[n_tr]["bar"] = t
-                trades[n_tr]["asset"] = j
-                trades[n_tr]["side"] = -1
-                trades[n_tr]["shares"] = q
-                trades[n_tr]["price"] = fp
-                trades[n_tr]["value"] = val
-                trades[n_tr]["commission"] = comm
-                trades[n_tr]["tax"] = tax
-                trades[n_tr]["slippage"] = q * p * slip
-                n_tr += 1
-                if pos[j] < 0.0:
-                    any_short = True
             # ---- buys: in increasing order value (as vectorbt's auto call
             # sequence) so that a cash shortfall cuts the largest buys. Only the
             # largest few can be cut, so find them by repeated max (ties: the higher
@@ -399,11 +477,6 @@ def run_kernel(
                 for j in range(n_a):
                     ring_q[locked_slot, j] = 0.0
             lo = n_a - n_buy
-            total = 0.0
-            for k in range(lo, n_a):
-                fp = px[o_idx[k]] * (1.0 + slip)
-                val = o_q[k] * fp
-                total += val * (1.0 + btax) + max(rate * val, min_comm)
             n_cut = 0
             if not _is_close_or_less(total, cash):
                 short = total - cash
@@ -416,28 +489,32 @@ def run_kernel(
                     cut[best] = True
                     cut_list[n_cut] = best
                     n_cut += 1
-                    fp = px[o_idx[best]] * (1.0 + slip)
-                    val = o_q[best] * fp
-                    freed += val * (1.0 + btax) + max(rate * val, min_comm)
-            # fill order: uncut buys (they all fit in cash), then cut ones smallest first
-            n_seq = 0
+                    freed += o_cost[best]
+            # uncut buys first: together they fit in the cash, so no check
             for k in range(lo, n_a):
-                if not cut[k]:
-                    seq[n_seq] = k
-                    n_seq += 1
+                if n_cut > 0 and cut[k]:
+                    continue
+                j = o_idx[k]
+                cash, tv, cm, tx, sl = _buy(
+                    t, j, o_q[k], px[j], cash, rate, btax, min_comm, slip, pos,
+                    tr_bar, tr_asset, tr_shares, tr_price, n_tr,
+                )  # fmt: skip
+                n_tr += 1
+                traded += tv
+                c_comm += cm
+                c_tax += tx
+                c_slip += sl
+                if settle > 0:
+                    ring_q[locked_slot, j] += o_q[k]
+            # then the cut ones, smallest first, each as far as the cash goes
             for c_i in range(n_cut - 1, -1, -1):
                 k = cut_list[c_i]
                 cut[k] = False
-                seq[n_seq] = k
-                n_seq += 1
-            for step in range(n_buy):
-                k = seq[step]
                 j = o_idx[k]
                 q = o_q[k]
                 p = px[j]
-                fp = p * (1.0 + slip)
                 lt = lot[t, j if lot_per_asset else 0]
-                qa = _affordable(q, fp, cash, rate, btax, min_comm, lt, fractional)
+                qa = _affordable(q, p * (1.0 + slip), cash, rate, btax, min_comm, lt, fractional)
                 if qa < q:
                     rejects[n_rj]["bar"] = t
                     rejects[n_rj]["asset"] = j
@@ -447,36 +524,24 @@ def run_kernel(
                     n_rj += 1
                 if qa <= 0.0:
                     continue
-                val = qa * fp
-                comm = max(rate * val, min_comm)
-                tax = btax * val
-                cash -= val + comm + tax
+                cash, tv, cm, tx, sl = _buy(
+                    t, j, qa, p, cash, rate, btax, min_comm, slip, pos,
+                    tr_bar, tr_asset, tr_shares, tr_price, n_tr,
+                )  # fmt: skip
                 if fractional and qa < q:
                     cash = 0.0  # a cash-limited fractional buy spends all of it, not ~1e-12 less
-                pos[j] += qa
+                n_tr += 1
+                traded += tv
+                c_comm += cm
+                c_tax += tx
+                c_slip += sl
                 if settle > 0:
                     ring_q[locked_slot, j] += qa
-                traded += qa * p
-                c_comm += comm
-                c_tax += tax
-                c_slip += qa * p * slip
-                trades[n_tr]["bar"] = t
-                trades[n_tr]["asset"] = j
-                trades[n_tr]["side"] = 1
-                trades[n_tr]["shares"] = qa
-                trades[n_tr]["price"] = fp
-                trades[n_tr]["value"] = val
-                trades[n_tr]["commission"] = comm
-                trades[n_tr]["tax"] = tax
-                trades[n_tr]["slippage"] = qa * p * slip
-                n_tr += 1
             costs_out[t, 0] = c_comm
             costs_out[t, 1] = c_tax
             costs_out[t, 2] = c_slip
             turnover[t] = traded / value if value > 0.0 else 0.0
             exec_bars[k_exec] = t
-            for j in range(n_a):
-                pos_snap[k_exec, j] = pos[j]
             k_exec += 1
             if any_short:
                 any_short = False

@@ -56,7 +56,7 @@ def run_kernel_py(
     weights, decide, open_, close, volume, tradestatus, suspended, band, lot,
     sell_tax, buy_tax, comm_rate, min_comm, slip, settle, allow_short, borrow_daily,
     fractional, initial_cash, equity, cash_out, costs_out, turnover, exec_bars,
-    pos_snap, trades, rejects,
+    tr_bar, tr_asset, tr_shares, tr_price, rejects,
 ):  # fmt: skip
     """Same contract as :func:`alphalab.backtest.kernel.run_kernel`."""
     n_d, n_a = close.shape
@@ -79,7 +79,7 @@ def run_kernel_py(
         tax = tax_rate * val
         cash += -(val + comm + tax) if side > 0 else val - comm - tax
         pos[j] += side * q
-        trades[n_tr] = (t, j, side, q, fp, val, comm, tax, q * p * slip)
+        tr_bar[n_tr], tr_asset[n_tr], tr_shares[n_tr], tr_price[n_tr] = t, j, side * q, p
         n_tr += 1
         return q * p, comm, tax, q * p * slip
 
@@ -179,7 +179,6 @@ def run_kernel_py(
             costs_out[t, :3] = (c_comm, c_tax, c_slip)
             turnover[t] = traded / value if value > 0 else 0.0
             exec_bars[n_exec] = t
-            pos_snap[n_exec] = pos
             n_exec += 1
         for j in range(n_a):
             if close[t, j] > 0:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from alphalab.backtest.costs import COST_KINDS
-from alphalab.backtest.kernel import REASONS
+from alphalab.backtest.kernel import REASONS, trade_records
 
 __all__ = ["BacktestResult"]
 
@@ -40,13 +40,14 @@ class BacktestResult:
         Commission, tax, slippage and borrow paid each bar (:data:`COST_KINDS`).
     exec_bars : ndarray of int64, shape ``(n_exec,)``
         Bars on which a decision executed.
-    pos_snap : ndarray, shape ``(n_exec, n_assets)``
-        Shares held after each execution bar's fills (constant until the next).
     close : ndarray, shape ``(n_dates, n_assets)``
         The panel's close, used to value positions.
-    trades : structured ndarray of ``TRADE_DTYPE``
-        Fields ``bar, asset, side, shares, price, value, commission, tax,
-        slippage``; ``side`` is +1 buy, -1 sell; ``price`` includes slippage.
+    fills : tuple of 4 ndarrays, each shape ``(n_trades,)``
+        The kernel's compact fills: bar, asset, signed shares (+ buy) and
+        execution price before slippage; :attr:`trades` expands them.
+    cost_rates : tuple
+        ``(commission_rate (n_dates,), sell_tax (n_dates,), buy_tax (n_dates,),
+        min_commission, slippage)`` as charged, to expand the fills.
     rejected : structured ndarray of ``REJECT_DTYPE``
         Fields ``bar, asset, side, shares, reason``; ``reason`` indexes
         :attr:`reasons`.
@@ -62,9 +63,9 @@ class BacktestResult:
     costs_values: np.ndarray
     turnover_values: np.ndarray
     exec_bars: np.ndarray
-    pos_snap: np.ndarray
     close: np.ndarray
-    trades: np.ndarray
+    fills: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    cost_rates: tuple[np.ndarray, np.ndarray, np.ndarray, float, float]
     rejected: np.ndarray
     initial_cash: float
     info: dict[str, Any] = field(default_factory=dict)
@@ -82,14 +83,15 @@ class BacktestResult:
         costs: np.ndarray,
         turnover: np.ndarray,
         exec_bars: np.ndarray,
-        pos_snap: np.ndarray,
         close: np.ndarray,
-        trades: np.ndarray,
+        fills: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        cost_rates: tuple[np.ndarray, np.ndarray, np.ndarray, float, float],
         rejected: np.ndarray,
         initial_cash: float,
         info: dict[str, Any],
     ) -> BacktestResult:
         """Wrap kernel outputs, marking every array read-only."""
+        comm, stax, btax, min_comm, slip = cost_rates
         return cls(
             dates=dates,
             assets=assets,
@@ -98,13 +100,31 @@ class BacktestResult:
             costs_values=_frozen(costs),
             turnover_values=_frozen(turnover),
             exec_bars=_frozen(exec_bars),
-            pos_snap=_frozen(pos_snap),
             close=_frozen(close),
-            trades=_frozen(trades),
+            fills=tuple(_frozen(a) for a in fills),  # type: ignore[arg-type]
+            cost_rates=(_frozen(comm), _frozen(stax), _frozen(btax), min_comm, slip),
             rejected=_frozen(rejected),
             initial_cash=initial_cash,
             info=dict(info),
         )
+
+    @cached_property
+    def trades(self) -> np.ndarray:
+        """Fills as structured records of ``TRADE_DTYPE`` (read-only): ``bar,
+        asset, side, shares, price, value, commission, tax, slippage``; ``side``
+        is +1 buy, -1 sell; ``price`` includes slippage."""
+        return _frozen(trade_records(*self.fills, *self.cost_rates))
+
+    @cached_property
+    def pos_snap(self) -> np.ndarray:
+        """Shares held after each execution bar's fills, ``(n_exec, n_assets)``.
+
+        Rebuilt by summing the fills in bar order, the same additions the
+        kernel made, so the values are identical to the simulated book."""
+        bar, asset, shares, _ = self.fills
+        steps = np.zeros((len(self.exec_bars), len(self.assets)))
+        steps[np.searchsorted(self.exec_bars, bar), asset] = shares
+        return _frozen(np.cumsum(steps, axis=0))
 
     # ---------------------------------------------------------------- series
     @cached_property
@@ -199,7 +219,8 @@ class BacktestResult:
             self.returns,
             benchmark=benchmark,
             turnover=self.turnover,
-            costs=self.costs_daily.sum(axis=1) / self.equity_values,
+            costs=self.costs_daily.sum(axis=1),
+            equity=self.equity,
         )
 
     def __repr__(self) -> str:
