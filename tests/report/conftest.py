@@ -11,15 +11,10 @@ from tests.report import rundir_builder as rb
 
 HOSTILE = "<script>alert(1)</script>"
 
-GATES = {
-    "equal_weight": {
-        "verdict": "PASS",
-        "reasons": [],
-        "checks": {"sharpe_min": {"value": 1.2, "threshold": 0.5}},
-    },
-    HOSTILE: {"verdict": "REJECTED", "reasons": ["max_drawdown 60% > 35% <b>limit</b>"]},
-}
-HEALTH = {"dataset": "us_sp500_5yr", "rows_dropped": 0, "issues": [{"rule": "ohlc", "count": 12}]}
+#: Acceptance gates the fixture run is judged by (alphalab.validation.gates).
+GATE_SPEC = {"sharpe_min": 0.5, "max_drawdown_max": 0.35, "min_trades": 5, "beat_benchmark_by": 0.0}
+#: Tickers with known bad prints / spin-offs, added to the health check so it finds issues.
+ODD_TICKERS = ["LNT", "EBAY", "NWL"]
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +33,7 @@ def sp500_benchmark(us_sp500_long: pd.DataFrame) -> pd.Series:
 @pytest.fixture(scope="session")
 def run_dir(
     tmp_path_factory: pytest.TempPathFactory,
+    us_sp500_long: pd.DataFrame,
     sp500_closes: pd.DataFrame,
     sp500_benchmark: pd.Series,
 ) -> Path:
@@ -53,13 +49,11 @@ def run_dir(
         "mom long/short": rb.momentum(5, short=True),
     }
     out = tmp_path_factory.mktemp("report") / "run"
-    return rb.build_run(
-        out,
-        sp500_closes,
-        rules,
-        sp500_benchmark,
-        extra_files={"gates.json": GATES, "health.json": HEALTH},
-    )
+    rb.build_run(out, sp500_closes, rules, sp500_benchmark)
+    rb.add_gates(out, GATE_SPEC)
+    checked = [*sp500_closes.columns, *ODD_TICKERS]
+    rb.add_health(out, us_sp500_long[us_sp500_long["ticker"].isin(checked)], "us_sp500_5yr")
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -230,3 +230,35 @@ def long_closes(closes: pd.DataFrame, n_dates: int) -> pd.DataFrame:
     )
     idx = pd.bdate_range("1995-01-02", periods=n_dates, name="date")
     return pd.DataFrame(px, index=idx, columns=closes.columns)
+
+
+def add_gates(out: Path, spec: Mapping[str, object]) -> dict[str, object]:
+    """Judge every strategy of a run with alphalab.validation.gates; write gates.json."""
+    from alphalab.validation.gates import evaluate_gates, gate_evidence
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    returns = pd.read_parquet(out / "returns.parquet")
+    trades = pd.read_parquet(out / "trades.parquet")
+    bench_cagr = metrics.get("benchmark", {}).get("cagr")
+    gates = {}
+    for name in returns.columns:
+        if name == "benchmark":
+            continue
+        evidence = gate_evidence(
+            metrics[name],
+            returns[name].to_numpy(),
+            n_trades=int((trades["strategy"] == name).sum()),
+            benchmark_cagr=bench_cagr,
+        )
+        gates[name] = evaluate_gates(spec, evidence).to_dict()
+    (out / "gates.json").write_text(json.dumps(gates, indent=1))
+    return gates
+
+
+def add_health(out: Path, long: pd.DataFrame, name: str) -> dict[str, object]:
+    """Check the run's data with alphalab.data.health; write health.json."""
+    from alphalab.data.health import check_health
+
+    health = check_health(long, market="us", name=name).to_dict(max_issues=50)
+    (out / "health.json").write_text(json.dumps(health, indent=1, default=str))
+    return health

@@ -32,9 +32,9 @@ from alphalab.report.tables import (
     esc,
     gates_section,
     header_table,
+    health_section,
     metrics_table,
     rejected_table,
-    render_obj,
     trades_table,
 )
 
@@ -75,6 +75,7 @@ pre { background:var(--soft); border:1px solid var(--line); padding:10px; overfl
 .badge { display:inline-block; padding:1px 9px; border-radius:10px; font-size:12px; font-weight:700; }
 .badge.pass { background:var(--good); color:var(--goodfg); }
 .badge.fail { background:var(--bad); color:var(--badfg); }
+.badge.warn { background:#fff3cd; color:#7a5a00; }
 .gate { border:1px solid var(--line); border-radius:4px; padding:4px 12px 8px; margin:8px 0; }
 details { margin:6px 0; } summary { cursor:pointer; color:var(--accent); font-size:13px; }
 footer { color:var(--muted); font-size:12px; padding:20px 28px; border-top:1px solid var(--line); }
@@ -141,7 +142,7 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
     if run.gates is not None:
         sections.append(("gates", "Acceptance gates", gates_section(run.gates)))
     if run.health is not None:
-        sections.append(("health", "Data health", render_obj(run.health)))
+        sections.append(("health", "Data health", health_section(run.health)))
     note = (
         '<p class="note">From metrics.json. Best strategy per row highlighted '
         "(the benchmark is the yardstick, not a contender).</p>"

@@ -21,6 +21,7 @@ __all__ = [
     "format_metric",
     "gates_section",
     "header_table",
+    "health_section",
     "metric_direction",
     "metric_kind",
     "metrics_table",
@@ -308,6 +309,8 @@ def render_obj(obj: Any, depth: int = 0) -> str:
         return f"<ul>{items}</ul>{tail}"
     if obj is None:
         return "<em>null</em>"
+    if isinstance(obj, bool):
+        return "yes" if obj else "no"
     if isinstance(obj, float):
         return esc(f"{obj:.6g}")
     return esc(obj)
@@ -324,37 +327,104 @@ def _verdict(entry: Any) -> str | None:
     return None
 
 
-def gates_section(gates: Any) -> str:
-    """Acceptance gates: a PASS / REJECTED badge per strategy with its reasons and checks.
+_VERDICT_KEYS = ("verdict", "status", "result", "decision", "passed")
 
-    Accepts ``{strategy: {verdict|status|passed, reasons, ...}}`` (optionally
-    under a ``"strategies"`` key); anything else is shown as nested tables.
+
+def gates_section(gates: Any) -> str:
+    """Acceptance gates: one row per strategy with a PASS / REJECTED badge and its reasons.
+
+    Accepts ``{strategy: GateVerdict.to_dict()}`` (``status``, ``reasons``,
+    ``checks``) or the same with ``verdict`` / ``passed`` keys, optionally
+    under a ``"strategies"`` key; every check follows in a collapsed block.
+    Anything else is shown as nested tables.
     """
     per = gates.get("strategies", gates) if isinstance(gates, dict) else None
     if not isinstance(per, dict) or not any(_verdict(v) for v in per.values()):
         return render_obj(gates)
-    cards = []
+    rows, details = [], []
     for name, entry in per.items():
         verdict = _verdict(entry) or "UNKNOWN"
         cls = "pass" if verdict in ("PASS", "PASSED") else "fail"
+        reasons = _get(entry, "reasons")
+        if isinstance(reasons, list):
+            reason_html = "<br>".join(esc(r) for r in reasons) or '<span class="muted">none</span>'
+        else:
+            reason_html = "" if reasons is None else esc(reasons)
+        rows.append(
+            f'<tr><th class="rowh">{esc(name)}</th>'
+            f'<td><span class="badge {cls}">{esc(verdict)}</span></td><td>{reason_html}</td></tr>'
+        )
         rest = {
             k: v
             for k, v in (entry.items() if isinstance(entry, dict) else [])
-            if k not in ("verdict", "status", "result", "decision", "passed")
+            if k not in (*_VERDICT_KEYS, "reasons")
         }
-        cards.append(
-            f'<div class="gate"><h3>{esc(name)} <span class="badge {cls}">{esc(verdict)}</span></h3>'
-            f"{render_obj(rest) if rest else ''}</div>"
-        )
+        if rest:
+            details.append(f"<h3>{esc(name)}</h3>{render_obj(rest)}")
+    table = (
+        '<table class="gates"><thead><tr><th>strategy</th><th>verdict</th>'
+        f"<th>failed checks</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    more = f"<details><summary>every check</summary>{''.join(details)}</details>" if details else ""
     extra = {k: v for k, v in gates.items() if k != "strategies"} if per is not gates else {}
-    return "".join(cards) + (render_obj(extra) if extra else "")
+    return table + more + (render_obj(extra) if extra else "")
+
+
+_HEALTH_BADGE = {"pass": "pass", "ok": "pass", "flagged": "warn", "warnings": "warn"}
+
+
+def health_section(health: Any) -> str:
+    """Data health (``HealthReport.to_dict()`` of alphalab.data.health, or any JSON).
+
+    A status badge (pass / flagged / errors), the summary figures, issue counts
+    by kind and the issue list (first 200 rows); other layouts render as nested tables.
+    """
+    if not isinstance(health, dict) or not isinstance(health.get("status"), str):
+        return render_obj(health)
+    status = health["status"]
+    cls = _HEALTH_BADGE.get(status.lower(), "fail")
+    title = " ".join(esc(health[k]) for k in ("name", "market") if health.get(k))
+    parts = [f'<h3>{title} <span class="badge {cls}">{esc(status.upper())}</span></h3>']
+    if isinstance(health.get("stats"), dict):
+        parts.append(f'<p class="muted">{_inline(health["stats"])}</p>')
+    if isinstance(health.get("counts"), dict) and health["counts"]:
+        parts.append(
+            _table(
+                ["issue kind", "count"],
+                [[k, f"{v:,}"] for k, v in health["counts"].items()],
+                cls="num",
+            )
+        )
+    issues = health.get("issues")
+    if isinstance(issues, list) and issues:
+        total = health.get("n_issues", len(issues))
+        parts.append(
+            f"<details><summary>{esc(len(issues))} of {esc(total)} issues</summary>"
+            f"{render_obj(issues)}</details>"
+        )
+    shown = {"name", "market", "status", "stats", "counts", "issues", "n_issues"}
+    rest = {k: v for k, v in health.items() if k not in shown}
+    if rest:
+        parts.append(render_obj(rest))
+    return "".join(parts)
 
 
 # ------------------------------------------------------------------- header
+def _flat(value: Any) -> str | None:
+    """Escaped text of a scalar or a list of scalars; None for anything nested."""
+    if isinstance(value, list):
+        if any(isinstance(v, (dict, list)) for v in value):
+            return None
+        return ", ".join(esc(v) for v in value)
+    return None if isinstance(value, dict) else esc(value)
+
+
 def _inline(obj: Any) -> str:
-    """A flat dict as ``k: v, k: v`` (escaped); anything else through :func:`render_obj`."""
-    if isinstance(obj, dict) and all(not isinstance(v, (dict, list)) for v in obj.values()):
-        return ", ".join(f"{esc(k)}: {esc(v)}" for k, v in obj.items())
+    """A flat dict as ``k: v, k: v`` (escaped); anything nested through :func:`render_obj`."""
+    if isinstance(obj, dict):
+        parts = {k: _flat(v) for k, v in obj.items()}
+        if all(v is not None for v in parts.values()):
+            return ", ".join(f"{esc(k)}: {v}" for k, v in parts.items())
     return render_obj(obj)
 
 
