@@ -290,3 +290,13 @@ def test_kaggle_all_stocks_layout_is_recognised(tmp_path: Path, us_sp500_long: p
     assert "columns recognised: Name->ticker" in rep.notes
     assert len(df) == len(sub) and set(df["ticker"]) == {"AAPL", "MMM"}
     np.testing.assert_allclose(df["close"].to_numpy(), sub["close"].to_numpy())
+
+
+def test_wide_with_text_and_blank_cells(tmp_path: Path) -> None:
+    p = _write(tmp_path, "w.csv", 'date,AAA,BBB\n2021-01-04,1.0," "\n2021-01-05,oops,2.0\n')
+    with pytest.raises(ValidationError, match=r"non_numeric.*row 2, ticker 'AAA'.*'oops'"):
+        read_file(p)
+    with pytest.warns(DataQualityWarning):
+        df, rep = read_file_with_report(p, mode="lenient")
+    assert len(df) == 2 and rep.errors["non_numeric"] == 1
+    assert any("1 empty cell(s)" in n for n in rep.notes)

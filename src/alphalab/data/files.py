@@ -190,18 +190,30 @@ def _melt_wide(df: pd.DataFrame, field: str, path: str) -> tuple[pd.DataFrame, n
     tickers = [c for c in df.columns if c != "date"]
     if not tickers:
         raise DataError(f"{path}: wide file has a date column but no ticker columns")
-    values = df[tickers].to_numpy(dtype=object)
+    block = df[tickers]
+    numeric = [pd.api.types.is_numeric_dtype(block.iloc[:, j]) for j in range(len(tickers))]
+    if all(numeric):
+        values = block.to_numpy(dtype=np.float64, na_value=np.nan)
+        present_2d = ~np.isnan(values)
+    else:
+        # Text cells (a stray word) stay text for validation to report; blank ones are gaps.
+        values = block.to_numpy(dtype=object)
+        present_2d = pd.notna(values)
+        for j, is_num in enumerate(numeric):
+            if not is_num:
+                text = block.iloc[:, j].astype("str").str.strip()
+                present_2d[:, j] &= text.ne("").to_numpy()
     n_rows, n_cols = values.shape
     flat = values.reshape(-1)
-    present = pd.notna(flat)
-    if flat.dtype == object:
-        present &= np.array([not (isinstance(v, str) and not v.strip()) for v in flat], bool)
+    present = present_2d.reshape(-1)
     row_pos = np.repeat(np.arange(n_rows), n_cols)[present]
     col_pos = np.tile(np.arange(n_cols), n_rows)[present]
+    # Keep the date column's dtype (datetime64 parses fast) and give tickers as
+    # codes into the column names (factorised without hashing millions of strings).
     long = pd.DataFrame(
         {
-            "date": df["date"].to_numpy(dtype=object)[row_pos],
-            "ticker": np.asarray(tickers, dtype=object)[col_pos],
+            "date": df["date"].iloc[row_pos].reset_index(drop=True),
+            "ticker": pd.Categorical.from_codes(col_pos, categories=pd.Index(tickers, dtype=object)),
             field: flat[present],
         }
     )
