@@ -300,3 +300,36 @@ def test_wide_with_text_and_blank_cells(tmp_path: Path) -> None:
         df, rep = read_file_with_report(p, mode="lenient")
     assert len(df) == 2 and rep.errors["non_numeric"] == 1
     assert any("1 empty cell(s)" in n for n in rep.notes)
+
+
+def _parquet(tmp_path: Path, df: pd.DataFrame, name: str = "p.parquet") -> Path:
+    p = tmp_path / name
+    df.to_parquet(p, index=False)
+    return p
+
+
+def test_bad_parquet_inputs(tmp_path: Path) -> None:
+    good = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2021-01-04", "2021-01-05", "2021-01-06"]),
+            "ticker": ["A", "A", "A"],
+            "close": [1.0, 2.0, 3.0],
+        }
+    )
+    with pytest.raises(ValidationError, match="no_rows"):
+        read_file(_parquet(tmp_path, good.iloc[:0], "empty.parquet"))
+    with pytest.raises(ValidationError, match=r"missing_columns.*close"):
+        read_file(_parquet(tmp_path, good.drop(columns="close"), "noclose.parquet"))
+    dup = pd.concat([good, good.iloc[[1]]], ignore_index=True)
+    with pytest.raises(ValidationError, match=r"duplicate_row.*row 4"):
+        read_file(_parquet(tmp_path, dup, "dup.parquet"))
+    back = good.iloc[[0, 2, 1]]
+    with pytest.raises(ValidationError, match=r"unsorted.*row 3"):
+        read_file(_parquet(tmp_path, back, "back.parquet"))
+    inf = good.assign(close=[1.0, np.inf, 3.0])
+    with pytest.raises(ValidationError, match=r"non_finite_price.*row 2"):
+        read_file(_parquet(tmp_path, inf, "inf.parquet"))
+    tz = good.assign(date=good["date"].dt.tz_localize("Asia/Ho_Chi_Minh"))
+    df, rep = read_file_with_report(_parquet(tmp_path, tz, "tz.parquet"))
+    assert df["date"].iloc[0] == pd.Timestamp("2021-01-04")  # local date, not UTC's 01-03
+    assert any("Asia/Ho_Chi_Minh" in n for n in rep.notes)

@@ -224,6 +224,7 @@ class ValidationReport:
             "fixed": {k: v for k, v in self.fixed.items() if v},
             "warnings": {k: v for k, v in self.warnings.items() if v},
             "notes": list(self.notes),
+            "summary": self.summary(),
         }
 
 
