@@ -50,7 +50,10 @@ def report(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        pytest.fail("python playwright is missing: install the test extra (`make install-test`)")
 
     t0 = time.perf_counter()
     console: list[tuple[str, str]] = []

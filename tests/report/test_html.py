@@ -172,11 +172,13 @@ def test_self_contained(page: str) -> None:
     assert len(re.findall(r"plotly\.js v\d+\.\d+\.\d+", page[:5000])) == 1
 
 
-def test_write_report_writes_html_and_charts(run_dir: Path, tmp_path: Path) -> None:
+def test_write_report_html_and_charts_switches(run_dir: Path, tmp_path: Path) -> None:
     d = Path(shutil.copytree(run_dir, tmp_path / "run"))
     out = write_report(d, charts=False)
     assert out == d / "report.html" and out.stat().st_size > 4_000_000
     assert not (d / "charts").exists()
+    out.unlink()
+    assert write_report(d, html=False, charts=False) == d and not out.exists()
 
 
 def test_traces_are_thinned(big_run_dir: Path) -> None:

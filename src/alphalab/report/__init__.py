@@ -13,7 +13,7 @@ from alphalab.report.rundir import RunData, read_run, safe_name
 __all__ = ["RunData", "read_run", "safe_name", "write_report"]
 
 
-def write_report(run_dir: str | Path, *, charts: bool = True) -> Path:
+def write_report(run_dir: str | Path, *, charts: bool = True, html: bool = True) -> Path:
     """Write ``charts/*.png`` and ``report.html`` into a run directory.
 
     Parameters
@@ -21,12 +21,15 @@ def write_report(run_dir: str | Path, *, charts: bool = True) -> Path:
     run_dir : str or Path
         A run directory written by the study runner.
     charts : bool
-        Also write the PNG charts (the HTML does not need them).
+        Write the PNG charts (the HTML does not need them).
+    html : bool
+        Write the self-contained ``report.html``.
 
     Returns
     -------
     Path
-        The ``report.html`` written.
+        The ``report.html`` written, or the ``charts`` folder when ``html`` is
+        False (the run directory itself when neither is written).
 
     Raises
     ------
@@ -38,6 +41,9 @@ def write_report(run_dir: str | Path, *, charts: bool = True) -> Path:
     from alphalab.report.html import write_html
 
     run = read_run(run_dir)
+    out = run.path
     if charts:
-        write_charts(run)
-    return write_html(run)
+        out = write_charts(run)[0].parent
+    if html:
+        out = write_html(run)
+    return out
