@@ -274,6 +274,9 @@ class _Resolver:
                 self.used_groups.add(g)
                 args.append(g)
         children = [a for a in args if isinstance(a, RNode)]
+        if op.name == "rank" and isinstance(args[0], RCall) and args[0].op.name == "rank":
+            # rank is idempotent (same order, ties and count): rank(rank(x)) is rank(x)
+            return args[0]
         base = max((c.warmup for c in children), default=0)
         warm = base + max(op.rows_needed(params) - 1, 0) if children else 0
         key = f"{op.name}({','.join(a.key if isinstance(a, RNode) else repr(a) for a in args)})"
