@@ -182,25 +182,57 @@ def _file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _to_arrow(df: pd.DataFrame, kind: str) -> pa.Table:
+Axes = tuple[np.ndarray, np.ndarray]
+
+
+def _sort_prices(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, Axes]:
+    """Rows in (date, ticker) order; duplicated keys raise :class:`DataError`.
+
+    Date-major order makes the Panel scatter in :meth:`Store.load` a
+    sequential write, and a plain reshape when the grid is complete. The
+    sorted axes (unique dates, unique tickers) are returned beside it.
+    """
+    d_codes, d_uniq = pd.factorize(df["date"], sort=True)
+    t_codes, t_uniq = pd.factorize(df["ticker"], sort=True)
+    n_t = len(t_uniq)
+    key = d_codes.astype(np.int64) * n_t + t_codes
+    span = len(d_uniq) * n_t
+    if span <= max(4 * len(key), 1 << 24):
+        # Dense keys: counting sort, linear time.
+        counts = np.bincount(key, minlength=span)
+        dup_keys = np.flatnonzero(counts > 1)
+        if len(dup_keys) == 0:
+            rank = np.cumsum(counts > 0) - 1
+            order = np.empty(len(key), dtype=np.int64)
+            order[rank[key]] = np.arange(len(key))
+    else:
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        dup_keys = np.unique(sk[1:][sk[1:] == sk[:-1]])
+    if len(dup_keys):
+        k = int(dup_keys[0])
+        n_extra = int(len(key) - len(np.unique(key)))
+        raise DataError(
+            f"dataset {name!r}: {n_extra} duplicated (date, ticker) rows, "
+            f"first ({pd.Timestamp(d_uniq[k // n_t]).date()}, {t_uniq[k % n_t]!r})"
+        )
+    return df.take(order), (np.asarray(d_uniq), np.asarray(t_uniq, dtype=object))
+
+
+def _to_arrow(df: pd.DataFrame, kind: str, axes: Axes | None = None) -> pa.Table:
     """Sort and encode a frame for storage (tickers dictionary-encoded)."""
-    if kind == "prices":
-        # Date-major order makes the Panel scatter in load() a sequential write
-        # (and a plain reshape when the grid is complete).
-        df = df.sort_values(["date", "ticker"], kind="stable")
-    elif kind == "fundamentals":
+    if kind == "fundamentals":
         df = df.sort_values(["ticker", "period_end"], kind="stable")
     table = pa.Table.from_pandas(df, preserve_index=False)
     if "ticker" in table.column_names:
         i = table.column_names.index("ticker")
         col = pc.cast(table.column(i), pa.string()).dictionary_encode()
         table = table.set_column(i, "ticker", col)
-    if kind == "prices":
+    if kind == "prices" and axes is not None:
         # A complete date x ticker grid in date-major order loads by reshaping
         # the field columns alone: record its axes so that load() can skip
         # decoding and factorising the key columns.
-        dates = df["date"].drop_duplicates().to_numpy()
-        tickers = np.sort(df["ticker"].unique())
+        dates, tickers = axes
         if len(df) == len(dates) * len(tickers):
             grid = {
                 "dates": dates.astype("datetime64[ns]").view(np.int64).tolist(),
@@ -354,8 +386,8 @@ class Store:
             raise DataError(f"kind must be one of {KINDS}, got {kind!r}")
         if df.empty:
             raise DataError(f"refusing to store an empty frame as {name!r}")
-        df = self._normalise(df, kind, name)
-        table = _to_arrow(df, kind)
+        df, axes = self._normalise(df, kind, name)
+        table = _to_arrow(df, kind, axes)
         with self._write_lock():
             if not self.catalog_path.exists():
                 with self._connect(read_only=False) as con:
@@ -388,7 +420,7 @@ class Store:
             pause = float(os.environ.get(ENV_PAUSE, "0") or 0)
             if pause > 0:
                 time.sleep(pause)
-            info = self._describe(df, table, name, kind, source, market, adjusted, meta,
+            info = self._describe(df, table, axes, name, kind, source, market, adjusted, meta,
                                   digest, final.relative_to(self.root).as_posix())
             with self._connect(read_only=False) as con:
                 con.execute("BEGIN TRANSACTION")
@@ -413,7 +445,7 @@ class Store:
             self._gc_locked()
         return info
 
-    def _normalise(self, df: pd.DataFrame, kind: str, name: str) -> pd.DataFrame:
+    def _normalise(self, df: pd.DataFrame, kind: str, name: str) -> tuple[pd.DataFrame, Axes | None]:
         df = df.copy()
         if "ticker" in df.columns:
             if df["ticker"].isna().any():
@@ -426,24 +458,21 @@ class Store:
                     d = d.dt.tz_convert("UTC").dt.tz_localize(None)
                 df[col] = d.astype("datetime64[us]")
         if kind == "prices":
-            dup = df.duplicated(["date", "ticker"])
-            if dup.any():
-                row = df.loc[dup].iloc[0]
-                raise DataError(
-                    f"dataset {name!r}: {int(dup.sum())} duplicated (date, ticker) rows, "
-                    f"first ({pd.Timestamp(row['date']).date()}, {row['ticker']!r})"
-                )
             if df["date"].isna().any():
                 raise DataError(f"dataset {name!r}: {int(df['date'].isna().sum())} rows lack a date")
-        return df
+            return _sort_prices(df, name)
+        return df, None
 
     def _describe(
-        self, df: pd.DataFrame, table: pa.Table, name: str, kind: str, source: str | None,
+        self, df: pd.DataFrame, table: pa.Table, axes: Axes | None, name: str, kind: str, source: str | None,
         market: str | None, adjusted: str, meta: Mapping[str, Any] | None, digest: str, path: str,
     ) -> DatasetInfo:
         date_col = "date" if "date" in df.columns else ("period_end" if "period_end" in df.columns else None)
         keys = {"date", "ticker", "period_end"}
-        tickers = sorted(df["ticker"].unique().tolist()) if "ticker" in df.columns else []
+        if axes is not None:
+            tickers = [str(t) for t in axes[1]]
+        else:
+            tickers = sorted(df["ticker"].unique().tolist()) if "ticker" in df.columns else []
         start = end = None
         if date_col is not None and df[date_col].notna().any():
             start, end = pd.Timestamp(df[date_col].min()), pd.Timestamp(df[date_col].max())
@@ -540,7 +569,7 @@ class Store:
         for _ in range(5):
             info = self.info(name)
             try:
-                return info, pq.ParquetFile(self.root / info.path)
+                return info, pq.ParquetFile(self.root / info.path, memory_map=True)
             except FileNotFoundError:
                 time.sleep(0.01)
         raise DataError(f"dataset {name!r}: file {info.path} vanished repeatedly during reads")
@@ -608,6 +637,7 @@ class Store:
             table = pf.read(columns=list(fields), use_threads=True)
             shape = (len(dates), len(assets))
             arrays = {f: _column_f64(table.column(f)).reshape(shape) for f in fields}
+            del table
             panel = Panel(arrays, dates, assets, meta)
             if start is not None or end is not None:
                 panel = panel.slice_dates(start, end)
@@ -728,13 +758,14 @@ _DAY_NS = 86_400_000_000_000
 
 
 def _column_f64(col: pa.ChunkedArray) -> np.ndarray:
-    """A numeric Arrow column as a fresh, writeable float64 array (nulls -> NaN)."""
-    if not pa.types.is_floating(col.type) or col.type != pa.float64():
+    """A numeric Arrow column as float64 ``(n_rows,)``, nulls -> NaN.
+
+    May be a read-only view of Arrow memory: Panel fields are read-only
+    anyway, and skipping a copy matters for 15 M-row panels.
+    """
+    if col.type != pa.float64():
         col = col.cast(pa.float64())
-    values = col.to_numpy()
-    if not values.flags.writeable or values.base is not None:
-        values = np.array(values, dtype=np.float64, copy=True)
-    return values
+    return col.to_numpy()
 
 
 def _factorize_dates(dates_i8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
