@@ -510,6 +510,7 @@ def cci_kernel(h: np.ndarray, lo: np.ndarray, c: np.ndarray, n: int, out: np.nda
     for j in prange(cols):
         buf = np.empty(n)
         run = 0
+        pos = 0
         for i in range(rows):
             hi = h[i, j]
             lw = lo[i, j]
@@ -519,7 +520,10 @@ def cci_kernel(h: np.ndarray, lo: np.ndarray, c: np.ndarray, n: int, out: np.nda
                 out[i, j] = NAN
                 continue
             tp = (hi + lw + cl) / 3.0
-            buf[run % n] = tp
+            if run == 0:
+                pos = 0
+            buf[pos] = tp
+            pos = pos + 1 if pos + 1 < n else 0
             run += 1
             if run < n:
                 out[i, j] = NAN
@@ -561,6 +565,7 @@ def mfi_kernel(
         pos = np.zeros(n)
         neg = np.zeros(n)
         run = 0
+        slot = 0
         ptp = 0.0
         for i in range(rows):
             hi = h[i, j]
@@ -575,9 +580,11 @@ def mfi_kernel(
             run += 1
             if run == 1:
                 ptp = tp
+                slot = 0
                 out[i, j] = NAN
                 continue
-            k = (run - 2) % n
+            k = slot
+            slot = slot + 1 if slot + 1 < n else 0
             f = tp * q
             # TA-Lib (0.6+) calls typical prices within 2e-14 relative "unchanged"
             thr = MFI_REL_EQ * abs(ptp)

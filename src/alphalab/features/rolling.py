@@ -117,6 +117,7 @@ def _sum_kernel(x: np.ndarray, w: int, mean: bool, out: np.ndarray) -> None:
     n, m = x.shape
     for j in prange(m):
         run = 0
+        since = 0  # rows since the last exact recomputation (no integer modulo: slow)
         s = 0.0
         for i in range(n):
             v = x[i, j]
@@ -126,14 +127,18 @@ def _sum_kernel(x: np.ndarray, w: int, mean: bool, out: np.ndarray) -> None:
                 out[i, j] = NAN
                 continue
             run += 1
-            if run > w and (run - w) % w != 0:
-                s += v - x[i - w, j]
-            elif run > w:
-                # exact recomputation every `w` rows bounds round-off drift
-                s = 0.0
-                for k in range(i - w + 1, i + 1):
-                    s += x[k, j]
+            if run > w:
+                since += 1
+                if since < w:
+                    s += v - x[i - w, j]
+                else:
+                    # exact recomputation every `w` rows bounds round-off drift
+                    since = 0
+                    s = 0.0
+                    for k in range(i - w + 1, i + 1):
+                        s += x[k, j]
             else:
+                since = 0
                 s += v
             if run >= w:
                 out[i, j] = s / w if mean else s
@@ -163,6 +168,7 @@ def _moments_kernel(x: np.ndarray, w: int, ddof: int, mode: int, out: np.ndarray
     n, m = x.shape
     for j in prange(m):
         run = 0
+        since = 0
         same = 0
         K = 0.0
         mu = 0.0  # mean of (x - K) over the window
@@ -181,11 +187,13 @@ def _moments_kernel(x: np.ndarray, w: int, ddof: int, mode: int, out: np.ndarray
             if run == 1:
                 K = v
             if run <= w:
+                since = 0
                 vs = v - K
                 d = vs - mu
                 mu += d / run
                 m2 += d * (vs - mu)
-            elif (run - w) % w == 0:
+            elif since + 1 == w:
+                since = 0
                 K = v
                 mu = 0.0
                 for k in range(i - w + 1, i + 1):
@@ -196,6 +204,7 @@ def _moments_kernel(x: np.ndarray, w: int, ddof: int, mode: int, out: np.ndarray
                     d = (x[k, j] - K) - mu
                     m2 += d * d
             else:
+                since += 1
                 vs = v - K
                 us = x[i - w, j] - K
                 mu_new = mu + (vs - us) / w
@@ -252,6 +261,7 @@ def _cov_kernel(
     n, m = x.shape
     for j in prange(m):
         run = 0
+        since = 0
         samex = 0
         samey = 0
         kx = 0.0
@@ -281,7 +291,12 @@ def _cov_kernel(
             if run == 1:
                 kx = a
                 ky = b
-            if run > w and (run - w) % w == 0:
+            if run <= w:
+                since = 0
+            else:
+                since += 1
+            if since == w:
+                since = 0
                 kx = a
                 ky = b
                 mx = 0.0
@@ -376,9 +391,8 @@ def rolling_corr(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
 def _extreme_kernel(x: np.ndarray, w: int, is_max: bool, want_arg: bool, out: np.ndarray) -> None:
     """Monotonic deque: O(1) amortised per row. Ties keep the oldest index."""
     n, m = x.shape
-    cap = w + 1
     for j in prange(m):
-        buf = np.empty(cap, dtype=np.int64)
+        buf = np.empty(max(n, 1), dtype=np.int64)  # indices; no wrap-around, no modulo
         head = 0
         tail = 0
         run = 0
@@ -391,22 +405,22 @@ def _extreme_kernel(x: np.ndarray, w: int, is_max: bool, want_arg: bool, out: np
                 out[i, j] = NAN
                 continue
             run += 1
-            while tail > head and buf[head % cap] <= i - w:
+            while tail > head and buf[head] <= i - w:
                 head += 1
             if is_max:
-                while tail > head and x[buf[(tail - 1) % cap], j] < v:
+                while tail > head and x[buf[tail - 1], j] < v:
                     tail -= 1
             else:
-                while tail > head and x[buf[(tail - 1) % cap], j] > v:
+                while tail > head and x[buf[tail - 1], j] > v:
                     tail -= 1
-            buf[tail % cap] = i
+            buf[tail] = i
             tail += 1
             if run < w:
                 out[i, j] = NAN
             elif want_arg:
-                out[i, j] = buf[head % cap] - (i - w + 1)
+                out[i, j] = buf[head] - (i - w + 1)
             else:
-                out[i, j] = x[buf[head % cap], j]
+                out[i, j] = x[buf[head], j]
 
 
 def rolling_max(x: np.ndarray, window: int) -> np.ndarray:
@@ -536,6 +550,7 @@ def _decay_kernel(x: np.ndarray, w: int, out: np.ndarray) -> None:
     denom = w * (w + 1) / 2.0
     for j in prange(m):
         run = 0
+        since = 0
         num = 0.0  # sum of k * x over the window (k = 1 oldest .. w newest)
         s = 0.0  # plain sum over the window
         for i in range(n):
@@ -548,9 +563,11 @@ def _decay_kernel(x: np.ndarray, w: int, out: np.ndarray) -> None:
                 continue
             run += 1
             if run <= w:
+                since = 0
                 num += run * v
                 s += v
-            elif (run - w) % w == 0:
+            elif since + 1 == w:
+                since = 0
                 num = 0.0
                 s = 0.0
                 for k in range(w):
@@ -558,6 +575,7 @@ def _decay_kernel(x: np.ndarray, w: int, out: np.ndarray) -> None:
                     num += (k + 1) * xv
                     s += xv
             else:
+                since += 1
                 num += w * v - s
                 s += v - x[i - w, j]
             out[i, j] = num / denom if run >= w else NAN
