@@ -132,8 +132,11 @@ class _Progress:
             self._bar.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         if self._bar is not None:
+            if exc_type is not None:
+                # On failure the error message alone should remain on screen.
+                self._bar.live.transient = True
             self._bar.stop()
 
     def step(self, description: str) -> None:
@@ -477,6 +480,12 @@ class Study:
             bar.advance()
 
             strategies = {s.name: s.build() for s in cfg.strategies}
+            for scfg in cfg.strategies:
+                # Check every strategy against the data before running any.
+                try:
+                    strategies[scfg.name].check(panel)
+                except DataError as exc:
+                    raise DataError(f"strategy {scfg.name!r} ({scfg.kind}): {exc}") from None
             i0, i1 = _window(cfg, panel, strategies)
             window = panel.iloc_dates(slice(i0, i1))
             decisions = _decision_dates(cfg, window.dates)
@@ -572,13 +581,12 @@ class Study:
         _seed_everything(cfg.seed)
         start = window.dates[0]
         try:
-            strategy.check(panel)
             # Learning strategies see only rows known at the first decision
             # (walk-forward refitting is the validation layer's job).
             strategy.fit(panel.until(start), until=start)
             weights = target_weights(strategy, panel, decisions)
-        except DataError as exc:
-            raise DataError(f"strategy {scfg.name!r} ({scfg.kind}): {exc}") from None
+        except (DataError, ConfigError) as exc:
+            raise type(exc)(f"strategy {scfg.name!r} ({scfg.kind}): {exc}") from None
         return backtest(
             weights[i0:],
             window,
