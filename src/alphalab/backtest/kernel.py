@@ -307,6 +307,7 @@ def run_kernel(
     o_q = np.empty(n_a)
     o_val = np.empty(n_a)
     o_cost = np.empty(n_a)
+    tg = np.empty(n_a)  # target shares before lots and rules
     cut = np.zeros(n_a, dtype=np.bool_)
     cut_list = np.empty(n_a, dtype=np.int64)
     n_ring = max(settle, 1)
@@ -345,6 +346,11 @@ def run_kernel(
                 px[j] = p
                 if pos[j] != 0.0:
                     value += pos[j] * (p if p == p else last_close[j])
+            # raw targets in shares, in a branch-free loop that vectorizes (the
+            # division is the costliest step of sizing)
+            for j in range(n_a):
+                w = weights[d, j]
+                tg[j] = (0.0 if w != w else w) * value / px[j]
             # ---- size the orders (rules that refuse an order are checked here);
             # fill the sells
             n_buy = 0
@@ -377,7 +383,7 @@ def run_kernel(
                             rejects[n_rj]["reason"] = R_UNTRADEABLE
                             n_rj += 1
                     continue
-                raw = w * value / p
+                raw = tg[j]
                 tgt = raw
                 if not fractional:
                     tgt = np.trunc(raw / lt) * lt
