@@ -316,3 +316,20 @@ def test_top_level_api_is_lazy() -> None:
     code = "import sys, alphalab; print('alphalab.study' in sys.modules, 'skfolio' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.split() == ["False", "False"], proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "example",
+    sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
+def test_example_studies_run_end_to_end(example: Path, tmp_path: Path) -> None:
+    study = Study.from_yaml(example)
+    source = study.config.resolve_source(study.config.data.dataset)
+    if isinstance(source, Path) and not source.exists():
+        pytest.fail(f"{example.name} needs {source}; the shared data must sit beside the repo")
+    result = study.run(out=tmp_path / "run", progress=False)
+    assert (result.run_dir / "report.html").is_file()
+    assert list(result.metrics.index) == [s.name for s in study.config.strategies] + ["benchmark"]
+    assert np.isfinite(result.metrics["sharpe"]).all()
