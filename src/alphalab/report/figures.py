@@ -150,10 +150,14 @@ def fig_returns_dist(run: RunData) -> go.Figure:
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _dropdown(labels: Sequence[str], groups: Sequence[int], titles: Sequence[str]) -> dict:
+def _dropdown(
+    labels: Sequence[str], groups: Sequence[int], titles: Sequence[str], plot_height: int = 300
+) -> dict[str, Any]:
     """A plotly dropdown showing one group of traces at a time.
 
-    ``groups[i]`` is the option index that trace ``i`` belongs to.
+    ``groups[i]`` is the option index that trace ``i`` belongs to. The menu
+    sits about 42 px above the plot area, whose height in pixels is
+    ``plot_height`` (plotly places menus in plot-area fractions).
     """
     buttons = [
         {
@@ -169,7 +173,7 @@ def _dropdown(labels: Sequence[str], groups: Sequence[int], titles: Sequence[str
         "showactive": True,
         "x": 1.0,
         "xanchor": "right",
-        "y": 1.14,
+        "y": 1.0 + 42.0 / max(plot_height, 50),
         "yanchor": "bottom",
     }
 
@@ -202,14 +206,14 @@ def fig_monthly(run: RunData) -> go.Figure:
         labels.append(esc(name))
         titles.append(f"Monthly returns: {esc(name)}")
     n_years = max((len(t) for t in tables.values()), default=1)
+    height = max(320, 110 + 24 * n_years)
+    menu = _dropdown(labels, list(range(len(labels))), titles, plot_height=height - 110)
     layout = _layout(
         titles[0] if titles else "Monthly returns",
-        height=max(320, 110 + 24 * n_years),
+        height=height,
         yaxis={"autorange": "reversed", "type": "category"},
         hovermode="closest",
-        updatemenus=[_dropdown(labels, list(range(len(labels))), titles)]
-        if len(labels) > 1
-        else [],
+        updatemenus=[menu] if len(labels) > 1 else [],
     )
     return go.Figure(traces, layout)
 
