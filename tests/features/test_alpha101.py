@@ -149,3 +149,18 @@ def test_all_alphas_full_sp500_under_10s(us_sp500_long: pd.DataFrame) -> None:
     elapsed = time.perf_counter() - t0
     assert len(values) + len(skipped) == 101
     assert elapsed < 10.0, f"{len(values)} alphas took {elapsed:.1f}s"
+
+
+def test_registered_as_feature_sets(us_small: Panel) -> None:
+    sets = pytest.importorskip("alphalab.features.sets")
+    fs = sets.get_feature_set("alpha101")
+    assert fs.lookback == max(
+        compile_formula(f, ["open", "high", "low", "close", "volume", "cap"],
+                        ["sector", "industry", "subindustry"]).warmup
+        for f in ALPHA101.values()
+    )
+    with pytest.warns(UserWarning, match="19 alpha"):
+        out = sets.compute(us_small.iloc_dates(slice(-120, None)), ["alpha101", "alpha158"],
+                           cache=False)
+    assert len(out.field_names) == 82 + 158
+    assert "alpha001" in out and "VSUMD60" in out

@@ -21,13 +21,16 @@ reason otherwise (19 alphas: #48, 56, 58, 59, 63, 67, 69, 70, 76, 79, 80, 82,
 
 from __future__ import annotations
 
+import hashlib
+import json
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from alphalab.data.panel import Panel
-from alphalab.features.expr.engine import evaluate_many
+from alphalab.features.expr.engine import compile_formula, evaluate_many
 
 __all__ = ["ALPHA101", "alpha101_names", "compute_alpha101"]
 
@@ -168,3 +171,54 @@ def compute_alpha101(
     """
     chosen = ALPHA101 if names is None else {n: ALPHA101[n] for n in names}
     return evaluate_many(chosen, panel, groups=groups, on_missing="skip")
+
+
+# ------------------------------------------------------------ feature set
+def _feature_set(panel: Panel) -> dict[str, np.ndarray]:
+    """The ``alpha101`` feature set: every alpha the panel's fields allow.
+
+    The set takes no group maps (the feature cache is keyed by the panel's
+    fields only), so the industry-neutral alphas are left out, with one
+    warning naming them and why; call :func:`compute_alpha101` with
+    ``groups=`` for those. ``alpha056`` runs when the panel has a ``cap`` field.
+    """
+    values, skipped = compute_alpha101(panel)
+    if skipped:
+        reasons = sorted(set(skipped.values()))
+        warnings.warn(
+            f"alpha101: {len(skipped)} alpha(s) skipped ({', '.join(skipped)}): "
+            + "; ".join(reasons),
+            UserWarning,
+            stacklevel=2,
+        )
+    return values
+
+
+def _register() -> None:
+    try:
+        from alphalab.features.sets import register_feature_set
+    except ImportError:  # a checkout without the feature-set registry
+        return
+    base = ["open", "high", "low", "close", "volume"]
+    warm = max(
+        compile_formula(f, [*base, "cap"], ["sector", "industry", "subindustry"]).warmup
+        for f in ALPHA101.values()
+    )
+    register_feature_set(
+        "alpha101",
+        _feature_set,
+        spec={
+            "catalogue": "alpha101",
+            "formulas": hashlib.sha256(json.dumps(ALPHA101, sort_keys=True).encode()).hexdigest(),
+            "adv": "close*volume",
+            "vwap": "amount/volume else (high+low+close)/3",
+        },
+        requires=tuple(base),
+        lookback=warm,
+        description="the WorldQuant alphas (Kakushadze 2016) that need no industry map; "
+        "alpha056 needs a cap field",
+        replace=True,
+    )
+
+
+_register()

@@ -18,13 +18,15 @@ typical price when the data has no ``amount`` (with a warning).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from alphalab.data.panel import Panel
-from alphalab.features.expr.engine import evaluate_many
+from alphalab.features.expr.engine import compile_formula, evaluate_many
 
 __all__ = ["ALPHA158", "ALPHA158_WINDOWS", "compute_alpha158"]
 
@@ -124,3 +126,27 @@ def compute_alpha158(
     """
     chosen = ALPHA158 if names is None else {n: ALPHA158[n] for n in names}
     return evaluate_many(chosen, panel, groups=groups, on_missing="skip")
+
+
+def _register() -> None:
+    try:
+        from alphalab.features.sets import register_feature_set
+    except ImportError:  # a checkout without the feature-set registry
+        return
+    base = ["open", "high", "low", "close", "volume"]
+    register_feature_set(
+        "alpha158",
+        lambda panel: compute_alpha158(panel)[0],
+        spec={
+            "catalogue": "alpha158",
+            "formulas": hashlib.sha256(json.dumps(ALPHA158, sort_keys=True).encode()).hexdigest(),
+            "vwap": "amount/volume else (high+low+close)/3",
+        },
+        requires=tuple(base),
+        lookback=max(compile_formula(f, base).warmup for f in ALPHA158.values()),
+        description="Qlib-Alpha158-like: k-bar, price ratios, 29 rolling families x 5/10/20/30/60",
+        replace=True,
+    )
+
+
+_register()
