@@ -246,6 +246,16 @@ def test_explicit_rebalance_dates(data_dir: Path, tmp_path: Path) -> None:
         Study.from_dict(study, base_dir=data_dir).run(out=tmp_path / "t", progress=False)
 
 
+def test_report_options_reach_the_report(data_dir: Path, tmp_path: Path) -> None:
+    study = _study(data_dir, start="2017-06-01")
+    study["strategies"] = [{"name": "ew", "kind": "equal_weight"}]
+    study["report"] = {"charts": True, "html": False}
+    result = Study.from_dict(study, base_dir=data_dir).run(out=tmp_path / "r", progress=False)
+    assert list((result.run_dir / "charts").glob("equity*.png"))
+    assert not (result.run_dir / "report.html").exists()
+    assert "report" in result.manifest["timings"]
+
+
 def test_benchmark_returns_carry_the_last_close() -> None:
     close = pd.Series(
         [100.0, 110.0, 99.0], index=pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-06"])

@@ -548,7 +548,9 @@ class Study:
             if want_report:
                 bar.step("writing report")
                 with timer.stage("report"):
-                    report_path = _write_report(final, charts=cfg.report.charts)
+                    report_path = _write_report(
+                        final, charts=cfg.report.charts, html=cfg.report.html
+                    )
                 bar.advance()
             bar.step("done")
 
@@ -651,7 +653,7 @@ class Study:
         _write_json(run_dir / "manifest.json", manifest)
 
 
-def _write_report(run_dir: Path, *, charts: bool) -> Path | None:
+def _write_report(run_dir: Path, *, charts: bool, html: bool) -> Path | None:
     try:
         from alphalab.report import write_report
     except ImportError:
@@ -661,4 +663,9 @@ def _write_report(run_dir: Path, *, charts: bool) -> Path | None:
             stacklevel=3,
         )
         return None
-    return Path(write_report(run_dir, charts=charts))
+    import inspect
+
+    # ``charts`` / ``html`` switches go through only where the report layer offers them.
+    params = inspect.signature(write_report).parameters
+    options = {k: v for k, v in (("charts", charts), ("html", html)) if k in params}
+    return Path(write_report(run_dir, **options))
