@@ -172,3 +172,64 @@ def test_report_serialisation() -> None:
     frag = rep.to_html_fragment()
     assert frag.startswith("<section") and "bad_print" in frag and "<script" not in frag
     assert "syn" in rep.summary()
+
+
+# Every shared dataset: import into the store, load, check. Expected flags follow
+# SOURCES.md; the store's lenient import drops OHLC-inconsistent rows (counted in
+# the catalogue), so those are not re-found here.
+_PRICES = [
+    ("us_sp500_5yr", "us", {"bad_print", "suspect_drop"}, True),
+    ("vn30_2016_2019", "vn.hose", {"band_breach", "stale_price"}, False),
+    ("vn30_index", "vn.hose", set(), False),
+    ("vn_hose_2006_2020", "vn.hose", {"bad_print", "band_breach", "zero_volume", "stale_price"}, True),
+    ("vnindex_2000_2020", "vn.hose", {"band_breach"}, False),
+    ("cn_ashare_sample_2017_2023", "cn", {"band_breach", "stale_price"}, True),
+    ("cn_indices_daily", "cn", set(), False),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "market", "expected", "big"),
+    [pytest.param(*p, marks=pytest.mark.slow) if p[3] else p for p in _PRICES],
+    ids=[p[0] for p in _PRICES],
+)
+def test_shared_price_dataset_imports_loads_and_checks(tmp_path, name, market, expected, big) -> None:
+    from alphalab.data.store import Store
+
+    store = Store(tmp_path)
+    info = store.import_file(shared_file(f"{name}.parquet"), name, market=market)
+    panel = store.load(name)
+    raw = pd.read_parquet(shared_file(f"{name}.parquet"), columns=["ticker"])
+    assert panel.n_assets == raw["ticker"].nunique() and info.n_rows == int((~np.isnan(panel["close"])).sum())
+    rep = check_health(panel)
+    assert rep.market == market and rep.name == name
+    warned = {k for k, sev in zip(rep.issues["kind"], rep.issues["severity"], strict=True) if sev != "info"}
+    assert warned - {"gap"} == expected, rep.summary()
+    assert rep.status == ("pass" if not warned else ("errors" if "bad_print" in warned else "flagged"))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("vn_fundamentals_quarterly_2016_2023", {"zero_size", "extreme_value"}),
+     ("cn_fundamentals_quarterly_2014_2022", {"zero_size", "extreme_value"})],
+)
+def test_shared_fundamentals_import_and_check(tmp_path, name: str, expected: set[str]) -> None:
+    from alphalab.data.store import Store
+
+    store = Store(tmp_path)
+    info = store.import_file(shared_file(f"{name}.parquet"), name)
+    assert info.kind == "fundamentals"
+    rep = check_fundamentals(store.read_table(name), name=name)
+    assert set(rep.counts) == expected and rep.ok
+
+
+def test_industry_map_is_a_table_not_a_panel(tmp_path) -> None:
+    from alphalab.data.store import Store
+    from alphalab.errors import DataError
+
+    store = Store(tmp_path)
+    info = store.import_file(shared_file("cn_industry_citic.parquet"), "citic")
+    assert info.kind == "table" and info.n_rows == 5115
+    assert store.read_table("citic")["industry_citic_l1"].nunique() == 30
+    with pytest.raises(DataError, match="table, not prices"):
+        store.load("citic")

@@ -100,11 +100,12 @@ class HealthReport:
         return self.issues[self.issues["kind"] == kind].reset_index(drop=True)
 
     def summary(self) -> str:
-        lines = [
-            f"{self.name}: {self.status} ({self.stats.get('n_dates', 0)} dates x "
-            f"{self.stats.get('n_assets', 0)} assets, market {self.market or 'unknown'}, "
-            f"calendar {self.calendar})"
-        ]
+        if "n_reports" in self.stats:
+            shape = f"{self.stats['n_reports']} reports of {self.stats['n_tickers']} tickers"
+        else:
+            shape = (f"{self.stats.get('n_dates', 0)} dates x {self.stats.get('n_assets', 0)} assets, "
+                     f"market {self.market or 'unknown'}, calendar {self.calendar}")
+        lines = [f"{self.name}: {self.status} ({shape})"]
         by = self.issues.groupby(["severity", "kind"], sort=False).size()
         for sev in SEVERITIES:
             for (s, kind), n in by.items():
