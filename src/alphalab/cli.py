@@ -109,7 +109,7 @@ def _print_summary(result: Any) -> None:
         ("sharpe", "Sharpe", "{:.2f}"),
         ("volatility", "vol", "{:.1%}"),
         ("max_drawdown", "max DD", "{:.1%}"),
-        ("turnover", "turnover", "{:.2f}"),
+        ("turnover", "turnover/yr", "{:.0%}"),
     ]
     cols = [(key, label, fmt) for key, label, fmt in wanted if key in metrics.columns]
     if not cols:
