@@ -80,7 +80,8 @@ def test_seed_ta_contents_and_warm_up(panel: Panel, cache_dir: Path) -> None:
     # Wilder averages decay geometrically; TA-Lib's RSI is 0 once they are below 1e-8
     assert (f["rsi_14"][1150:, xom] == 0.0).all()
     assert np.isnan(f["ema_5_z60"][1150:, xom]).all()  # EMA 5 reached its fixed point
-    assert (f["atr_14"][900:, xom] == 0.0).all()
+    atr = f["atr_14"][801:, xom]  # zero true ranges: Wilder's average decays to 0
+    assert np.all(np.diff(atr) <= 0) and atr[-1] < 1e-12
     # the gap restarts every series: EMA 5 is back 5 rows after it
     assert np.isnan(f["ema_5"][500:507, aapl]).all() and np.isfinite(f["ema_5"][507, aapl])
 
