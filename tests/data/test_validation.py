@@ -398,3 +398,11 @@ def test_garbage_beside_aware_dates_is_a_bad_date_not_a_timezone_mix() -> None:
     with pytest.raises(ValidationError, match=r"bad_date.*row 5") as info:
         validate_prices(df, source="f")
     assert info.value.rule == "bad_date"
+
+
+def test_date_bounds() -> None:
+    df = _clean()
+    out, _ = validate_prices(df, source="f", start=pd.Timestamp("2021-01-06", tz="UTC"))
+    assert out["date"].min() == pd.Timestamp("2021-01-06")
+    with pytest.raises(DataError, match="start='soon' is not a date"):
+        validate_prices(df, source="f", start="soon")

@@ -241,6 +241,19 @@ def _fmt_num(x: Any) -> str:
     return _short(x)
 
 
+def _bound(value: Any, name: str, source: str) -> np.datetime64:
+    """A start/end bound as naive datetime64[ns] (wall-clock, like the dates)."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise DataError(f"{source}: {name}={_short(value)} is not a date") from None
+    if ts is pd.NaT:
+        raise DataError(f"{source}: {name}={_short(value)} is not a date")
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return np.datetime64(ts.as_unit("ns"))
+
+
 def _warn(message: str) -> None:
     """Warn at the first caller outside alphalab.data (the user's line, not ours)."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -521,9 +534,9 @@ def validate_prices(
     dates = _parse_dates(df["date"], rows, source, date_format, notes)
     nat = np.isnat(dates)
     if start is not None:
-        keep &= nat | (dates >= np.datetime64(pd.Timestamp(start).as_unit("ns")))
+        keep &= nat | (dates >= _bound(start, "start", source))
     if end is not None:
-        keep &= nat | (dates <= np.datetime64(pd.Timestamp(end).as_unit("ns")))
+        keep &= nat | (dates <= _bound(end, "end", source))
     if not keep.all():
         idx = np.flatnonzero(keep)
         df = df.iloc[idx]
