@@ -323,3 +323,15 @@ def test_cli_import_list_show_query_check_remove(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "up to date" in res.output
     res = runner.invoke(data_app, ["remove", "vn3", "--yes", *home])
     assert res.exit_code == 0 and Store(tmp_path / "h").names() == []
+
+
+def test_al_load_resolves_store_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, vn30_small: pd.DataFrame) -> None:
+    from alphalab.data.load import load
+
+    monkeypatch.setenv("ALPHALAB_HOME", str(tmp_path / "home"))
+    Store().write(vn30_small, "my_vn", market="vn.hose", adjusted="adjusted")
+    panel = load("my_vn", fields=["close"], start="2017-01-01")
+    assert panel.meta["market"] == "vn.hose" and panel.meta["adjusted"] == "adjusted"
+    assert panel.dates[0] >= pd.Timestamp("2017-01-01") and panel.field_names == ["close"]
+    ref = Store().load("my_vn", ["close"], start="2017-01-01")
+    np.testing.assert_array_equal(panel["close"], ref["close"])
