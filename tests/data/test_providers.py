@@ -57,7 +57,7 @@ def test_yahoo_parses_recorded_download() -> None:
     assert isinstance(p, Provider)
     df = p.fetch(["AAPL", "MSFT"], "2018-01-02", "2018-01-08")
     assert fake.calls[0]["end"] == "2018-01-09"  # yfinance's end is exclusive
-    assert fake.calls[0]["auto_adjust"] is False
+    assert fake.calls[0]["auto_adjust"] is False and p.adjusted == "split_only"
     assert list(df.columns) == ["date", "ticker", "open", "high", "low", "close", "adj_close", "volume"]
     assert len(df) == 9  # MSFT's NaN padding row is dropped
     aapl = df[df["ticker"] == "AAPL"].set_index("date")

@@ -103,6 +103,11 @@ def import_(
         f"{info.end_date.date() if info.end_date is not None else '-'}"
         + (f"; {dropped} bad rows dropped (see `data show {info.name}`)" if dropped else "")
     )
+    if info.kind == "prices" and info.adjusted == "unknown":
+        console.print(
+            "note: price adjustment unknown; pass --adjusted raw|adjusted|split_only so that "
+            "studies can refuse to mix raw and adjusted data"
+        )
 
 
 @data_app.command("list")

@@ -45,6 +45,7 @@ class FinMindProvider:
     """
 
     name = "tw"
+    adjusted = "raw"
 
     def __init__(self, client: Any = None, *, token: str | None = None,
                  market: str | None = "tw") -> None:

@@ -42,6 +42,8 @@ class YahooProvider:
     """
 
     name = "yahoo"
+    #: Yahoo's ``close`` is split-adjusted only (``adj_close`` adds dividends).
+    adjusted = "split_only"
 
     def __init__(self, client: Any = None, *, market: str | None = "us") -> None:
         self._client = client
