@@ -147,7 +147,11 @@ def cs_rank(x: np.ndarray) -> np.ndarray:
     ndarray, shape (n_dates, n_assets)
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
-    return cs_rank_sorted(x, np.argsort(x, axis=1))
+    # numpy's SIMD sort is skipped for rows holding NaN (about 3x slower), so
+    # sort a copy where every non-finite value is +inf: they still sort last
+    finite = np.isfinite(x)
+    key = x if finite.all() else np.where(finite, x, np.inf)
+    return cs_rank_sorted(x, np.argsort(key, axis=1))
 
 
 # ------------------------------------------------------------------ twins
