@@ -185,3 +185,13 @@ def test_band_tolerance_treats_a_tick_under_the_limit_as_locked() -> None:
     panel = make_panel([[ref], [limit], [limit]], open_=[[ref], [limit], [limit]])
     res = backtest(np.array([[0.5], [NAN], [NAN]]), panel, "vn.hose", initial_cash=1e9)
     assert _reasons(res) == [(1, "band_up")]
+
+
+def test_settlement_lock_follows_the_date_t_plus_3_before_2016() -> None:
+    close = [[10000.0]] * 6
+    panel = make_panel(close, open_=close, start="2015-06-01")
+    w = np.array([[0.5], [0.0], [0.0], [0.0], [NAN], [NAN]])
+    res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9)
+    assert _reasons(res) == [(2, "t_plus_lock"), (3, "t_plus_lock")]
+    assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (4, -1)]
+    assert res.trades[0]["shares"] % 10 == 0  # lot 10 on HOSE before 2021

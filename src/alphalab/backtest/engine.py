@@ -216,7 +216,7 @@ def backtest(
     if market_mode:
         band = np.ascontiguousarray(rr.band)
         lot = np.ascontiguousarray(rr.lot_size_by_date, dtype=np.float64)
-        settle = int(rr.settlement_days)
+        settle = np.ascontiguousarray(rr.settlement_days_by_date, dtype=np.int64)
         allow_short = bool(rr.allow_short)
         min_comm = (
             float(rr.min_commission) if costs.min_commission is None else costs.min_commission
@@ -224,7 +224,7 @@ def backtest(
     else:
         band = _EMPTY
         lot = np.ones((n_d, 1))
-        settle = 0
+        settle = np.zeros(n_d, dtype=np.int64)
         allow_short = True
         min_comm = 0.0
     comm_rate = (

@@ -222,7 +222,7 @@ def run_kernel(
     comm_rate: np.ndarray,
     min_comm: float,
     slip: float,
-    settle: int,
+    settle: np.ndarray,
     allow_short: bool,
     borrow_daily: float,
     fractional: bool,
@@ -263,8 +263,9 @@ def run_kernel(
         Fractions of traded value.
     min_comm, slip : float
         Minimum commission per order; slippage as a fraction of price.
-    settle : int
-        Shares bought at bar t can be sold from bar ``t + settle``.
+    settle : ndarray of int64, shape ``(n_dates,)``
+        Settlement lock in force at each bar: at bar t, shares bought at bar
+        s are sellable when ``t - s >= settle[t]``.
     allow_short, fractional : bool
     borrow_daily : float
         Borrow cost per bar as a fraction of the short value at the close.
@@ -310,7 +311,10 @@ def run_kernel(
     tg = np.empty(n_a)  # target shares before lots and rules
     cut = np.zeros(n_a, dtype=np.bool_)
     cut_list = np.empty(n_a, dtype=np.int64)
-    n_ring = max(settle, 1)
+    max_settle = 0
+    for t in range(n_d):
+        max_settle = max(max_settle, settle[t])
+    n_ring = max(max_settle, 1)
     ring_bar = np.full(n_ring, -(10**9), dtype=np.int64)
     ring_q = np.zeros((n_ring, n_a))
 
@@ -347,10 +351,12 @@ def run_kernel(
                 if pos[j] != 0.0:
                     value += pos[j] * (p if p == p else last_close[j])
             # raw targets in shares, in a branch-free loop that vectorizes (the
-            # division is the costliest step of sizing)
+            # division is the costliest step of sizing); a book worth <= 0
+            # cannot be sized: it only closes positions
+            scale = value if value > 0.0 else 0.0
             for j in range(n_a):
                 w = weights[d, j]
-                tg[j] = (0.0 if w != w else w) * value / px[j]
+                tg[j] = (0.0 if w != w else w) * scale / px[j]
             # ---- size the orders (rules that refuse an order are checked here);
             # fill the sells
             n_buy = 0
@@ -371,7 +377,7 @@ def run_kernel(
                 if p != p:
                     ref_p = last_close[j]
                     if ref_p > 0.0:
-                        want = w * value / ref_p
+                        want = w * scale / ref_p
                         if not fractional:
                             want = np.trunc(want / lt) * lt
                         want -= pos[j]
@@ -419,10 +425,10 @@ def run_kernel(
                         n_rj += 1
                         continue
                     q = -delta
-                    if settle > 0 and pos[j] > 0.0:
+                    if settle[t] > 0 and pos[j] > 0.0:
                         locked = 0.0
                         for s in range(n_ring):
-                            if t - ring_bar[s] < settle:
+                            if t - ring_bar[s] < settle[t]:
                                 locked += ring_q[s, j]
                         sellable = max(pos[j] - locked, 0.0)
                         long_part = min(q, pos[j])
@@ -478,7 +484,7 @@ def run_kernel(
             # largest few can be cut, so find them by repeated max (ties: the higher
             # column is later, as in a stable sort) instead of
             # sorting every buy.
-            if settle > 0 and n_buy > 0:
+            if max_settle > 0 and n_buy > 0:
                 ring_bar[locked_slot] = t
                 for j in range(n_a):
                     ring_q[locked_slot, j] = 0.0
@@ -510,7 +516,7 @@ def run_kernel(
                 c_comm += cm
                 c_tax += tx
                 c_slip += sl
-                if settle > 0:
+                if max_settle > 0:
                     ring_q[locked_slot, j] += o_q[k]
             # then the cut ones, smallest first, each as far as the cash goes
             for c_i in range(n_cut - 1, -1, -1):
@@ -541,7 +547,7 @@ def run_kernel(
                 c_comm += cm
                 c_tax += tx
                 c_slip += sl
-                if settle > 0:
+                if max_settle > 0:
                     ring_q[locked_slot, j] += qa
             costs_out[t, 0] = c_comm
             costs_out[t, 1] = c_tax

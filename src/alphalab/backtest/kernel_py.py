@@ -62,7 +62,8 @@ def run_kernel_py(
     n_d, n_a = close.shape
     pos = np.zeros(n_a)
     last_close = np.zeros(n_a)
-    bought: list[tuple[int, int, float]] = []  # (bar, asset, shares) still locked
+    bought: list[tuple[int, int, float]] = []  # (bar, asset, shares) maybe locked
+    max_settle = int(np.max(settle)) if len(settle) else 0
     cash = float(initial_cash)
     n_exec = n_tr = n_rj = 0
 
@@ -96,7 +97,8 @@ def run_kernel_py(
                 for j in range(n_a)
                 if pos[j] != 0
             )
-            bought = [b for b in bought if t - b[0] < settle]
+            scale = max(value, 0.0)  # a book worth <= 0 only closes positions
+            bought = [b for b in bought if t - b[0] < max_settle]
             sells, buys = [], []
             for j in range(n_a):
                 w = w_row[j]
@@ -105,14 +107,14 @@ def run_kernel_py(
                 p = px[j]
                 if math.isnan(p):
                     if last_close[j] > 0:
-                        want = w * value / last_close[j]
+                        want = w * scale / last_close[j]
                         if not fractional:
                             want = math.trunc(want / _lot(lot, t, j)) * _lot(lot, t, j)
                         want -= pos[j]
                         if abs(want) > 1e-12:
                             reject(t, j, 1 if want > 0 else -1, abs(want), R_UNTRADEABLE)
                     continue
-                raw = w * value / p
+                raw = w * scale / p
                 tgt = raw if fractional else math.trunc(raw / _lot(lot, t, j)) * _lot(lot, t, j)
                 if not fractional and tgt == 0 and raw != 0 and pos[j] == 0:
                     reject(t, j, 1 if raw > 0 else -1, abs(raw), R_LOT)
@@ -130,8 +132,8 @@ def run_kernel_py(
                         reject(t, j, -1, -delta, R_BAND_DOWN)
                         continue
                     q = -delta
-                    if settle > 0 and pos[j] > 0:
-                        locked = sum(s for (_, a, s) in bought if a == j)
+                    if settle[t] > 0 and pos[j] > 0:
+                        locked = sum(s for (b, a, s) in bought if a == j and t - b < settle[t])
                         sellable = max(pos[j] - locked, 0.0)
                         if min(q, pos[j]) > sellable:
                             reject(t, j, -1, q - sellable, R_T_PLUS)
@@ -170,7 +172,7 @@ def run_kernel_py(
                 tv, cm, tx, sl = fill(t, j, 1, q, px[j], rate, btax)
                 if cut_fractional:
                     cash = 0.0  # the cut order spends all the cash
-                if settle > 0:
+                if max_settle > 0:
                     bought.append((t, j, q))
                 traded += tv
                 c_comm += cm
