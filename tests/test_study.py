@@ -258,15 +258,20 @@ def test_report_options_reach_the_report(data_dir: Path, tmp_path: Path) -> None
 
 def test_benchmark_returns_carry_the_last_close() -> None:
     close = pd.Series(
-        [100.0, 110.0, 99.0], index=pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-06"])
+        [100.0, 110.0, 99.0, 108.9],
+        index=pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-06", "2020-01-08"]),
     )
+    # 2020-01-02: no print that day, 01-07: none either (carried), 01-08: the move lands.
     dates = pd.DatetimeIndex(
-        pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"])
+        pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07", "2020-01-08"])
     )
     out = benchmark_returns(close, dates)
-    assert out.tolist() == pytest.approx([0.0, 0.1, -0.1, 0.0])
+    assert out.tolist() == pytest.approx([0.0, 0.1, -0.1, 0.0, 0.1])
     with pytest.raises(DataError, match="starts on"):
         benchmark_returns(close, pd.DatetimeIndex(["2019-12-31", "2020-01-03"]))
+    with pytest.warns(RuntimeWarning, match="ends on 2020-01-08"):
+        late = benchmark_returns(close, dates.append(pd.DatetimeIndex(["2020-01-09"])))
+    assert late.iloc[-1] == 0.0
 
 
 class _Learner(Strategy):

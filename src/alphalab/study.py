@@ -293,12 +293,24 @@ def benchmark_returns(close: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
     ------
     DataError
         The benchmark has no close on or before the first study date.
+
+    Warns
+    -----
+    RuntimeWarning
+        The benchmark ends before the last study date.
     """
     known = close.reindex(close.index.union(dates)).ffill().reindex(dates)
     if np.isnan(known.iloc[0]):
         raise DataError(
             f"the benchmark starts on {close.index[0].date()}, after the study's first date "
             f"{dates[0].date()}; set data.start on or after {close.index[0].date()}"
+        )
+    if close.index[-1] < dates[-1]:
+        warnings.warn(
+            f"the benchmark ends on {close.index[-1].date()}, before the study's last date "
+            f"{dates[-1].date()}; its last close carries over (zero returns) after that",
+            RuntimeWarning,
+            stacklevel=2,
         )
     out = known.pct_change().fillna(0.0)
     out.iloc[0] = 0.0
