@@ -343,3 +343,16 @@ def test_files_provider_and_registry(tmp_path: Path) -> None:
         get_provider("nope")
     assert isinstance(get_provider("baostock"), BaostockProvider)
     assert isinstance(get_provider("finmind"), FinMindProvider)
+
+
+def test_cli_fetch_without_client_library_is_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from alphalab.data.cli_data import data_app
+
+    res = CliRunner(env={"COLUMNS": "200"}).invoke(
+        data_app, ["fetch", "yahoo", "--name", "x", "--tickers", "AAPL", "--start", "2020-01-01",
+                   "--home", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "error: yahoo: the 'yfinance' package is not installed" in " ".join(res.output.split())
+    assert "Traceback" not in res.output
