@@ -132,3 +132,14 @@ def test_date_column_layout_accepted(run_dir: Path, tmp_path: Path) -> None:
 )
 def test_safe_name(name: str, expected: str) -> None:
     assert safe_name(name) == expected
+
+
+def test_long_tables_checked_for_columns(run_dir: Path, tmp_path: Path) -> None:
+    d = _copy(run_dir, tmp_path)
+    rej = pd.read_parquet(d / "rejected.parquet")
+    rej.drop(columns=["reason"]).to_parquet(d / "rejected.parquet")
+    with pytest.raises(DataError, match=r"rejected\.parquet: missing column\(s\) \['reason'\]"):
+        read_run(d)
+    # An empty table without columns (a run with no rejection at all) is fine.
+    pd.DataFrame({"strategy": pd.Series(dtype=str)}).to_parquet(d / "rejected.parquet")
+    assert read_run(d).rejected is not None and read_run(d).rejected.empty

@@ -202,7 +202,8 @@ def _read_long(path: Path, required: tuple[str, ...]) -> pd.DataFrame | None:
     except Exception as exc:  # see _read_series_table
         raise DataError(f"{path}: cannot read parquet ({exc})") from exc
     missing = [c for c in required if c not in df.columns]
-    if missing:
+    # An empty table may have been written without its columns (nothing to describe).
+    if missing and len(df):
         raise DataError(f"{path}: missing column(s) {missing}; has {list(df.columns)}")
     return df
 
