@@ -29,6 +29,7 @@ from alphalab.report.tables import (
     metric_kind,
     metrics_table,
     rejected_table,
+    render_obj,
 )
 from tests.report.conftest import HOSTILE
 
@@ -240,3 +241,14 @@ def test_rejected_table_follows_strategy_order(run_dir: Path) -> None:
 def test_full_manifest_block(run_dir: Path) -> None:
     html = header_table(read_run(run_dir))
     assert "<summary>full manifest (1 more entries)</summary>" in html and "total_s" in html
+
+
+def test_render_obj_nesting_and_lists() -> None:
+    deep: dict = {"v": "<x>"}
+    for i in range(10):
+        deep = {f"k{i}": deep}
+    html = render_obj(deep)
+    assert html.count("<table") == 7  # then escaped JSON text
+    assert "&lt;x&gt;" in html and "<x>" not in html
+    rows = render_obj([{"a": i, "b": True} for i in range(250)])
+    assert rows.count("<tr>") == 201 and "... 50 more" in rows and "<td>yes</td>" in rows

@@ -7,6 +7,7 @@ Every string that comes from the run directory is escaped with :func:`esc`
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -277,8 +278,17 @@ def rejected_table(rejected: pd.DataFrame | None, strategies: Sequence[str] = ()
 
 
 # ------------------------------------------------------ generic JSON sections
+_MAX_DEPTH = 6
+
+
 def render_obj(obj: Any, depth: int = 0) -> str:
-    """Nested JSON (dicts, lists, scalars) as escaped HTML tables and lists."""
+    """Nested JSON (dicts, lists, scalars) as escaped HTML tables and lists.
+
+    Lists show their first 200 items; below 6 levels of nesting the rest is
+    shown as escaped JSON text rather than ever deeper tables.
+    """
+    if depth > _MAX_DEPTH and isinstance(obj, (dict, list)):
+        return f"<code>{esc(json.dumps(obj, default=str)[:2000])}</code>"
     if isinstance(obj, dict):
         if not obj:
             return "<em>(empty)</em>"
