@@ -87,7 +87,7 @@ def test_yahoo_failures_are_one_clear_message() -> None:
 
 
 def test_missing_client_library_message() -> None:
-    with pytest.raises(ProviderError, match=r"'yfinance' package is not installed.*alphalab\[data\]"):
+    with pytest.raises(ProviderError, match=r"^yahoo: the 'yfinance' package is not installed.*alphalab\[data\]"):
         YahooProvider().fetch(["AAPL"], "2018-01-02", "2018-01-08")
 
 
@@ -354,5 +354,7 @@ def test_cli_fetch_without_client_library_is_one_line(tmp_path: Path) -> None:
         data_app, ["fetch", "yahoo", "--name", "x", "--tickers", "AAPL", "--start", "2020-01-01",
                    "--home", str(tmp_path)])
     assert res.exit_code == 2
-    assert "error: yahoo: the 'yfinance' package is not installed" in " ".join(res.output.split())
+    text = " ".join(res.output.split())
+    assert text.startswith("error: yahoo: the 'yfinance' package is not installed")
+    assert "alphalab[data]" in text
     assert "Traceback" not in res.output

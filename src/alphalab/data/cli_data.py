@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from alphalab.errors import AlphalabError
@@ -46,7 +47,7 @@ def _errors(func: F) -> F:
             return func(*args, **kwargs)
         except (AlphalabError, FileNotFoundError) as exc:
             text = " ".join(str(exc).split()) or type(exc).__name__
-            err_console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -63,8 +63,9 @@ class YahooProvider:
         lo = pd.Timestamp(start).strftime("%Y-%m-%d")
         # yfinance's end is exclusive.
         hi = (pd.Timestamp(end) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+        client = self.client  # a missing yfinance is its own message, not a download failure
         try:
-            raw = self.client.download(
+            raw = client.download(
                 tickers=tickers, start=lo, end=hi, interval="1d", auto_adjust=False,
                 actions=False, group_by="column", progress=False, threads=False,
                 multi_level_index=True,
