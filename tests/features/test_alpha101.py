@@ -164,3 +164,27 @@ def test_registered_as_feature_sets(us_small: Panel) -> None:
                            cache=False)
     assert len(out.field_names) == 82 + 158
     assert "alpha001" in out and "VSUMD60" in out
+
+
+def test_catalogue_survives_bad_inputs(us_small: Panel) -> None:
+    """NaN gaps, a constant series, a one-row ticker, zero volume: no errors, no inf."""
+    fields = {k: np.array(us_small[k], copy=True) for k in us_small.field_names}
+    fields["close"][150:153, 0] = np.nan  # a gap
+    for k in ("open", "high", "low", "close"):
+        fields[k][:, 1] = 20.0  # a constant price series
+        fields[k][:-1, 2] = np.nan  # a ticker with one row
+    fields["volume"][:-1, 2] = np.nan
+    fields["volume"][200:210, 3] = 0.0  # no trading
+    panel = Panel(fields, us_small.dates, us_small.assets)
+    values, _ = run(panel)
+    for name, arr in values.items():
+        assert not np.isinf(arr).any(), name
+        # the one-row ticker never gets a time-series value before it exists
+        assert np.isnan(arr[:-1, 2]).all(), name
+    # the gap blanks the asset's close-based alphas while the windows refill
+    assert np.isnan(values["alpha012"][150:154, 0]).all()
+    assert np.isfinite(values["alpha012"][154:, 0]).all()
+    assert np.isnan(values["alpha037"][150:352, 0]).all()  # a 200-day window
+    # a constant series: correlations are undefined, price differences are 0
+    assert np.isnan(values["alpha006"][:, 1]).all()
+    np.testing.assert_array_equal(values["alpha101"][:, 1], 0.0)
