@@ -97,3 +97,12 @@ def test_charts_fast_on_8000_days(big_run_dir: Path, tmp_path: Path) -> None:
     cpu = time.process_time() - t0
     assert len(files) == 4 + 2 * 7
     assert cpu < 5.0, f"charts for 7 strategies x 8,000 days took {cpu:.1f} s CPU"
+
+
+def test_names_are_text_not_markup(run_dir: Path) -> None:
+    run = read_run(run_dir)
+    eq = run.equity[["equal_weight", "AAPL only"]].set_axis(["a $x^$ b", "_hidden"], axis=1)
+    fig = plot_equity(eq)
+    fig.canvas.draw()  # as mathtext "$x^$" would raise ValueError here
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["a $x^$ b", " _hidden"]

@@ -50,11 +50,19 @@ _RC = {
     "axes.spines.right": False,
     "legend.fontsize": 8,
     "legend.frameon": False,
+    # Names are data, not markup: "$" in a strategy name must not start mathtext.
+    "text.parse_math": False,
 }
 _SIZE = (10.0, 4.8)
 _ANNOTATE_YEARS = 20
 _MAX_AREA_POINTS = 1500
 _DPI = 100
+
+
+def _label(name: object) -> str:
+    # matplotlib hides legend entries whose label starts with "_"; a leading space keeps them.
+    text = str(name)
+    return f" {text}" if text.startswith("_") else text
 
 
 def _figure(size: tuple[float, float] = _SIZE, right: float = 0.98) -> Figure:
@@ -73,7 +81,7 @@ def _lines(ax: Axes, frame: pd.DataFrame, benchmark: str | None) -> None:
         ax.plot(
             frame.index,
             frame[name].to_numpy(),
-            label=str(name),
+            label=_label(name),
             color=colors[name],
             lw=1.1 if is_bench else 1.0,
             ls="--" if is_bench else "-",
@@ -155,7 +163,7 @@ def plot_returns_hist(returns: pd.DataFrame, benchmark: str | None = None) -> Fi
             ax.stairs(
                 d,
                 edges,
-                label=str(name),
+                label=_label(name),
                 color=colors[name],
                 lw=1.2,
                 ls="--" if name == benchmark else "-",
@@ -228,7 +236,7 @@ def plot_weights(weights: pd.DataFrame, name: str = "", top: int = 10) -> Figure
         fig = _figure(right=0.84)
         ax = fig.add_subplot()
         vals = w.to_numpy(np.float64).T
-        labels = [str(c) for c in w.columns]
+        labels = [_label(c) for c in w.columns]
         ax.stackplot(x, np.clip(vals, 0.0, None), labels=labels, colors=colors, lw=0)
         if np.any(vals < 0):
             ax.stackplot(x, np.clip(vals, None, 0.0), colors=colors, lw=0)
