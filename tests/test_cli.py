@@ -88,6 +88,11 @@ def test_run_a_study_file(tmp_path: Path, us_sp500_long: pd.DataFrame) -> None:
         ),
         ("name: x\ndata: [oops\n", "YAML syntax error"),
         (
+            "name: x\ndata: {dataset: sp500_20}\nstrategies: [{name: a, kind: fixed, "
+            "params: {weights: {'[bold]ZZZ': 1}}}]\n",
+            "strategy 'a' (fixed): fixed: weights name ticker(s) ['[bold]ZZZ']",
+        ),
+        (
             "name: x\ndata: {dataset: missing.parquet}\nstrategies: [{name: a, kind: equal_weight}]\n",
             "missing.parquet",
         ),

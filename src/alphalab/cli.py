@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from alphalab import __version__
@@ -66,7 +67,7 @@ def user_errors(func: F) -> F:
             if _state["debug"]:
                 raise
             err_console.print(
-                f"[bold red]error:[/] {_one_line(exc)}", highlight=False, soft_wrap=True
+                f"[bold red]error:[/] {escape(_one_line(exc))}", highlight=False, soft_wrap=True
             )
             raise typer.Exit(USER_ERROR_EXIT) from None
 
@@ -126,9 +127,9 @@ def _print_summary(result: Any) -> None:
                 cells.append(str(value))
         table.add_row(str(name), *cells, style="dim" if name == BENCHMARK_KEY else None)
     console.print(table)
-    console.print(f"run directory: [bold]{result.run_dir}[/]")
+    console.print(f"run directory: [bold]{escape(str(result.run_dir))}[/]")
     if result.report is not None:
-        console.print(f"report: [bold green]{result.report}[/]")
+        console.print(f"report: [bold green]{escape(str(result.report))}[/]")
 
 
 def _run_study(path: Path, out: Path | None) -> None:
@@ -151,7 +152,9 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
         text = f"{w.category.__name__}: {w.message}"
         if text not in seen:
             seen.add(text)
-            err_console.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True
+            )
 
 
 def demo_config_path() -> Path:
@@ -197,7 +200,7 @@ def report(
     from alphalab.report import write_report
 
     path = write_report(run_dir)
-    console.print(f"report: [bold green]{path}[/]")
+    console.print(f"report: [bold green]{escape(str(path))}[/]")
 
 
 # Short headers and formats for the rule table; long text columns go below it.
@@ -240,10 +243,11 @@ def markets(
     console.print(table)
     if full:
         for code, row in frame.iterrows():
-            console.print(f"[bold]{code}[/]: {row.get('name', '')}", highlight=False)
+            name = escape(str(row.get("name", "")))
+            console.print(f"[bold]{escape(str(code))}[/]: {name}", highlight=False)
             for col in ("changes", "notes"):
                 if col in frame.columns and row[col]:
-                    console.print(f"  {col}: {row[col]}", highlight=False)
+                    console.print(f"  {col}: {escape(str(row[col]))}", highlight=False)
 
 
 @app.command()
@@ -261,7 +265,7 @@ def schema(
     if out is None:
         typer.echo(json.dumps(study_schema(), indent=2, sort_keys=True))
     else:
-        console.print(f"schema written to {export_schema(out)}")
+        console.print(f"schema written to {escape(str(export_schema(out)))}")
 
 
 @app.command()
