@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alphalab.data.panel import Panel
 from alphalab.data.store import (
@@ -335,3 +337,32 @@ def test_al_load_resolves_store_names(tmp_path: Path, monkeypatch: pytest.Monkey
     assert panel.dates[0] >= pd.Timestamp("2017-01-01") and panel.field_names == ["close"]
     ref = Store().load("my_vn", ["close"], start="2017-01-01")
     np.testing.assert_array_equal(panel["close"], ref["close"])
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    n_d=st.integers(1, 12), n_a=st.integers(1, 6), keep=st.floats(0.05, 1.0), seed=st.integers(0, 10_000),
+    intraday=st.booleans(),
+)
+def test_store_roundtrip_matches_panel_from_long(n_d: int, n_a: int, keep: float, seed: int, intraday: bool) -> None:
+    """Fast load paths (grid reshape, day lookup, scatter) agree with Panel.from_long."""
+    import tempfile
+
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2021-01-04", periods=n_d)
+    if intraday:
+        dates = dates + pd.Timedelta(hours=15, minutes=30)
+    grid = pd.DataFrame({"date": np.repeat(dates, n_a), "ticker": [f"t{j}" for j in range(n_a)] * n_d})
+    df = grid.sample(frac=keep, random_state=seed) if keep < 1 else grid.sample(frac=1.0, random_state=seed)
+    if df.empty:
+        df = grid.iloc[:1]
+    df = df.assign(close=rng.normal(size=len(df)), volume=rng.integers(0, 5, len(df)).astype(float))
+    df.loc[df.index[:1], "close"] = np.nan
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(tmp)
+        store.write(df, "p")
+        got = store.load("p")
+    ref = Panel.from_long(df, ["close", "volume"])
+    assert got.dates.equals(ref.dates) and list(got.assets) == list(ref.assets)
+    for f in ("close", "volume"):
+        np.testing.assert_array_equal(got[f], ref[f])
