@@ -29,6 +29,7 @@ drag.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -141,13 +142,30 @@ def _rf_per_period(risk_free: float, ppy: float) -> float:
     return (1.0 + risk_free) ** (1.0 / ppy) - 1.0
 
 
+def _mean(x: np.ndarray) -> float:
+    """Exactly rounded mean (``math.fsum``).
+
+    NumPy's SIMD reductions can round differently depending on where an array
+    sits in memory, so the same returns could give a different last digit in
+    another process; ``fsum`` is exact and order-free, which keeps metrics
+    bit-identical across processes, executors and machines.
+    """
+    return math.fsum(x.tolist()) / x.size if x.size else float("nan")
+
+
+def _prod(x: np.ndarray) -> float:
+    """Sequential product (deterministic rounding, see :func:`_mean`)."""
+    return math.prod(x.tolist())
+
+
 def _std(x: np.ndarray) -> float:
     """Sample std (ddof=1); 0 for a constant series, NaN below 2 values."""
     if x.size < 2:
         return float("nan")
     if np.ptp(x) <= _ZERO_DISPERSION * max(1.0, float(np.max(np.abs(x)))):
         return 0.0
-    return float(np.std(x, ddof=1))
+    dev = x - _mean(x)
+    return math.sqrt(math.fsum((dev * dev).tolist()) / (x.size - 1))
 
 
 def _ratio(num: float, den: float) -> float:
@@ -162,7 +180,7 @@ def total_return(returns: Any) -> float:
     r = _clean(returns)
     if r.size == 0:
         return float("nan")
-    return float(np.prod(1.0 + r) - 1.0)
+    return _prod(1.0 + r) - 1.0
 
 
 def cagr(returns: Any, periods_per_year: float) -> float:
@@ -174,7 +192,7 @@ def cagr(returns: Any, periods_per_year: float) -> float:
     r = _clean(returns)
     if r.size == 0 or not np.isfinite(periods_per_year) or periods_per_year <= 0:
         return float("nan")
-    wealth = float(np.prod(1.0 + r))
+    wealth = _prod(1.0 + r)
     if wealth <= 0:
         return float("nan")
     return wealth ** (periods_per_year / r.size) - 1.0
@@ -183,7 +201,7 @@ def cagr(returns: Any, periods_per_year: float) -> float:
 def volatility(returns: Any, periods_per_year: float) -> float:
     """Annualised volatility ``std(r, ddof=1) * sqrt(P)``; NaN below 2 bars."""
     r = _clean(returns)
-    return _std(r) * float(np.sqrt(periods_per_year))
+    return _std(r) * math.sqrt(periods_per_year)
 
 
 def sharpe(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> float:
@@ -195,7 +213,7 @@ def sharpe(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> flo
     if r.size < 2:
         return float("nan")
     ex = r - _rf_per_period(risk_free, periods_per_year)
-    return _ratio(float(np.mean(ex)), _std(ex)) * float(np.sqrt(periods_per_year))
+    return _ratio(_mean(ex), _std(ex)) * math.sqrt(periods_per_year)
 
 
 def sortino(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> float:
@@ -209,8 +227,8 @@ def sortino(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> fl
     if r.size < 2:
         return float("nan")
     ex = r - _rf_per_period(risk_free, periods_per_year)
-    downside = float(np.sqrt(np.mean(np.minimum(ex, 0.0) ** 2)) * np.sqrt(periods_per_year))
-    return _ratio(float(np.mean(ex)) * periods_per_year, downside)
+    downside = math.sqrt(_mean(np.minimum(ex, 0.0) ** 2)) * math.sqrt(periods_per_year)
+    return _ratio(_mean(ex) * periods_per_year, downside)
 
 
 # ---------------------------------------------------------------- drawdowns
@@ -277,7 +295,7 @@ def annual_turnover(turnover: Any, periods_per_year: float) -> float:
     t = np.nan_to_num(np.asarray(turnover, dtype=np.float64).ravel(), nan=0.0)
     if t.size == 0:
         return float("nan")
-    return float(np.mean(t)) * periods_per_year
+    return _mean(t) * periods_per_year
 
 
 def cost_drag(costs: Any, equity: Any | None, periods_per_year: float) -> float:
@@ -292,13 +310,13 @@ def cost_drag(costs: Any, equity: Any | None, periods_per_year: float) -> float:
     if c.size == 0:
         return float("nan")
     if equity is None:
-        return float(np.mean(c)) * periods_per_year
+        return _mean(c) * periods_per_year
     e = np.asarray(equity, dtype=np.float64).ravel()
     e = e[np.isfinite(e)]
     if e.size == 0:
         return float("nan")
     years = c.size / periods_per_year
-    return _ratio(float(c.sum()) / years, float(e.mean()))
+    return _ratio(math.fsum(c.tolist()) / years, _mean(e))
 
 
 # ---------------------------------------------------------- vs a benchmark
@@ -335,8 +353,8 @@ def beta(returns: Any, benchmark: Any, periods_per_year: float, risk_free: float
         return float("nan")
     rf = _rf_per_period(risk_free, periods_per_year)
     x, y = b - rf, r - rf
-    xc = x - x.mean()
-    return _ratio(float(np.mean(xc * y)), float(np.mean(xc * xc)))
+    xc = x - _mean(x)
+    return _ratio(_mean(xc * y), _mean(xc * xc))
 
 
 def alpha(returns: Any, benchmark: Any, periods_per_year: float, risk_free: float = 0.0) -> float:
@@ -349,14 +367,14 @@ def alpha(returns: Any, benchmark: Any, periods_per_year: float, risk_free: floa
         return float("nan")
     r, b = _pair(returns, benchmark)
     rf = _rf_per_period(risk_free, periods_per_year)
-    a = float(np.mean((r - rf) - bt * (b - rf)))
+    a = _mean((r - rf) - bt * (b - rf))
     return (1.0 + a) ** periods_per_year - 1.0
 
 
 def tracking_error(returns: Any, benchmark: Any, periods_per_year: float) -> float:
     """Annualised tracking error ``std(r - b, ddof=1) * sqrt(P)``."""
     r, b = _pair(returns, benchmark)
-    return _std(r - b) * float(np.sqrt(periods_per_year))
+    return _std(r - b) * math.sqrt(periods_per_year)
 
 
 def information_ratio(returns: Any, benchmark: Any, periods_per_year: float) -> float:
@@ -369,7 +387,7 @@ def information_ratio(returns: Any, benchmark: Any, periods_per_year: float) -> 
     if r.size < 2:
         return float("nan")
     active = r - b
-    return _ratio(float(np.mean(active)), _std(active)) * float(np.sqrt(periods_per_year))
+    return _ratio(_mean(active), _std(active)) * math.sqrt(periods_per_year)
 
 
 # ------------------------------------------------------------------ summary

@@ -115,3 +115,18 @@ def test_pbo_bad_input() -> None:
 def test_psr_in_unit_interval(sr: float, n: int, skew: float, kurt: float) -> None:
     p = probabilistic_sharpe_ratio(sr, n, skew, kurt)
     assert math.isnan(p) or 0.0 <= p <= 1.0
+
+
+def test_sharpe_moments_match_scipy_and_ignore_memory_layout() -> None:
+    from scipy import stats as sps
+
+    rng = np.random.default_rng(4)
+    r = rng.standard_t(4, size=1001) * 0.01
+    sr, skew, kurt, n = sharpe_moments(r)
+    assert sr == pytest.approx(r.mean() / r.std(ddof=1), rel=1e-12)
+    assert skew == pytest.approx(sps.skew(r, bias=False), rel=1e-10)
+    assert kurt == pytest.approx(sps.kurtosis(r, fisher=False, bias=False), rel=1e-10)
+    # the same values at another alignment give bit-identical moments
+    buf = np.empty(r.size + 1)
+    buf[1:] = r
+    assert sharpe_moments(buf[1:]) == (sr, skew, kurt, n)

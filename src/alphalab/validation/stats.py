@@ -59,22 +59,29 @@ def sharpe_moments(returns: np.ndarray) -> tuple[float, float, float, int]:
     Returns
     -------
     sharpe, skew, kurtosis, n_obs : float, float, float, int
-        ``sharpe = mean / std`` (ddof=1); ``kurtosis`` is Pearson's (normal = 3).
-        NaN where fewer than 3 observations or zero dispersion.
+        ``sharpe = mean / std`` (ddof=1); ``skew`` and ``kurtosis`` are the
+        bias-corrected sample estimates (as ``scipy.stats`` with ``bias=False``;
+        Pearson kurtosis, normal = 3). NaN where fewer than 4 observations or
+        zero dispersion. Sums are exactly rounded (``math.fsum``) so the result
+        does not depend on memory layout or process.
     """
     r = _clean(returns)
     n = r.size
-    if n < 3:
+    if n < 4:
         return math.nan, math.nan, math.nan, n
-    sd = r.std(ddof=1)
-    if not sd > 0:
+    mean = math.fsum(r.tolist()) / n
+    dev = r - mean
+    m2 = math.fsum((dev**2).tolist()) / n
+    if not m2 > 0:
         return math.nan, math.nan, math.nan, n
-    return (
-        float(r.mean() / sd),
-        float(stats.skew(r, bias=False)),
-        float(stats.kurtosis(r, fisher=False, bias=False)),
-        n,
-    )
+    m3 = math.fsum((dev**3).tolist()) / n
+    m4 = math.fsum((dev**4).tolist()) / n
+    sd = math.sqrt(m2 * n / (n - 1))
+    g1 = m3 / m2**1.5
+    g2 = m4 / m2**2 - 3.0
+    skew = g1 * math.sqrt(n * (n - 1)) / (n - 2)
+    excess = ((n + 1) * g2 + 6.0) * (n - 1) / ((n - 2) * (n - 3))
+    return mean / sd, skew, excess + 3.0, n
 
 
 def probabilistic_sharpe_ratio(
