@@ -85,3 +85,12 @@ def test_non_numeric_field_rejected() -> None:
     df.loc[0, "close"] = "abc"
     with pytest.raises(DataError, match="close"):
         Panel.from_long(df, ["close"])
+
+
+def test_asian_timestamps_keep_their_trading_date() -> None:
+    df = _long()
+    df["date"] = df["date"].dt.tz_localize("Asia/Ho_Chi_Minh")
+    p = Panel.from_long(df)
+    assert p.dates[0] == pd.Timestamp("2020-01-02")
+    idx = pd.date_range("2020-01-02", periods=2, tz="Asia/Shanghai")
+    assert Panel({"close": np.ones((2, 1))}, idx, ["a"]).dates[0] == pd.Timestamp("2020-01-02")

@@ -25,9 +25,11 @@ PRICE_FIELDS = ("open", "high", "low", "close")
 
 
 def _as_date_index(dates: Iterable[Any]) -> pd.DatetimeIndex:
+    # Keep the exchange's wall-clock date: converting a Ho Chi Minh or Shanghai
+    # midnight timestamp to UTC would move every daily bar to the previous day.
     idx = pd.DatetimeIndex(dates)
     if idx.tz is not None:
-        idx = idx.tz_convert("UTC").tz_localize(None)
+        idx = idx.tz_localize(None)
     return idx.as_unit("ns")
 
 
@@ -273,7 +275,7 @@ class Panel:
                 raise DataError(f"long frame lacks field column(s) {missing}")
         dates = pd.to_datetime(df[date_col])
         if getattr(dates.dt, "tz", None) is not None:
-            dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+            dates = dates.dt.tz_localize(None)  # wall-clock date, see _as_date_index
         tickers = df[ticker_col].astype(str)
         key = pd.MultiIndex.from_arrays([dates, tickers])
         if key.has_duplicates:
