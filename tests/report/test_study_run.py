@@ -42,3 +42,20 @@ def test_drawdown_agrees_with_engine_metrics(written: Path) -> None:
     for name in run.strategies:
         # The report's drawdown (from equity.parquet) and the metric (from returns) agree.
         assert dd[name] == pytest.approx(run.metrics[name]["max_drawdown"], abs=1e-9)
+
+
+def test_cli_report_rerenders(study_run_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from alphalab.cli import app
+
+    d = Path(shutil.copytree(study_run_dir, tmp_path / "run"))
+    assert not (d / "report.html").exists()
+    result = CliRunner().invoke(app, ["report", str(d)])
+    assert result.exit_code == 0, result.output
+    assert (d / "report.html").stat().st_size > 4_000_000
+    assert len(list((d / "charts").glob("*.png"))) == 4 + 2 * 3
+    # Re-rendering from the same files gives the same page (reports can be compared later).
+    first = (d / "report.html").read_bytes()
+    assert CliRunner().invoke(app, ["report", str(d)]).exit_code == 0
+    assert (d / "report.html").read_bytes() == first
