@@ -171,6 +171,7 @@ def test_report_serialisation() -> None:
     assert payload["counts"] == rep.counts and payload["n_issues"] == len(rep.issues)
     frag = rep.to_html_fragment()
     assert frag.startswith("<section") and "bad_print" in frag and "<script" not in frag
+    assert "color:#b00020'>errors</span>" in frag  # status shown in the error colour
     assert "syn" in rep.summary()
 
 

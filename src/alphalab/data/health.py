@@ -135,6 +135,7 @@ class HealthReport:
         """A self-contained ``<section>`` for reports (inline styles, no scripts)."""
         esc = html.escape
         colour = {"error": "#b00020", "warning": "#b26a00", "info": "#555"}
+        status_colour = {"errors": colour["error"], "flagged": colour["warning"], "pass": "#2e7d32"}
         by = self.issues.groupby(["severity", "kind"], sort=False).size()
         rows = "".join(
             f"<tr><td style='color:{colour[s]}'>{esc(s)}</td><td>{esc(k)}</td><td>{n}</td></tr>"
@@ -152,7 +153,7 @@ class HealthReport:
         return (
             "<section class='data-health'>"
             f"<h2>Data health: {esc(self.name)} "
-            f"<span style='color:{colour.get(self.status, '#2e7d32') if self.status != 'pass' else '#2e7d32'}'>"
+            f"<span style='color:{status_colour[self.status]}'>"
             f"{esc(self.status)}</span></h2>"
             f"<p>{self.stats.get('n_dates', 0)} dates x {self.stats.get('n_assets', 0)} assets; "
             f"market {esc(str(self.market))}; calendar {esc(self.calendar)}.</p>"
