@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 import warnings
 from pathlib import Path
 
@@ -51,17 +50,14 @@ def test_every_shared_ohlcv_dataset_loads(name: str) -> None:
     assert int(np.isfinite(panel["close"]).sum()) == rows - n_bad
 
 
-def test_vn_hose_lenient_counts_and_speed() -> None:
+def test_vn_hose_lenient_counts() -> None:
+    # Speed is measured in benchmarks/bench_data_load.py, never asserted here.
     path = shared_file("vn_hose_2006_2020.parquet")
-    # CPU time, not wall time: the shared 2-core machine may be busy with other tests.
-    t0 = time.process_time()
     panel = _lenient(path, market="vn.hose")
-    elapsed = time.process_time() - t0
     val = panel.meta["validation"]
     assert val["errors"] == {"close_out_of_range": 3, "open_out_of_range": 236}
     assert val["warnings"]["missing_open"] == 424 and val["warnings"]["missing_high"] == 74
     assert panel.shape == (3501, 389)
-    assert elapsed < 4.0  # about 0.7 s on a quiet machine (benchmarks/bench_data_load.py)
 
 
 def test_lenient_drops_exactly_the_offending_cells() -> None:
