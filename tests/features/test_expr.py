@@ -327,3 +327,20 @@ def test_kernel_twins_agree() -> None:
     ties = np.round(rng.standard_normal((50, 40)), 1)
     ties[rng.random(ties.shape) < 0.1] = np.nan
     close_enough(K.cs_rank(ties), K.cs_rank_py(ties))
+
+
+def test_parser_fuzz_only_raises_formula_error() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from([*list("ab1.2 ()+-*/^<>=!&|?:,$e"), "close", "rank(", "ts_mean("])
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.lists(alphabet, max_size=20).map("".join))
+    def check(text: str) -> None:
+        try:
+            parse(text)
+        except FormulaError as exc:
+            assert 0 <= exc.pos <= len(text)
+
+    check()

@@ -111,3 +111,29 @@ def test_run_factor_study_from_yaml(tmp_path: Path) -> None:
     bad.write_text("data: {source: x.parquet}\ncatalog: alpha101\n")
     with pytest.raises(ConfigError, match="unknown key"):
         run_factor_study(bad, tmp_path / "o2")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_cli_factors_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from alphalab.cli import app
+
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(
+        f"data: {{source: {shared_file('vn30_2016_2019.parquet')}, mode: lenient, start: 2019-01-01}}\n"
+        "catalogue: {rev5: '-1 * delta(close, 5)'}\nhorizons: [1]\n"
+    )
+    res = CliRunner().invoke(app, ["factors", str(cfg), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / "report.html").exists()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"data: {{source: {shared_file('vn30_2016_2019.parquet')}, mode: lenient}}\ncatalogue: {{x: rank(clos)}}\n")
+    res = CliRunner().invoke(app, ["factors", str(bad), "--out", str(tmp_path / "o2")])
+    # an unknown field is a missing input: the formula is skipped and named in the report
+    assert res.exit_code == 0, res.output
+    assert "clos" in (tmp_path / "o2" / "skipped.json").read_text()
+    syntax = tmp_path / "syntax.yaml"
+    syntax.write_text(f"data: {{source: {shared_file('vn30_2016_2019.parquet')}, mode: lenient}}\ncatalogue: {{x: 'rank(close'}}\n")
+    res = CliRunner().invoke(app, ["factors", str(syntax)])
+    assert res.exit_code == 2 and "position" in res.output
