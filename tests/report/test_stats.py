@@ -128,6 +128,11 @@ def test_top_weights_keeps_row_sums(run) -> None:  # type: ignore[no-untyped-def
     assert avg[top.columns[0]] == avg.max()
     few = top_weights(w.iloc[:, :3], 5)
     assert OTHER not in few.columns and few.shape[1] == 3
+    # Assets never held are left out; a single-stock strategy shows just that stock.
+    single = top_weights(run.weights["AAPL only"], 10)
+    assert list(single.columns) == ["AAPL"]
+    empty = top_weights(w * 0.0, 10)
+    assert list(empty.columns) == [OTHER] and (empty[OTHER] == 0).all()
 
 
 def test_periods_per_year_fallback() -> None:

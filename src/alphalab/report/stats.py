@@ -262,13 +262,16 @@ def top_weights(weights: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame, shape ``(n_dates, min(n, n_assets) [+ 1])``
+    pandas.DataFrame, shape ``(n_dates, min(n, n_held) [+ 1])``
         Top assets ordered by average absolute weight (largest first), then an
-        :data:`OTHER` column when any asset was left out.
+        :data:`OTHER` column when any held asset was left out. Assets never
+        held (weight 0 throughout) are dropped; a strategy that never holds
+        anything gives one all-zero :data:`OTHER` column.
     """
     w = weights.fillna(0.0).astype(np.float64)
-    order = w.abs().mean().sort_values(ascending=False, kind="stable").index
+    avg = w.abs().mean()
+    order = avg[avg > 0].sort_values(ascending=False, kind="stable").index
     kept = w[list(order[:n])]
-    if len(order) > n:
+    if len(order) > n or len(order) == 0:
         kept = kept.assign(**{OTHER: w[list(order[n:])].sum(axis=1)})
     return kept
