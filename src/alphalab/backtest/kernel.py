@@ -338,7 +338,8 @@ def run_kernel(
     pos = np.zeros(n_a)
     last_close = np.zeros(n_a)  # last finite close; 0 = never priced
     px = np.empty(n_a)  # execution price this bar (NaN = untradeable)
-    # orders of the current bar: asset, size (> 0), order value for sequencing
+    # buys of the current bar (stored from the top down): asset, size > 0,
+    # order value (sequencing) and cash needed
     o_idx = np.empty(n_a, dtype=np.int64)
     o_q = np.empty(n_a)
     o_val = np.empty(n_a)
