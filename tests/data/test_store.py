@@ -323,6 +323,15 @@ def test_cli_import_list_show_query_check_remove(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "'nope' is not in the store" in res.output
     res = runner.invoke(data_app, ["update", "vn3", "--end", "2019-06-14", *home])
     assert res.exit_code == 0 and "up to date" in res.output
+    # The file grows: update re-reads it with the same --map and appends the new dates.
+    full = pd.read_parquet(shared_file("vn30_2016_2019.parquet"))
+    full = full[full["ticker"].isin(["HPG", "PNJ", "VNM"])]
+    raw[raw["date"] <= "2018-12-31"].to_csv(src, index=False)
+    runner.invoke(data_app, ["import", str(src), "--name", "vn3", "--map", "Symbol=ticker", "--replace", *home])
+    full.rename(columns={"ticker": "Symbol"}).to_csv(src, index=False)
+    res = runner.invoke(data_app, ["update", "vn3", "--end", "2019-12-31", *home])
+    assert res.exit_code == 0 and "added" in res.output, res.output
+    assert Store(tmp_path / "h").info("vn3").end_date == full["date"].max()
     res = runner.invoke(data_app, ["remove", "vn3", "--yes", *home])
     assert res.exit_code == 0 and Store(tmp_path / "h").names() == []
 

@@ -517,7 +517,7 @@ class Store:
             if missing:
                 raise DataError(f"--map names column(s) {missing} absent from {path}; columns: {list(df.columns)}")
             df = df.rename(columns=dict(mapping))
-        meta: dict[str, Any] = {"file": str(path.resolve())}
+        meta: dict[str, Any] = {"file": str(path.resolve()), "mapping": dict(mapping or {})}
         if _guess_kind(list(df.columns)) == "prices":
             df, meta["validation"] = _validate(df, str(path))
         return self.write(df, name, source=f"file:{path.name}", market=market,

@@ -139,7 +139,7 @@ def update_dataset(
     if provider is None:
         spec = info.meta.get("provider")
         if spec is None and str(info.source or "").startswith("file:") and "file" in info.meta:
-            provider = FilesProvider(info.meta["file"], market=info.market)
+            provider = FilesProvider(info.meta["file"], market=info.market, columns=info.meta.get("mapping"))
         elif spec is None:
             raise ProviderError(
                 f"dataset {name!r} was not fetched from a provider (source {info.source!r}); "

@@ -18,16 +18,18 @@ class FilesProvider:
 
     name = "files"
 
-    def __init__(self, path: str | Path, *, market: str | None = None, mode: str = "lenient") -> None:
+    def __init__(self, path: str | Path, *, market: str | None = None, mode: str = "lenient",
+                 columns: dict[str, str] | None = None) -> None:
         self.path = Path(path)
         self.market = market
         self.mode = mode
+        self.columns = columns or None
 
     def fetch(self, tickers: Sequence[str] | None, start: Any, end: Any,
               fields: Sequence[str] | None = None) -> pd.DataFrame:
         from alphalab.data.files import read_file
 
-        df = read_file(self.path, mode=self.mode)  # type: ignore[arg-type]
+        df = read_file(self.path, mode=self.mode, columns=self.columns)  # type: ignore[arg-type]
         if tickers:
             df = df[df["ticker"].astype(str).isin([str(t) for t in tickers])]
         return finish(df, self.name, start=start, end=end, fields=fields)
