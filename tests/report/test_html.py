@@ -30,6 +30,7 @@ from alphalab.report.tables import (
     metrics_table,
     rejected_table,
     render_obj,
+    trades_table,
 )
 from tests.report.conftest import HOSTILE
 
@@ -252,3 +253,19 @@ def test_render_obj_nesting_and_lists() -> None:
     assert "&lt;x&gt;" in html and "<x>" not in html
     rows = render_obj([{"a": i, "b": True} for i in range(250)])
     assert rows.count("<tr>") == 201 and "... 50 more" in rows and "<td>yes</td>" in rows
+
+
+def test_trades_table_counts(run_dir: Path) -> None:
+    run = read_run(run_dir)
+    html = trades_table(run.trades, [*run.strategies, "idle"])
+    rows = {
+        r[0]: r[1:] for r in (re.findall(r"<td>([^<]*)</td>", tr) for tr in html.split("<tr>")[2:])
+    }
+    assert list(rows) == [esc(s) for s in run.strategies] + ["idle"]
+    for name in run.strategies:
+        t = run.trades[run.trades["strategy"] == name]
+        n, buys, sells, value = rows[esc(name)][:4]
+        assert n == f"{len(t):,}" and buys == f"{int((t['side'] == 'buy').sum()):,}"
+        assert sells == f"{int((t['side'] == 'sell').sum()):,}"
+        assert value == f"{t['value'].abs().sum():,.0f}"
+    assert rows["idle"][:4] == ["0", "0", "0", "0"]

@@ -154,7 +154,7 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
         sections.append(("monthly", "Monthly returns", charts["chart-monthly"]))
     if "chart-weights" in charts:
         sections.append(("weights", "Weights over time", charts["chart-weights"]))
-    sections.append(("trades", "Trades", trades_table(run.trades)))
+    sections.append(("trades", "Trades", trades_table(run.trades, run.strategies)))
     sections.append(("rejected", "Rejected orders", rejected_table(run.rejected, run.strategies)))
     sections.append(("costs", "Costs", costs_table(run)))
     if run.config_text is not None:

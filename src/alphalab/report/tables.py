@@ -223,8 +223,12 @@ def _get(obj: Any, key: str) -> Any:
     return obj.get(key) if isinstance(obj, dict) else None
 
 
-def trades_table(trades: pd.DataFrame | None) -> str:
-    """Per strategy (in order of appearance): trades, buys, sells, traded value, cost columns."""
+def trades_table(trades: pd.DataFrame | None, strategies: Sequence[str] = ()) -> str:
+    """Per strategy: trades, buys, sells, traded value (sum of absolute values), cost columns.
+
+    Rows follow ``strategies`` (a strategy without trades shows zeros), then
+    any other strategy named in the table.
+    """
     if trades is None:
         return "<p>No trades.parquet in this run.</p>"
     if trades.empty:
@@ -232,7 +236,11 @@ def trades_table(trades: pd.DataFrame | None) -> str:
     side = trades["side"].astype(str).str.lower()
     rows = []
     money_cols = [c for c in ("commission", "tax", "slippage") if c in trades.columns]
-    for name, grp in trades.groupby(trades["strategy"].astype(str), sort=False):
+    groups = dict(list(trades.groupby(trades["strategy"].astype(str), sort=False)))
+    order = [str(s) for s in strategies]
+    order += [g for g in groups if g not in order]
+    for name in order:
+        grp = groups.get(name, trades.iloc[0:0])
         s = side.loc[grp.index]
         row = [
             name,
