@@ -13,9 +13,10 @@ def make_panel(
     *,
     open_: list[list[float]] | np.ndarray | None = None,
     start: str = "2022-03-01",
+    assets: list[str] | None = None,
     **extra: list[list[float]] | np.ndarray,
 ) -> Panel:
-    """A panel over business days from ``start`` with assets A, B, C ..."""
+    """A panel over business days from ``start`` with assets A, B, C ... (or ``assets``)."""
     c = np.asarray(close, dtype=float)
     fields = {"close": c}
     if open_ is not None:
@@ -23,7 +24,8 @@ def make_panel(
     for name, arr in extra.items():
         fields[name] = np.asarray(arr, dtype=float)
     dates = pd.bdate_range(start, periods=c.shape[0])
-    return Panel(fields, dates, [chr(ord("A") + i) for i in range(c.shape[1])])
+    names = assets or [chr(ord("A") + i) for i in range(c.shape[1])]
+    return Panel(fields, dates, names)
 
 
 def random_panel(

@@ -195,3 +195,19 @@ def test_settlement_lock_follows_the_date_t_plus_3_before_2016() -> None:
     assert _reasons(res) == [(2, "t_plus_lock"), (3, "t_plus_lock")]
     assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (4, -1)]
     assert res.trades[0]["shares"] % 10 == 0  # lot 10 on HOSE before 2021
+
+
+def test_china_bands_per_board_and_st() -> None:
+    # +15% opens: locked on the main board (10%), fine on ChiNext (20%);
+    # +6% on a main-board ST stock (5% band) is locked too
+    assets = ["600000.SH", "300001.SZ", "600001.SH"]
+    close = [[10.0, 10.0, 10.0], [11.5, 11.5, 10.6], [11.5, 11.5, 10.6]]
+    st = [[0.0, 0.0, 1.0]] * 3
+    panel = make_panel(close, open_=close, assets=assets, isST=st)
+    w = np.array([[0.3, 0.3, 0.3], [NAN] * 3, [NAN] * 3])
+    res = backtest(w, panel, "cn", costs=Costs(commission_bps=2.5), initial_cash=1e6)
+    rej = sorted((int(r["asset"]), res.reasons[int(r["reason"])]) for r in res.rejected)
+    assert rej == [(0, "band_up"), (2, "band_up")]
+    assert res.trades["asset"].tolist() == [1]
+    assert res.trades["shares"][0] == 26000.0  # 300,000 / 11.5 = 26,087 -> lots of 100
+    assert res.trades["commission"][0] == pytest.approx(2.5e-4 * 26000 * 11.5)

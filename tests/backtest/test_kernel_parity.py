@@ -75,3 +75,17 @@ def test_twin_agrees_on_real_vn30_data(vn30_long: pd.DataFrame) -> None:
     b = backtest(w, panel, "vn.hose", engine="python", **kw)
     assert len(a.trades) > 100
     assert_same(a, b)
+
+
+def test_twin_agrees_with_per_asset_bands_and_st() -> None:
+    rng = np.random.default_rng(11)
+    base = random_panel(rng, 80, 4, vol=0.06, holes=0.02, start="2021-01-04")
+    st = (rng.random(base.shape) < 0.3).astype(float)
+    names = ["600000.SH", "300001.SZ", "688001.SH", "000001.SZ"]
+    panel = Panel({**base.fields, "isST": st}, base.dates, names)
+    w = random_weights(rng, *panel.shape, nan_rows=0.3)
+    kw = {"costs": Costs(slippage_bps=3.0), "initial_cash": 1e6}
+    a = backtest(w, panel, "cn", **kw)
+    b = backtest(w, panel, "cn", engine="python", **kw)
+    assert {"band_up", "band_down"} & set(a.rejected_frame()["reason"])
+    assert_same(a, b)
