@@ -368,24 +368,29 @@ def run_kernel(
             stax = sell_tax[t]
             btax = buy_tax[t]
             # ---- value the book at the execution prices
+            # (simple loops: each vectorizes; the sum stays in column order)
+            if has_open:
+                for j in range(n_a):
+                    o = open_[t, j]
+                    c = close[t, j]
+                    px[j] = o if o > 0.0 else (c if c > 0.0 else np.nan)
+            else:
+                for j in range(n_a):
+                    c = close[t, j]
+                    px[j] = c if c > 0.0 else np.nan
+            if has_vol:
+                for j in range(n_a):
+                    px[j] = np.nan if volume[t, j] == 0.0 else px[j]
+            if has_ts:
+                for j in range(n_a):
+                    px[j] = np.nan if tradestatus[t, j] == 0.0 else px[j]
+            if has_susp:
+                for j in range(n_a):
+                    px[j] = np.nan if suspended[t, j] == 1.0 else px[j]
             value = cash
             for j in range(n_a):
-                p = np.nan
-                if has_open:
-                    p = open_[t, j]
-                if not p > 0.0:
-                    p = close[t, j]
-                if not p > 0.0:
-                    p = np.nan
-                if p == p:
-                    if has_vol and volume[t, j] == 0.0:
-                        p = np.nan
-                    elif has_ts and tradestatus[t, j] == 0.0:
-                        p = np.nan
-                    elif has_susp and suspended[t, j] == 1.0:
-                        p = np.nan
-                px[j] = p
                 if pos[j] != 0.0:
+                    p = px[j]
                     value += pos[j] * (p if p == p else last_close[j])
             # raw targets in shares, in a branch-free loop that vectorizes (the
             # division is the costliest step of sizing); a book worth <= 0
