@@ -327,6 +327,11 @@ def test_kernel_twins_agree() -> None:
     ties = np.round(rng.standard_normal((50, 40)), 1)
     ties[rng.random(ties.shape) < 0.1] = np.nan
     close_enough(K.cs_rank(ties), K.cs_rank_py(ties))
+    # large arrays are ranked in row blocks on threads: same result
+    big = np.round(rng.standard_normal((700, 300)), 1)
+    big[rng.random(big.shape) < 0.05] = np.nan
+    big[3, :5] = [np.inf, -np.inf, np.inf, np.nan, -np.inf]
+    close_enough(K.cs_rank(big), K.cs_rank_py(big))
 
 
 def test_parser_fuzz_only_raises_formula_error() -> None:

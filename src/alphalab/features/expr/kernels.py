@@ -16,6 +16,9 @@ Each kernel has a plain Python twin (``*_py``), written independently
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
 from numba import njit
@@ -140,38 +143,44 @@ def ts_regression(x: np.ndarray, d: int, what: int) -> np.ndarray:
                     out[i, j] = x[i, j] - (mu + slope * (d - 1 - tm))
     return out
 
-@njit(cache=True)
-def cs_rank_sorted(x: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """:func:`cs_rank` given ``order = numpy.argsort(x, axis=1)``.
+@njit(cache=True, nogil=True)
+def cs_rank_sorted(x: np.ndarray, order: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out`` with :func:`cs_rank` of ``x`` given its row-wise sort order.
 
-    numpy's vectorised sort does the heavy part (twice as fast as sorting
-    inside numba); this pass averages ties and divides by the finite count.
-    In numpy's order -inf comes first and +inf, NaN last, so the finite
-    values are one contiguous run.
+    ``order`` sorts each row of ``x`` with every non-finite value last (as
+    :func:`cs_rank` builds it). numpy's vectorised sort does the heavy part;
+    this pass averages ties and divides by the finite count. Non-finite
+    entries are left as they are in ``out`` (NaN).
     """
     n, m = x.shape
-    out = np.full((n, m), np.nan)
     for i in range(n):
         row = x[i]
         o = order[i]
-        start = 0
-        while start < m and row[o[start]] == -np.inf:
-            start += 1
-        stop = start
-        while stop < m and math.isfinite(row[o[stop]]):
-            stop += 1
-        c = stop - start
-        k = start
-        while k < stop:
+        c = 0
+        while c < m and math.isfinite(row[o[c]]):
+            c += 1
+        k = 0
+        while k < c:
             v = row[o[k]]
             e = k
-            while e + 1 < stop and row[o[e + 1]] == v:
+            while e + 1 < c and row[o[e + 1]] == v:
                 e += 1
-            r = ((k - start) + (e - start)) / 2.0 + 1.0
+            r = (k + e) / 2.0 + 1.0
             for t in range(k, e + 1):
                 out[i, o[t]] = r / c
             k = e + 1
-    return out
+
+
+def _rank_rows(x: np.ndarray, out: np.ndarray) -> None:
+    # numpy's SIMD sort is skipped for rows holding NaN (about 3x slower), so
+    # sort a key where every non-finite value is +inf: they still sort last
+    finite = np.isfinite(x)
+    key = x if finite.all() else np.where(finite, x, np.inf)
+    cs_rank_sorted(x, np.argsort(key, axis=1), out)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def cs_rank(x: np.ndarray) -> np.ndarray:
@@ -179,7 +188,9 @@ def cs_rank(x: np.ndarray) -> np.ndarray:
 
     Rank ``r`` (1-based, average for ties) is divided by the row's count of
     finite values, so the largest value gets 1 (the paper's ``rank``).
-    Non-finite entries stay NaN.
+    Non-finite entries stay NaN. Large arrays are split into row blocks ranked
+    on a few threads (numpy's sort and the kernel release the GIL); rows are
+    independent, so the result does not depend on the split.
 
     Parameters
     ----------
@@ -189,12 +200,20 @@ def cs_rank(x: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (n_dates, n_assets)
     """
+    global _POOL
     x = np.ascontiguousarray(x, dtype=np.float64)
-    # numpy's SIMD sort is skipped for rows holding NaN (about 3x slower), so
-    # sort a copy where every non-finite value is +inf: they still sort last
-    finite = np.isfinite(x)
-    key = x if finite.all() else np.where(finite, x, np.inf)
-    return cs_rank_sorted(x, np.argsort(key, axis=1))
+    out = np.full(x.shape, np.nan)
+    n = x.shape[0]
+    if _THREADS == 1 or x.size < 100_000 or n < 2 * _THREADS:
+        _rank_rows(x, out)
+        return out
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="alphalab-rank")
+    bounds = np.linspace(0, n, _THREADS + 1).astype(int)
+    jobs = [_POOL.submit(_rank_rows, x[a:b], out[a:b]) for a, b in pairwise(bounds)]
+    for job in jobs:
+        job.result()
+    return out
 
 
 # ------------------------------------------------------------------ twins
