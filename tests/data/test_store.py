@@ -375,3 +375,30 @@ def test_store_roundtrip_matches_panel_from_long(n_d: int, n_a: int, keep: float
     assert got.dates.equals(ref.dates) and list(got.assets) == list(ref.assets)
     for f in ("close", "volume"):
         np.testing.assert_array_equal(got[f], ref[f])
+
+
+def test_threads_read_while_another_thread_writes(store: Store, vn30_small: pd.DataFrame) -> None:
+    import threading
+
+    store.write(vn30_small, "ds")
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                assert store.load("ds", ["close"]).n_assets == 4
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for k in range(4):
+            store.write(vn30_small.sample(frac=0.9, random_state=k), "ds", replace=True)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert not errors, errors[0]

@@ -60,6 +60,8 @@ KINDS = ("prices", "fundamentals", "table")
 PRICE_FIELDS = ("open", "high", "low", "close")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 GRID_KEY = b"alphalab.grid"
+# DuckDB messages that mean "opened elsewhere right now", worth a retry.
+_BUSY = ("lock", "different configuration", "already attached", "file handle conflict")
 _READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}  # SHOW / DESCRIBE parse as SELECT in DuckDB
 
 _CATALOG_DDL = """
@@ -278,8 +280,12 @@ class Store:
             try:
                 con = duckdb.connect(str(self.catalog_path), read_only=read_only)
                 break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            except duckdb.Error as exc:
+                # Another process holds the file lock, or another thread of this
+                # process has it open in the other mode: both clear within ms.
+                text = str(exc).lower()
+                busy = any(k in text for k in _BUSY)
+                if not busy or time.monotonic() > deadline:
                     raise DataError(
                         f"store catalogue {self.catalog_path} is busy or unreadable: {exc}"
                     ) from None
