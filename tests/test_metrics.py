@@ -177,3 +177,96 @@ def test_total_loss_has_no_growth_rate() -> None:
     r = np.array([0.1, -1.0, 0.0])
     assert np.isnan(m.cagr(r, 252))
     assert m.max_drawdown(r) == -1.0
+
+
+# ------------------------------------------------------------ hostile input
+IDX5 = pd.bdate_range("2020-01-01", periods=5)
+
+
+def test_two_column_frame_is_refused_not_flattened() -> None:
+    two = pd.DataFrame({"a": [0.01, 0.02, -0.01], "b": [0.0, 0.03, 0.01]}, index=IDX5[:3])
+    with pytest.raises(DataError, match="2 columns"):
+        m.sharpe(two, 252)
+    with pytest.raises(DataError, match="2 columns"):
+        m.compute_metrics(two)
+    with pytest.raises(DataError, match=r"shape \(3, 2\)"):
+        m.volatility(two.to_numpy(), 252)
+    one = m.compute_metrics(two[["a"]])  # a one-column frame is one series
+    assert one["n_periods"] == 3
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ([True, False, True], "bool"),
+        (["0.01", "x", "0.02"], "position 1"),
+        ([0.01 + 1j, 0.02], "complex"),
+    ],
+    ids=["bool", "text", "complex"],
+)
+def test_non_numeric_returns_raise_data_error(values: list, match: str) -> None:
+    with pytest.raises(DataError, match=match):
+        m.total_return(np.asarray(values))
+    with pytest.raises(DataError, match=match):
+        m.compute_metrics(pd.Series(values, dtype=object), periods_per_year=252)
+
+
+def test_numeric_text_returns_are_accepted() -> None:
+    assert m.total_return(pd.Series(["0.1", "0.1"], dtype=object)) == pytest.approx(0.21)
+
+
+@pytest.mark.parametrize("ppy", [-1, 0, "252", True, None], ids=repr)
+def test_bad_periods_per_year_is_a_config_error(ppy: object) -> None:
+    r = [0.01, 0.02, -0.01]
+    for fn in (m.cagr, m.volatility, m.sharpe, m.sortino, m.calmar):
+        with pytest.raises(ConfigError, match="periods_per_year"):
+            fn(r, ppy)
+    with pytest.raises(ConfigError, match="periods_per_year"):
+        m.beta(r, r, ppy)
+    with pytest.raises(ConfigError, match="periods_per_year"):
+        m.annual_turnover(r, ppy)
+
+
+@pytest.mark.parametrize("rf", [float("nan"), float("inf"), -1.0, -2.0, "x", True], ids=repr)
+def test_bad_risk_free_is_a_config_error(rf: object) -> None:
+    r = pd.Series([0.01, 0.02, -0.01], index=IDX5[:3])
+    with pytest.raises(ConfigError, match="risk_free"):
+        m.sharpe(r, 252, rf)
+    with pytest.raises(ConfigError, match="risk_free"):
+        m.compute_metrics(r, risk_free=rf)
+
+
+def test_periods_per_year_refuses_non_dates_nat_and_duplicates() -> None:
+    with pytest.raises(DataError, match="dates"):
+        m.periods_per_year([1, 2, 3])  # integers would be read as nanoseconds
+    with pytest.raises(DataError, match="not a date"):
+        m.periods_per_year(["2020-01-01", "garbage"])
+    with pytest.raises(DataError, match="position 1"):
+        m.periods_per_year([IDX5[0], pd.NaT, IDX5[2]])
+    with pytest.raises(DataError, match=r"2020-01-01.*more than once"):
+        m.periods_per_year(IDX5.append(IDX5))
+    assert m.periods_per_year(IDX5[::-1]) == m.periods_per_year(IDX5)
+
+
+def test_compute_metrics_refuses_duplicate_dates_and_misaligned_inputs() -> None:
+    r = pd.Series([0.01, 0.02, -0.01], index=IDX5[:3])
+    with pytest.raises(DataError, match=r"returns.*2020-01-01.*more than once"):
+        m.compute_metrics(pd.Series([0.01, 0.02, -0.01], index=IDX5[[0, 0, 1]]))
+    dup_bench = pd.Series([0.0, 0.01, 0.02], index=IDX5[[0, 0, 1]])
+    with pytest.raises(DataError, match=r"benchmark.*more than once"):
+        m.compute_metrics(r, benchmark=dup_bench)
+    with pytest.raises(DataError, match=r"benchmark has 2 values.*3"):
+        m.compute_metrics(r, benchmark=[0.1, 0.2])
+    with pytest.raises(DataError, match=r"turnover has 2 values.*3"):
+        m.compute_metrics(r, turnover=[0.1, 0.2])
+
+
+def test_returns_below_minus_one_are_ruin_not_a_recovery() -> None:
+    # Two -200% bars multiply back to wealth 1: that must not read as break-even.
+    r = np.array([-2.0, -2.0])
+    assert m.total_return(r) == pytest.approx(-2.0)
+    assert np.isnan(m.cagr(r, 252))
+    assert m.max_drawdown(r) == -1.0
+    dd = m.drawdown_series(np.array([0.1, -1.5, 0.2, -3.0]))
+    assert dd[0] == 0.0 and (dd[1:] == -1.0).all()
+    assert m.max_drawdown_duration(np.array([0.1, -1.5, 0.2, -3.0])) == 3

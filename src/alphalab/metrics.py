@@ -10,6 +10,15 @@ Conventions
 * ``risk_free`` is an annual rate; per bar it is ``rf = (1 + risk_free)^(1/P) - 1``.
 * Degenerate inputs (empty, all-NaN, constant / zero-variance series) give NaN,
   never an exception or an infinity.
+* Malformed inputs raise: a 2-D frame with several columns, booleans, text or
+  complex numbers (:class:`~alphalab.errors.DataError`, naming the position or
+  date), duplicated dates, misaligned benchmark/turnover/costs arrays, and a
+  ``periods_per_year`` or ``risk_free`` that is not a usable number
+  (:class:`~alphalab.errors.ConfigError`).
+* Ruin: a return ``r_t <= -1`` wipes out the account. Wealth is frozen at that
+  bar (no later bar can "recover" it by multiplying two negative factors),
+  so the total return can be below -1, CAGR is NaN and the drawdown is -1
+  from that bar to the end.
 * NaN handling: leading and trailing NaNs (warm-up before the first decision,
   bars after the last) are trimmed; a NaN *inside* the series raises
   :class:`~alphalab.errors.DataError` naming its date, because dropping it
@@ -101,7 +110,7 @@ def periods_per_year(dates: Sequence[Any] | pd.DatetimeIndex) -> float:
     float
         NaN when fewer than 2 dates or a zero span.
     """
-    idx = pd.DatetimeIndex(dates)
+    idx = _as_dates(dates, "dates")
     if len(idx) < 2:
         return float("nan")
     days = (idx.max() - idx.min()) / pd.Timedelta(days=1)
@@ -113,10 +122,101 @@ def periods_per_year(dates: Sequence[Any] | pd.DatetimeIndex) -> float:
 _ppy_from_dates = periods_per_year  # compute_metrics has a parameter of the same name
 
 
+def _as_dates(dates: Any, name: str) -> pd.DatetimeIndex:
+    """``dates`` as a DatetimeIndex; numbers, unparseable text, NaT and repeats raise."""
+    if isinstance(dates, pd.DatetimeIndex):
+        idx = dates
+    else:
+        values = dates if hasattr(dates, "dtype") else np.asarray(dates, dtype=object).ravel()
+        cells = np.asarray(values, dtype=object).ravel()
+        if values.dtype.kind in "biufc" or any(
+            isinstance(v, (bool, int, float, np.number)) and not pd.isna(v) for v in cells
+        ):
+            raise DataError(
+                f"{name} must be dates (DatetimeIndex or date strings), got numbers; integers "
+                "would be read as nanoseconds since 1970"
+            )
+        try:
+            idx = pd.DatetimeIndex(values)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{name}: a value is not a date ({str(exc)[:120]})") from None
+    if idx.hasnans:
+        pos = int(np.flatnonzero(idx.isna())[0])
+        raise DataError(f"{name} contain a missing date (NaT) at position {pos}")
+    if idx.has_duplicates:
+        raise DataError(f"{name}: date {idx[idx.duplicated()][0]} appears more than once")
+    return idx
+
+
+def _check_ppy(periods_per_year: Any) -> float:
+    """A positive number of bars per year (NaN passes through: metrics are then NaN)."""
+    ok = isinstance(periods_per_year, (int, float, np.integer, np.floating)) and not isinstance(
+        periods_per_year, (bool, np.bool_)
+    )
+    if not ok:
+        raise ConfigError(f"periods_per_year must be a number, got {periods_per_year!r}")
+    ppy = float(periods_per_year)
+    if not (ppy > 0 or math.isnan(ppy)) or math.isinf(ppy):
+        raise ConfigError(f"periods_per_year must be positive and finite, got {periods_per_year!r}")
+    return ppy
+
+
+def _check_rf(risk_free: Any) -> float:
+    """An annual risk-free rate: a finite number above -100%."""
+    ok = isinstance(risk_free, (int, float, np.integer, np.floating)) and not isinstance(
+        risk_free, (bool, np.bool_)
+    )
+    if not ok or not math.isfinite(float(risk_free)) or float(risk_free) <= -1.0:
+        raise ConfigError(
+            f"risk_free must be a finite annual rate above -1 (e.g. 0.02), got {risk_free!r}"
+        )
+    return float(risk_free)
+
+
+def _as_float(values: Any, name: str) -> tuple[np.ndarray, pd.Index | None]:
+    """One series as a 1-D float64 array (and its index, if any).
+
+    A frame or array with several columns is refused rather than flattened
+    (flattening would chain the columns into one fictitious series); bools,
+    complex numbers and text that is not a number raise, naming the place.
+    """
+    if isinstance(values, pd.DataFrame):
+        if values.shape[1] != 1:
+            raise DataError(
+                f"{name} must be one series, got a DataFrame with {values.shape[1]} columns"
+            )
+        values = values.iloc[:, 0]
+    index = values.index if isinstance(values, pd.Series) else None
+    raw = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if raw.ndim > 1 and sum(d > 1 for d in raw.shape) > 1:
+        raise DataError(f"{name} must be one series, got an array of shape {raw.shape}")
+    raw = raw.ravel()
+
+    def where(pos: int) -> str:
+        return str(index[pos]) if isinstance(index, pd.DatetimeIndex) else f"position {pos}"
+
+    if raw.dtype.kind == "b":
+        raise DataError(f"{name} are bool values, expected simple returns as floats")
+    if raw.dtype.kind == "c":
+        raise DataError(f"{name} are complex numbers, expected simple returns as floats")
+    if raw.dtype.kind in "iuf":
+        return raw.astype(np.float64, copy=False), index
+    for pos, v in enumerate(raw):
+        if isinstance(v, (bool, np.bool_, complex, np.complexfloating)):
+            raise DataError(f"{name} hold a {type(v).__name__} value at {where(pos)}")
+    num = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(np.float64)
+    bad = np.isnan(num) & ~pd.isna(pd.Series(raw, dtype=object)).to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{name} hold a value that is not a number at {where(pos)}: {raw[pos]!r:.40}"
+        )
+    return num, index
+
+
 def _clean(returns: Any, name: str = "returns") -> np.ndarray:
     """1-D float array with leading/trailing NaN trimmed; interior NaN is an error."""
-    index = returns.index if isinstance(returns, pd.Series) else None
-    arr = np.asarray(returns, dtype=np.float64).ravel()
+    arr, index = _as_float(returns, name)
     finite = np.isfinite(arr)
     if np.isinf(arr).any():
         pos = int(np.flatnonzero(np.isinf(arr))[0])
@@ -137,6 +237,7 @@ def _clean(returns: Any, name: str = "returns") -> np.ndarray:
 
 
 def _rf_per_period(risk_free: float, ppy: float) -> float:
+    risk_free = _check_rf(risk_free)
     if risk_free == 0.0:
         return 0.0
     return (1.0 + risk_free) ** (1.0 / ppy) - 1.0
@@ -156,6 +257,17 @@ def _mean(x: np.ndarray) -> float:
 def _prod(x: np.ndarray) -> float:
     """Sequential product (deterministic rounding, see :func:`_mean`)."""
     return math.prod(x.tolist())
+
+
+def _ruin(r: np.ndarray) -> int:
+    """Index of the first bar with ``r <= -1`` (wealth wiped out), or ``len(r)``."""
+    hit = np.flatnonzero(r <= -1.0)
+    return int(hit[0]) if hit.size else r.size
+
+
+def _final_wealth(r: np.ndarray) -> float:
+    """``W_n``, frozen at the bar of ruin (see the module notes)."""
+    return _prod(1.0 + r[: _ruin(r) + 1])
 
 
 def _std(x: np.ndarray) -> float:
@@ -180,7 +292,7 @@ def total_return(returns: Any) -> float:
     r = _clean(returns)
     if r.size == 0:
         return float("nan")
-    return _prod(1.0 + r) - 1.0
+    return _final_wealth(r) - 1.0
 
 
 def cagr(returns: Any, periods_per_year: float) -> float:
@@ -189,19 +301,21 @@ def cagr(returns: Any, periods_per_year: float) -> float:
     ``n / P`` is the length of the sample in years. NaN when empty or when
     wealth is not positive (a total loss has no growth rate).
     """
+    ppy = _check_ppy(periods_per_year)
     r = _clean(returns)
-    if r.size == 0 or not np.isfinite(periods_per_year) or periods_per_year <= 0:
+    if r.size == 0 or not np.isfinite(ppy):
         return float("nan")
-    wealth = _prod(1.0 + r)
+    wealth = _final_wealth(r)
     if wealth <= 0:
         return float("nan")
-    return wealth ** (periods_per_year / r.size) - 1.0
+    return wealth ** (ppy / r.size) - 1.0
 
 
 def volatility(returns: Any, periods_per_year: float) -> float:
     """Annualised volatility ``std(r, ddof=1) * sqrt(P)``; NaN below 2 bars."""
+    ppy = _check_ppy(periods_per_year)
     r = _clean(returns)
-    return _std(r) * math.sqrt(periods_per_year)
+    return _std(r) * math.sqrt(ppy)
 
 
 def sharpe(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> float:
@@ -209,11 +323,13 @@ def sharpe(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> flo
 
     NaN for fewer than 2 bars or zero volatility.
     """
+    ppy = _check_ppy(periods_per_year)
+    rf = _rf_per_period(risk_free, ppy)
     r = _clean(returns)
     if r.size < 2:
         return float("nan")
-    ex = r - _rf_per_period(risk_free, periods_per_year)
-    return _ratio(_mean(ex), _std(ex)) * math.sqrt(periods_per_year)
+    ex = r - rf
+    return _ratio(_mean(ex), _std(ex)) * math.sqrt(ppy)
 
 
 def sortino(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> float:
@@ -223,17 +339,21 @@ def sortino(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> fl
     target semi-deviation of Sortino and Price), not only losing ones. NaN
     for fewer than 2 bars or no bar below the target.
     """
+    ppy = _check_ppy(periods_per_year)
+    rf = _rf_per_period(risk_free, ppy)
     r = _clean(returns)
     if r.size < 2:
         return float("nan")
-    ex = r - _rf_per_period(risk_free, periods_per_year)
-    downside = math.sqrt(_mean(np.minimum(ex, 0.0) ** 2)) * math.sqrt(periods_per_year)
-    return _ratio(_mean(ex) * periods_per_year, downside)
+    ex = r - rf
+    downside = math.sqrt(_mean(np.minimum(ex, 0.0) ** 2)) * math.sqrt(ppy)
+    return _ratio(_mean(ex) * ppy, downside)
 
 
 # ---------------------------------------------------------------- drawdowns
 def drawdown_series(returns: Any) -> np.ndarray:
     """Drawdown after each bar, ``D_t = W_t / max_{s<=t} W_s - 1`` with ``W_0 = 1``.
+
+    From a bar with ``r_t <= -1`` (ruin) to the end, ``D_t = -1``.
 
     Returns
     -------
@@ -241,9 +361,10 @@ def drawdown_series(returns: Any) -> np.ndarray:
         Values in ``[-1, 0]``.
     """
     r = _clean(returns)
-    wealth = np.cumprod(1.0 + r)
+    k = _ruin(r)
+    wealth = np.cumprod(1.0 + r[:k])
     peak = np.maximum.accumulate(np.concatenate([[1.0], wealth]))[1:]
-    return wealth / peak - 1.0
+    return np.concatenate([wealth / peak - 1.0, np.full(r.size - k, -1.0)])
 
 
 def max_drawdown(returns: Any) -> float:
@@ -269,6 +390,7 @@ def max_drawdown_duration(returns: Any) -> float:
 
 def calmar(returns: Any, periods_per_year: float) -> float:
     """Calmar ratio ``CAGR / |max drawdown|``; NaN when there is no drawdown."""
+    _check_ppy(periods_per_year)
     mdd = max_drawdown(returns)
     if not np.isfinite(mdd) or mdd >= 0:
         return float("nan")
@@ -292,10 +414,11 @@ def annual_turnover(turnover: Any, periods_per_year: float) -> float:
     ``turnover_t`` is the traded fraction of equity at bar t as the engine
     reports it (NaN bars count as 0: no trade).
     """
-    t = np.nan_to_num(np.asarray(turnover, dtype=np.float64).ravel(), nan=0.0)
+    ppy = _check_ppy(periods_per_year)
+    t = np.nan_to_num(_as_float(turnover, "turnover")[0], nan=0.0)
     if t.size == 0:
         return float("nan")
-    return _mean(t) * periods_per_year
+    return _mean(t) * ppy
 
 
 def cost_drag(costs: Any, equity: Any | None, periods_per_year: float) -> float:
@@ -306,16 +429,17 @@ def cost_drag(costs: Any, equity: Any | None, periods_per_year: float) -> float:
     and the drag is ``mean_t(c_t) * P``. A cost drag of 0.01 means costs ate
     1% of equity a year.
     """
-    c = np.nan_to_num(np.asarray(costs, dtype=np.float64).ravel(), nan=0.0)
+    ppy = _check_ppy(periods_per_year)
+    c = np.nan_to_num(_as_float(costs, "costs")[0], nan=0.0)
     if c.size == 0:
         return float("nan")
     if equity is None:
-        return _mean(c) * periods_per_year
-    e = np.asarray(equity, dtype=np.float64).ravel()
+        return _mean(c) * ppy
+    e = _as_float(equity, "equity")[0]
     e = e[np.isfinite(e)]
     if e.size == 0:
         return float("nan")
-    years = c.size / periods_per_year
+    years = c.size / ppy
     return _ratio(math.fsum(c.tolist()) / years, _mean(e))
 
 
@@ -323,20 +447,27 @@ def cost_drag(costs: Any, equity: Any | None, periods_per_year: float) -> float:
 def _pair(returns: Any, benchmark: Any) -> tuple[np.ndarray, np.ndarray]:
     """Aligned (by index for Series, by position otherwise) bars where both exist."""
     if isinstance(returns, pd.Series) and isinstance(benchmark, pd.Series):
+        _unique_index(returns, "returns")
+        _unique_index(benchmark, "benchmark")
         r = pd.Series(_clean(returns), index=_trimmed_index(returns))
-        b = benchmark.reindex(r.index)
+        b = pd.Series(_as_float(benchmark, "benchmark")[0], index=benchmark.index).reindex(r.index)
         a, c = r.to_numpy(np.float64), b.to_numpy(np.float64)
     else:
-        a = np.asarray(returns, dtype=np.float64).ravel()
-        c = np.asarray(benchmark, dtype=np.float64).ravel()
+        a = _as_float(returns, "returns")[0]
+        c = _as_float(benchmark, "benchmark")[0]
         if a.shape != c.shape:
             raise DataError(f"returns ({a.size}) and benchmark ({c.size}) differ in length")
     both = np.isfinite(a) & np.isfinite(c)
     return a[both], c[both]
 
 
+def _unique_index(s: pd.Series, name: str) -> None:
+    if s.index.has_duplicates:
+        raise DataError(f"{name}: date {s.index[s.index.duplicated()][0]} appears more than once")
+
+
 def _trimmed_index(s: pd.Series) -> pd.Index:
-    finite = np.isfinite(s.to_numpy(np.float64))
+    finite = np.isfinite(_as_float(s, "returns")[0])
     if not finite.any():
         return s.index[:0]
     first, last = np.flatnonzero(finite)[[0, -1]]
@@ -348,10 +479,10 @@ def beta(returns: Any, benchmark: Any, periods_per_year: float, risk_free: float
 
     NaN below 2 common bars or for a constant benchmark.
     """
+    rf = _rf_per_period(risk_free, _check_ppy(periods_per_year))
     r, b = _pair(returns, benchmark)
     if r.size < 2 or _std(b) == 0.0:
         return float("nan")
-    rf = _rf_per_period(risk_free, periods_per_year)
     x, y = b - rf, r - rf
     xc = x - _mean(x)
     return _ratio(_mean(xc * y), _mean(xc * xc))
@@ -366,15 +497,16 @@ def alpha(returns: Any, benchmark: Any, periods_per_year: float, risk_free: floa
     if not np.isfinite(bt):
         return float("nan")
     r, b = _pair(returns, benchmark)
-    rf = _rf_per_period(risk_free, periods_per_year)
+    rf = _rf_per_period(risk_free, float(periods_per_year))
     a = _mean((r - rf) - bt * (b - rf))
     return (1.0 + a) ** periods_per_year - 1.0
 
 
 def tracking_error(returns: Any, benchmark: Any, periods_per_year: float) -> float:
     """Annualised tracking error ``std(r - b, ddof=1) * sqrt(P)``."""
+    ppy = _check_ppy(periods_per_year)
     r, b = _pair(returns, benchmark)
-    return _std(r - b) * math.sqrt(periods_per_year)
+    return _std(r - b) * math.sqrt(ppy)
 
 
 def information_ratio(returns: Any, benchmark: Any, periods_per_year: float) -> float:
@@ -383,11 +515,12 @@ def information_ratio(returns: Any, benchmark: Any, periods_per_year: float) -> 
     Equals ``mean(r - b) / std(r - b, ddof=1) * sqrt(P)``; NaN when the
     tracking error is zero.
     """
+    ppy = _check_ppy(periods_per_year)
     r, b = _pair(returns, benchmark)
     if r.size < 2:
         return float("nan")
     active = r - b
-    return _ratio(_mean(active), _std(active)) * math.sqrt(periods_per_year)
+    return _ratio(_mean(active), _std(active)) * math.sqrt(ppy)
 
 
 # ------------------------------------------------------------------ summary
@@ -429,8 +562,15 @@ def compute_metrics(
         Float values; ``max_drawdown_duration`` is in bars, ``n_periods`` the
         number of bars used.
     """
+    if returns is None:
+        raise DataError("compute_metrics needs returns, got None")
+    if isinstance(returns, pd.DataFrame):
+        _as_float(returns, "returns")  # refuses several columns
+        returns = returns.iloc[:, 0]
     if not isinstance(returns, pd.Series):
-        returns = pd.Series(np.asarray(returns, dtype=np.float64))
+        returns = pd.Series(_as_float(returns, "returns")[0])
+    _unique_index(returns, "returns")
+    _check_rf(risk_free)
     r = _clean(returns)
     idx = _trimmed_index(returns)
     if periods_per_year is None:
@@ -440,8 +580,8 @@ def compute_metrics(
             )
         ppy = _ppy_from_dates(idx)
     else:
-        ppy = float(periods_per_year)
-        if not ppy > 0:
+        ppy = _check_ppy(periods_per_year)
+        if math.isnan(ppy):
             raise ConfigError(f"periods_per_year must be positive, got {periods_per_year!r}")
     out = dict.fromkeys(METRIC_KEYS, float("nan"))
     out["n_periods"] = float(r.size)
@@ -459,15 +599,17 @@ def compute_metrics(
         out["sortino"] = sortino(r, ppy, risk_free)
         out["calmar"] = calmar(r, ppy)
         if turnover is not None:
-            out["turnover"] = annual_turnover(_on(turnover, idx), ppy)
+            out["turnover"] = annual_turnover(_on(turnover, idx, returns, "turnover"), ppy)
         if costs is not None:
-            eq = None if equity is None else _on(equity, idx)
-            out["cost_drag"] = cost_drag(_on(costs, idx), eq, ppy)
+            eq = None if equity is None else _on(equity, idx, returns, "equity")
+            out["cost_drag"] = cost_drag(_on(costs, idx, returns, "costs"), eq, ppy)
         if benchmark is not None:
             bench = (
                 benchmark
                 if isinstance(benchmark, pd.Series)
-                else pd.Series(np.asarray(benchmark, dtype=np.float64), index=returns.index)
+                else pd.Series(
+                    _on(benchmark, returns.index, returns, "benchmark"), index=returns.index
+                )
             )
             out["beta"] = beta(clean, bench, ppy, risk_free)
             out["alpha"] = alpha(clean, bench, ppy, risk_free)
@@ -476,8 +618,20 @@ def compute_metrics(
     return pd.Series(out, dtype=np.float64)
 
 
-def _on(series: Any, idx: pd.Index) -> np.ndarray:
-    """Values of ``series`` on the bars of ``idx`` (by index; arrays are taken as given)."""
+def _on(series: Any, idx: pd.Index, returns: pd.Series, name: str) -> np.ndarray:
+    """Values of ``series`` on the bars of ``idx``.
+
+    A Series is aligned by index; an array must have one value per bar of
+    ``returns`` (untrimmed) and is cut to the bars of ``idx``.
+    """
     if isinstance(series, pd.Series):
-        return series.reindex(idx).to_numpy(np.float64)
-    return np.asarray(series, dtype=np.float64).ravel()
+        _unique_index(series, name)
+        values = _as_float(series, name)[0]
+        return pd.Series(values, index=series.index).reindex(idx).to_numpy(np.float64)
+    values = _as_float(series, name)[0]
+    if values.size != len(returns):
+        raise DataError(
+            f"{name} has {values.size} values but returns have {len(returns)}; pass a Series "
+            "indexed by date to align them"
+        )
+    return pd.Series(values, index=returns.index).reindex(idx).to_numpy(np.float64)
