@@ -78,17 +78,15 @@ def network_error(provider: str, exc: BaseException, where: str = "") -> Provide
     )
 
 
-def require_module(module: str, provider: str, extra: str = "data") -> Any:
+def require_module(module: str, provider: str, hint: str | None = None) -> Any:
     """Import an optional client library or raise one clear :class:`ProviderError`."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ProviderError(
-            f"{provider}: the {module!r} package is not installed; "
-            f"install it with `pip install 'alphalab[{extra}]'` or `pip install {module}`"
-        ) from None
+        how = hint or f"install it with `pip install 'alphalab[data]'` or `pip install {module.split('.')[0]}`"
+        raise ProviderError(f"{provider}: the {module!r} package is not installed; {how}") from None
 
 
 def date_chunks(start: Any, end: Any, days: int) -> Iterator[tuple[pd.Timestamp, pd.Timestamp]]:

@@ -50,7 +50,10 @@ class FiinQuantProvider:
     @property
     def session(self) -> Any:
         if self._session is None:
-            mod = self._module or require_module("FiinQuantX", self.name, extra="fiinquant")
+            mod = self._module or require_module(
+                "FiinQuantX", self.name,
+                hint="it is FiinGroup's commercial client: install it from your FiinQuant account",
+            )
             if not self.username or not self.password:
                 raise ProviderError("fiinquant: username and password are required to log in")
             try:
