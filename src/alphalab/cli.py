@@ -132,18 +132,74 @@ def _print_summary(result: Any) -> None:
         console.print(f"report: [bold green]{escape(str(result.report))}[/]")
 
 
-def _run_study(path: Path, out: Path | None) -> None:
+def _executor(kind: str | None, address: str | None, n_jobs: int | None) -> Any:
+    """The executor the command line asks for, or None to use the study's own."""
+    if kind is None:
+        if address is not None:
+            from alphalab.errors import ConfigError
+
+            raise ConfigError("--address needs --executor ray")
+        return None
+    from alphalab.validation.executors import make_executor
+
+    return make_executor(kind, n_jobs=n_jobs, address=address)
+
+
+def _run_study(
+    path: Path,
+    out: Path | None,
+    *,
+    holdout: bool = False,
+    executor: str | None = None,
+    address: str | None = None,
+    n_jobs: int | None = None,
+) -> None:
     from alphalab.study import Study
 
     study = Study.from_yaml(path)
+    ex = _executor(executor, address, n_jobs)
     # Data-quality and solver warnings would tear the progress bar; show them after it.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         try:
-            result = study.run(out=out, progress=True)
+            result = study.run(out=out, progress=True, holdout=holdout, executor=ex)
         finally:
             _print_warnings(caught)
     _print_summary(result)
+    _print_gates(result)
+
+
+def _print_gates(result: Any) -> None:
+    """Gate verdicts and holdout looks of a validated run (nothing for plain runs)."""
+    info = result.manifest.get("validation")
+    if not info:
+        return
+    looks = info.get("holdout_looks") or {}
+    console.print(
+        f"scope: [bold]{info['scope']}[/]; holdout evaluated {looks.get('n_evaluations', 0)} "
+        f"time(s) by {looks.get('n_configs', 0)} config(s)"
+    )
+    gates = _read_gates(result.run_dir)
+    for name, entry in (gates.get("strategies") or {}).items():
+        status = entry.get("status", "?")
+        colour = "green" if status == "PASS" else "red"
+        console.print(f"  {escape(name)}: [bold {colour}]{status}[/]", highlight=False)
+        for reason in entry.get("reasons", []):
+            console.print(f"    - {escape(reason)}", highlight=False)
+
+
+def _read_gates(run_dir: Path) -> dict[str, Any]:
+    import json
+
+    path = Path(run_dir) / "gates.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+_EXECUTOR_OPTION = typer.Option(
+    "--executor", help="Run folds and trials: serial, process or ray (default: the study's)."
+)
+_ADDRESS_OPTION = typer.Option("--address", help="Ray cluster address (with --executor ray).")
+_JOBS_OPTION = typer.Option("--jobs", "-j", min=1, help="Worker processes (--executor process).")
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -180,9 +236,37 @@ def run(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<name>-<time>).")
     ] = None,
+    executor: Annotated[str | None, _EXECUTOR_OPTION] = None,
+    address: Annotated[str | None, _ADDRESS_OPTION] = None,
+    jobs: Annotated[int | None, _JOBS_OPTION] = None,
 ) -> None:
-    """Run a study file and write its run directory and report."""
-    _run_study(study, out)
+    """Run a study file and write its run directory and report.
+
+    A study with a validation section runs walk-forward on its development span;
+    its sealed holdout stays closed (see `alphalab evaluate --holdout`).
+    """
+    _run_study(study, out, executor=executor, address=address, n_jobs=jobs)
+
+
+@app.command()
+@user_errors
+def evaluate(
+    study: Annotated[Path, typer.Argument(help="The study YAML file.")],
+    holdout: Annotated[
+        bool,
+        typer.Option(
+            "--holdout", help="Open the sealed holdout (the look is logged and counted)."
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<name>-<time>).")
+    ] = None,
+    executor: Annotated[str | None, _EXECUTOR_OPTION] = None,
+    address: Annotated[str | None, _ADDRESS_OPTION] = None,
+    jobs: Annotated[int | None, _JOBS_OPTION] = None,
+) -> None:
+    """Walk-forward evaluation with gates; `--holdout` judges the sealed holdout."""
+    _run_study(study, out, holdout=holdout, executor=executor, address=address, n_jobs=jobs)
 
 
 @app.command()

@@ -30,6 +30,9 @@ from pydantic import (
 )
 
 from alphalab.errors import AlphalabError, ConfigError
+from alphalab.validation.gates import GateSpec
+from alphalab.validation.protocol import ValidationSpec
+from alphalab.validation.tuning import TuneSpec
 
 __all__ = [
     "CostsConfig",
@@ -199,6 +202,11 @@ class StrategyConfig(_Model):
     name: str = Field(..., pattern=_NAME_PATTERN, description="Unique name in the study.")
     kind: str = Field(..., description="A registered strategy kind, e.g. equal_weight.")
     params: dict[str, Any] = Field(default_factory=dict, description="Constructor parameters.")
+    tune: TuneSpec | None = Field(
+        None,
+        description="Tune parameters on the inner split of each walk-forward training window "
+        "(grid or Optuna space); needs a validation section.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -222,6 +230,24 @@ class StrategyConfig(_Model):
         # Building the strategy validates parameter names and values up front,
         # so a bad parameter fails before any data is loaded.
         self.build()
+        if self.tune is not None:
+            from alphalab.portfolio.base import STRATEGIES
+
+            valid = set(STRATEGIES[self.kind]._param_names())
+            tuned = set(self.tune.grid or self.tune.space or {})
+            unknown = sorted(tuned - valid)
+            if unknown:
+                raise ValueError(
+                    f"tune: {self.kind} has no parameter(s) {unknown}; valid: {sorted(valid)}"
+                )
+            if self.tune.grid is not None:
+                from alphalab.validation.tuning import grid_candidates
+
+                for cand in grid_candidates(self.tune.grid):
+                    try:
+                        self.build().set_params(**cand).clone()
+                    except (AlphalabError, ValueError, TypeError) as exc:
+                        raise ValueError(f"tune.grid candidate {cand}: {exc}") from None
         return self
 
     def build(self) -> Any:
@@ -243,6 +269,16 @@ class ReportConfig(_Model):
     html: bool = Field(True, description="Write the self-contained report.html.")
 
 
+class ExecutorConfig(_Model):
+    """Where walk-forward folds and tuning trials run."""
+
+    kind: Literal["serial", "process", "ray"] = Field(
+        "serial", description="serial, process (local workers) or ray (a Ray cluster)."
+    )
+    n_jobs: int | None = Field(None, ge=1, description="Worker processes for kind=process.")
+    address: str | None = Field(None, description="Ray cluster address for kind=ray.")
+
+
 class StudyConfig(_Model):
     """A whole study: data, execution, strategies and report.
 
@@ -258,6 +294,13 @@ class StudyConfig(_Model):
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     strategies: list[StrategyConfig] = Field(..., min_length=1)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    validation: ValidationSpec | None = Field(
+        None,
+        description="Walk-forward retraining, sealed holdout and stress slice; without it every "
+        "strategy is fitted once before a single backtest.",
+    )
+    gates: GateSpec | None = Field(None, description="Acceptance criteria: PASS or REJECTED.")
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
@@ -270,6 +313,16 @@ class StudyConfig(_Model):
         if dup:
             raise ValueError(f"strategy names must be unique; duplicated: {', '.join(dup)}")
         return value
+
+    @model_validator(mode="after")
+    def _tuning_needs_walk_forward(self) -> StudyConfig:
+        tuned = [s.name for s in self.strategies if s.tune is not None]
+        if tuned and self.validation is None:
+            raise ValueError(
+                f"strategies {tuned} declare tune, which runs on walk-forward inner splits: "
+                "add a validation section (validation.walk_forward)"
+            )
+        return self
 
     # ----------------------------------------------------------- building
     @classmethod

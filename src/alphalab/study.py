@@ -44,7 +44,7 @@ from alphalab.config import BENCHMARK_KEY, StrategyConfig, StudyConfig
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
 
-__all__ = ["RunResult", "Study", "benchmark_returns", "package_versions"]
+__all__ = ["RunResult", "ScopedResult", "Study", "benchmark_returns", "package_versions"]
 
 # Packages whose versions decide the numbers of a run.
 _VERSIONED = (
@@ -247,7 +247,7 @@ def _close_series(obj: Any, name: str) -> pd.Series:
         raise DataError(f"benchmark {name!r} is a {type(obj).__name__}, not a price series")
     index = pd.DatetimeIndex(pd.to_datetime(series.index))
     if index.tz is not None:
-        index = index.tz_convert("UTC").tz_localize(None)
+        index = index.tz_localize(None)  # the exchange's wall-clock date, as Panel does
     out = pd.Series(
         pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan),
         index=index.as_unit("ns"),
@@ -420,6 +420,71 @@ def _long_records(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame({"strategy": pd.Series(dtype=str)})
 
 
+# ------------------------------------------------------- scoped results
+@dataclass(frozen=True)
+class ScopedResult:
+    """A backtest result seen only from ``start`` on: the evaluated span of a
+    walk-forward run (its first out-of-sample date, or the holdout start).
+
+    Exposes what the run directory writer reads: equity, returns, weights,
+    turnover, costs, trades, rejected orders and metrics.
+    """
+
+    result: Any
+    start: pd.Timestamp
+
+    @classmethod
+    def of(cls, validation: Any) -> ScopedResult:
+        return cls(validation.walk_forward.backtest, validation.returns.index[0])
+
+    @property
+    def _mask(self) -> np.ndarray:
+        return np.asarray(self.result.dates >= self.start)
+
+    @property
+    def equity(self) -> pd.Series:
+        return self.result.equity[self._mask]
+
+    @property
+    def returns(self) -> pd.Series:
+        return self.result.returns[self._mask]
+
+    @property
+    def weights(self) -> pd.DataFrame:
+        return self.result.weights[self._mask]
+
+    @property
+    def turnover(self) -> pd.Series:
+        return self.result.turnover[self._mask]
+
+    @property
+    def costs_daily(self) -> pd.DataFrame:
+        return self.result.costs_daily[self._mask]
+
+    @property
+    def costs(self) -> pd.Series:
+        return self.costs_daily.sum(axis=0).rename("costs")
+
+    def trades_frame(self) -> pd.DataFrame:
+        frame = self.result.trades_frame()
+        return frame[frame["date"] >= self.start].reset_index(drop=True)
+
+    def rejected_frame(self) -> pd.DataFrame:
+        frame = self.result.rejected_frame()
+        return frame[frame["date"] >= self.start].reset_index(drop=True)
+
+    def metrics(self, benchmark: pd.Series | None = None) -> pd.Series:
+        from alphalab.metrics import compute_metrics
+
+        return compute_metrics(
+            self.returns,
+            benchmark=None if benchmark is None else benchmark.reindex(self.returns.index),
+            turnover=self.turnover,
+            costs=self.costs_daily.sum(axis=1),
+            equity=self.equity,
+        )
+
+
 # ---------------------------------------------------------------- study
 class Study:
     """Runs every strategy of a study through the same engine and writes a run directory.
@@ -454,7 +519,14 @@ class Study:
         return f"Study({self.config.name!r}, strategies=[{names}])"
 
     # ------------------------------------------------------------- run
-    def run(self, out: str | Path | None = None, *, progress: bool = True) -> RunResult:
+    def run(
+        self,
+        out: str | Path | None = None,
+        *,
+        progress: bool = True,
+        holdout: bool = False,
+        executor: Any = None,
+    ) -> RunResult:
         """Run the study and write its run directory.
 
         Parameters
@@ -465,12 +537,21 @@ class Study:
             is an error.
         progress : bool
             Show a rich progress bar.
+        holdout : bool
+            Open the sealed holdout: walk forward through it and report metrics on
+            it only. Every such evaluation is written to the holdout ledger.
+        executor : Executor, optional
+            Overrides the config's ``executor`` (serial, process or Ray).
 
         Returns
         -------
         RunResult
         """
         cfg = self.config
+        if holdout and (cfg.validation is None or cfg.validation.holdout is None):
+            raise ConfigError(
+                "this study has no sealed holdout to evaluate: add validation.holdout.start"
+            )
         final = Path(out) if out is not None else _default_out(cfg)
         if final.exists() and not _is_replaceable(final):
             raise ConfigError(
@@ -498,25 +579,50 @@ class Study:
                     strategies[scfg.name].check(panel)
                 except DataError as exc:
                     raise DataError(f"strategy {scfg.name!r} ({scfg.kind}): {exc}") from None
-            i0, i1 = _window(cfg, panel, strategies)
-            window = panel.iloc_dates(slice(i0, i1))
-            decisions = _decision_dates(cfg, window.dates)
-            bench = None if bench_close is None else benchmark_returns(bench_close, window.dates)
-
             results: dict[str, Any] = {}
             per_strategy: dict[str, float] = {}
-            for scfg in cfg.strategies:
-                bar.step(f"strategy {scfg.name}")
-                with timer.stage(scfg.name, per_strategy):
-                    results[scfg.name] = self._run_one(
-                        scfg, strategies[scfg.name], panel, window, decisions, i0
-                    )
-                bar.advance()
+            extras: dict[str, Any] = {}
+            if cfg.validation is None:
+                i0, i1 = _window(cfg, panel, strategies)
+                window = panel.iloc_dates(slice(i0, i1))
+                decisions = _decision_dates(cfg, window.dates)
+                bench = (
+                    None if bench_close is None else benchmark_returns(bench_close, window.dates)
+                )
+                for scfg in cfg.strategies:
+                    bar.step(f"strategy {scfg.name}")
+                    with timer.stage(scfg.name, per_strategy):
+                        results[scfg.name] = self._run_one(
+                            scfg, strategies[scfg.name], panel, window, decisions, i0
+                        )
+                    bar.advance()
+                window_dates, n_decisions = window.dates, len(decisions)
+            else:
+                if cfg.data.start is not None:
+                    panel = panel.slice_dates(cfg.data.start, None)
+                full_bench = (
+                    None if bench_close is None else benchmark_returns(bench_close, panel.dates)
+                )
+                validations: dict[str, Any] = {}
+                for scfg in cfg.strategies:
+                    bar.step(f"walk-forward {scfg.name}")
+                    with timer.stage(scfg.name, per_strategy):
+                        validations[scfg.name] = self._validate_one(
+                            scfg, strategies[scfg.name], panel, full_bench, holdout, executor
+                        )
+                    bar.advance()
+                results = {n: ScopedResult.of(v) for n, v in validations.items()}
+                window_dates = next(iter(results.values())).returns.index
+                bench = None if full_bench is None else full_bench.reindex(window_dates)
+                n_decisions = int(
+                    max(np.isfinite(v.walk_forward.weights).any(axis=1).sum() for v in validations.values())
+                )
+                extras = self._validation_extras(validations, holdout)
             timer.timings["strategies"] = per_strategy
 
             bar.step("writing run directory")
             with timer.stage("metrics"):
-                metrics = self._metrics(results, bench, window.dates)
+                metrics = self._metrics(results, bench, window_dates)
             manifest: dict[str, Any] = {
                 "study": cfg.name,
                 "config_hash": cfg.config_hash(),
@@ -527,10 +633,10 @@ class Study:
                 "benchmark": cfg.data.benchmark,
                 "study_file": None if cfg.source is None else str(cfg.source),
                 "window": {
-                    "start": window.dates[0].date().isoformat(),
-                    "end": window.dates[-1].date().isoformat(),
-                    "n_dates": window.n_dates,
-                    "n_decisions": len(decisions),
+                    "start": window_dates[0].date().isoformat(),
+                    "end": window_dates[-1].date().isoformat(),
+                    "n_dates": len(window_dates),
+                    "n_decisions": n_decisions,
                     "history_start": panel.dates[0].date().isoformat(),
                 },
                 "n_assets": panel.n_assets,
@@ -540,6 +646,7 @@ class Study:
                     for s in cfg.strategies
                 ],
                 "execution": cfg.execution.model_dump(mode="json"),
+                **extras.get("manifest", {}),
                 "created": created,
                 "python": sys.version.split()[0],
                 "platform": platform.platform(),
@@ -550,6 +657,8 @@ class Study:
             try:
                 with timer.stage("write"):
                     self._write(tmp, manifest, metrics, results, bench, cfg)
+                    for fname, obj in extras.get("files", {}).items():
+                        _write_json(tmp / fname, obj)
                 _publish(tmp, final)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -611,6 +720,93 @@ class Study:
             initial_cash=cfg.execution.initial_cash,
             rules=cfg.execution.rules,
         )
+
+    def _validate_one(
+        self,
+        scfg: StrategyConfig,
+        strategy: Any,
+        panel: Panel,
+        bench: pd.Series | None,
+        holdout: bool,
+        executor: Any,
+    ) -> Any:
+        from alphalab.validation.executors import make_executor
+        from alphalab.validation.protocol import validate_strategy
+        from alphalab.validation.walkforward import EngineSettings
+
+        cfg = self.config
+        assert cfg.validation is not None
+        _seed_everything(cfg.seed)
+        if executor is None:
+            ex = cfg.executor
+            executor = make_executor(ex.kind, n_jobs=ex.n_jobs, address=ex.address)
+        engine = EngineSettings(
+            market=cfg.data.market,
+            rebalance=cfg.execution.rebalance,
+            execution=cfg.execution.at,
+            costs=_costs(cfg),
+            initial_cash=cfg.execution.initial_cash,
+            rules=cfg.execution.rules,
+        )
+        try:
+            return validate_strategy(
+                scfg.name,
+                strategy,
+                panel,
+                cfg.validation,
+                engine,
+                tune=scfg.tune,
+                gates=cfg.gates,
+                benchmark=bench,
+                seed=cfg.seed,
+                executor=executor,
+                holdout=holdout,
+            )
+        except (DataError, ConfigError) as exc:
+            raise type(exc)(f"strategy {scfg.name!r} ({scfg.kind}): {exc}") from None
+
+    def _validation_extras(self, validations: dict[str, Any], holdout: bool) -> dict[str, Any]:
+        """gates.json, validation.json and manifest entries; a holdout look is logged."""
+        from alphalab.validation.holdout import HoldoutLedger
+
+        cfg = self.config
+        assert cfg.validation is not None
+        ledger = HoldoutLedger(cfg.name)
+        if holdout:
+            ledger.record(
+                cfg.config_hash(),
+                strategies={n: v.verdict.status for n, v in validations.items()},
+            )
+        looks = ledger.summary().to_dict()
+        scope = "holdout" if holdout else "development"
+        gates = {
+            "scope": scope,
+            "holdout_looks": looks,
+            "strategies": {
+                n: {
+                    **v.verdict.to_dict(),
+                    "dsr": v.overfitting.get("dsr"),
+                    "pbo": v.overfitting.get("pbo"),
+                    "n_trials": v.overfitting.get("n_trials"),
+                }
+                for n, v in validations.items()
+            },
+        }
+        summaries = {n: v.summary() for n, v in validations.items()}
+        manifest = {
+            "validation": {
+                "scope": scope,
+                "spec": cfg.validation.model_dump(mode="json"),
+                "gates": None if cfg.gates is None else cfg.gates.model_dump(mode="json"),
+                "holdout_looks": looks,
+                "n_trials": {n: v.walk_forward.n_trials for n, v in validations.items()},
+                "verdicts": {n: v.verdict.status for n, v in validations.items()},
+            }
+        }
+        return {
+            "manifest": manifest,
+            "files": {"gates.json": gates, "validation.json": _json_safe(summaries)},
+        }
 
     def _metrics(
         self, results: dict[str, Any], bench: pd.Series | None, dates: pd.DatetimeIndex

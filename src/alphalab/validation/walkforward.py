@@ -224,10 +224,35 @@ def run_walk_forward(
         raise ConfigError("walk-forward: no data before the holdout start")
     folds = splitter.split(panel.dates)
     shared = _Shared(panel, strategy, engine, tune, int(seed), rebalance_mask(panel.dates, engine.rebalance))
-    outputs = (executor or SerialExecutor()).map(_fold_task, shared, folds)
+    if tune is None and not strategy.requires.learns:
+        # Nothing to retrain: one pass over every out-of-sample date gives the same
+        # decisions for stateless rules and keeps stateful ones (buy-and-hold)
+        # from restarting at each fold.
+        outputs = [_single_pass(shared, folds)]
+    else:
+        outputs = (executor or SerialExecutor()).map(_fold_task, shared, folds)
     weights = stitch(outputs, panel.shape)
     oos_start, oos_end = int(folds[0].test[0]), int(folds[-1].test[-1])
     span = slice(oos_start, oos_end + 1)
     result = engine.run(weights[span], panel.iloc_dates(span))
     trials = [t for out in outputs for t in out.trials]
-    return WalkForwardResult(weights, oos_start, oos_end, result, [o.info for o in outputs], trials)
+    infos = outputs[0].info["folds"] if "folds" in outputs[0].info else [o.info for o in outputs]
+    return WalkForwardResult(weights, oos_start, oos_end, result, infos, trials)
+
+
+def _single_pass(shared: _Shared, folds: list[Fold]) -> FoldOutput:
+    """Decisions of a strategy that learns nothing, over all test blocks at once."""
+    panel = shared.panel
+    seed_everything(derive_seed(shared.seed, "fold", 0))
+    strat = shared.strategy.clone()
+    first_train_end = int(folds[0].train[-1]) if folds[0].train.size else 0
+    strat.fit(panel.iloc_dates(slice(0, first_train_end + 1)), until=panel.dates[first_train_end])
+    tested = np.concatenate([f.test for f in folds])
+    rows = tested[shared.mask[tested]]
+    if rows.size:
+        decided = np.asarray(strat.decide(panel, panel.dates[rows]), dtype=np.float64)
+    else:
+        decided = np.empty((0, panel.n_assets))
+    params = strat.get_params()
+    infos = [f.describe(panel.dates) | {"params": params} for f in folds]
+    return FoldOutput(rows, decided, {}, [], {"folds": infos})
