@@ -8,6 +8,7 @@ import pytest
 
 from alphalab.errors import DataError, MarketRuleError
 from alphalab.markets import (
+    DATED_FIELDS,
     MarketRules,
     cn_board,
     get_market,
@@ -268,3 +269,63 @@ def test_cn_real_returns_stay_inside_resolved_bands() -> None:
     chinext = res.boards == "cn.chinext"
     after = (wide["close"].index >= "2020-08-24")[:, None]
     assert (ok & after & chinext[None, :] & (move > 0.11)).any()
+
+
+# ------------------------------------------------------------ hostile input
+def test_tz_aware_dates_use_the_exchange_wall_clock_date() -> None:
+    # 2023-08-28 00:00 in Shanghai is 2023-08-27 in UTC: the new stamp duty
+    # starts on the local date, not a day late.
+    local = pd.DatetimeIndex(["2023-08-25", "2023-08-28"], tz="Asia/Shanghai")
+    res = resolve_rules("cn", local, pd.Index(["600000"]))
+    np.testing.assert_allclose(res.sell_tax, [0.001, 0.0005])
+    assert get_market("cn").value_at("sell_tax_bps", local[1]) == 5.0
+    assert (
+        get_market("vn.hose").at(pd.Timestamp("2021-01-04", tz="Asia/Ho_Chi_Minh")).lot_size == 100
+    )
+
+
+@pytest.mark.parametrize(
+    ("dates", "match"),
+    [
+        (["2020-01-02", None], "position 1"),
+        (["2020-01-02", "garbage"], "not a date"),
+        ([1, 2], "numbers"),
+    ],
+    ids=["nat", "garbage", "ints"],
+)
+def test_bad_dates_raise_data_error(dates: list, match: str) -> None:
+    with pytest.raises(DataError, match=match):
+        resolve_rules("us", dates, pd.Index(["A"]))
+
+
+def test_assets_as_a_string_and_non_numeric_st_are_refused() -> None:
+    dates = pd.DatetimeIndex(["2020-01-02"])
+    with pytest.raises(DataError, match="assets"):
+        resolve_rules("us", dates, "AAPL")  # would be read as four tickers A, A, P, L
+    with pytest.raises(DataError, match="st flags"):
+        resolve_rules("us", dates, pd.Index(["A"]), st=np.array([["yes"]]))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("lot_size", 0),
+        ("lot_size", 1.5),
+        ("price_band", -0.1),
+        ("price_band", float("nan")),
+        ("st_price_band", 0.0),
+        ("settlement_days", -1),
+        ("commission_bps", float("inf")),
+        ("sell_tax_bps", -5.0),
+        ("min_commission", -1.0),
+        ("borrow_bps", float("nan")),
+        ("min_order", -200),
+    ],
+)
+def test_custom_rules_with_impossible_values_are_refused(field: str, value: float) -> None:
+    with pytest.raises(MarketRuleError, match=f"'x'.*{field}"):
+        MarketRules("x", **{field: value})
+    if field in DATED_FIELDS:
+        sched = (("2000-01-01", value), ("2010-01-01", getattr(MarketRules("y"), field)))
+        with pytest.raises(MarketRuleError, match=f"'x'.*{field}.*2000-01-01"):
+            MarketRules("x", history=((field, sched),))

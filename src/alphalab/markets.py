@@ -99,6 +99,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alphalab._inputs import as_dates, is_finite_number
 from alphalab.errors import DataError, MarketRuleError
 
 __all__ = [
@@ -123,6 +124,32 @@ DATED_FIELDS = (
     "sell_tax_bps",
     "buy_tax_bps",
 )
+
+# Smallest legal value of each integer field.
+_INT_MIN = {"lot_size": 1, "settlement_days": 0, "min_order": 0}
+_BAND_FIELDS = ("price_band", "st_price_band")
+_NON_NEGATIVE = ("commission_bps", "min_commission", "sell_tax_bps", "buy_tax_bps", "borrow_bps")
+
+
+def _value_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` is impossible for rule ``name`` (None when it is fine)."""
+    if name in _INT_MIN:
+        ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+        if not ok or value < _INT_MIN[name]:
+            return f"must be an integer >= {_INT_MIN[name]}"
+    elif name in _BAND_FIELDS:
+        if value is not None and (not is_finite_number(value) or value <= 0):
+            return "must be None (no band) or a positive fraction such as 0.07"
+    elif name in _NON_NEGATIVE:
+        if not is_finite_number(value) or value < 0:
+            return "must be a finite number >= 0"
+    return None
+
+
+def _when(date: Any) -> pd.Timestamp:
+    """A date as a naive Timestamp on the exchange's wall clock."""
+    when = pd.Timestamp(date)
+    return when.tz_localize(None) if when.tzinfo is not None else when
 
 
 @dataclass(frozen=True)
@@ -180,6 +207,12 @@ class MarketRules:
     history: tuple[tuple[str, Schedule], ...] = ()
 
     def __post_init__(self) -> None:
+        for name in (*_INT_MIN, *_BAND_FIELDS, *_NON_NEGATIVE):
+            problem = _value_problem(name, getattr(self, name))
+            if problem:
+                raise MarketRuleError(
+                    f"market {self.code!r}: {name}={getattr(self, name)!r} {problem}"
+                )
         for name, sched in self.history:
             if name not in DATED_FIELDS:
                 raise MarketRuleError(
@@ -188,7 +221,16 @@ class MarketRules:
                 )
             if not sched:
                 raise MarketRuleError(f"market {self.code!r}: empty schedule for {name!r}")
-            stamps = [pd.Timestamp(d) for d, _ in sched]
+            for d, v in sched:
+                problem = _value_problem(name, v)
+                if problem:
+                    raise MarketRuleError(f"market {self.code!r}: {name}={v!r} from {d} {problem}")
+            try:
+                stamps = [_when(d) for d, _ in sched]
+            except (TypeError, ValueError):
+                raise MarketRuleError(
+                    f"market {self.code!r}: schedule for {name!r} has a date that is not a date"
+                ) from None
             if any(b <= a for a, b in itertools.pairwise(stamps)):
                 raise MarketRuleError(
                     f"market {self.code!r}: schedule for {name!r} is not strictly increasing"
@@ -209,10 +251,10 @@ class MarketRules:
     def value_at(self, name: str, date: Any) -> Any:
         """Value of rule ``name`` in force on ``date``."""
         sched = self.schedule(name)
-        when = pd.Timestamp(date)
+        when = _when(date)
         value = sched[0][1]
         for start, v in sched:
-            if pd.Timestamp(start) <= when:
+            if _when(start) <= when:
                 value = v
         return value
 
@@ -599,7 +641,14 @@ def resolve_rules(
     DataError
         ``st`` has the wrong shape.
     """
-    idx = pd.DatetimeIndex(dates)
+    # Daily bars carry the exchange's wall-clock date: a tz-aware 2023-08-28
+    # in Shanghai is that day's rule, not 2023-08-27 UTC.
+    idx = as_dates(dates, "dates", unique=False, wall_clock=True)
+    if isinstance(assets, str | bytes):
+        raise DataError(
+            f"assets must be a sequence of tickers, got the string {assets!r:.40} "
+            "(wrap one ticker in a list)"
+        )
     names = [str(a) for a in assets]
     n_d, n_a = len(idx), len(names)
     if isinstance(market, MarketRules):
@@ -614,7 +663,12 @@ def resolve_rules(
 
     st_mask = np.zeros((n_d, n_a), dtype=bool)
     if st is not None:
-        st_arr = np.asarray(st, dtype=np.float64)
+        try:
+            st_arr = np.asarray(st, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(
+                "st flags must be numbers (1 = special treatment, 0 or NaN = not)"
+            ) from None
         if st_arr.shape != (n_d, n_a):
             raise DataError(
                 f"st flags have shape {st_arr.shape}, expected {(n_d, n_a)} (dates, assets)"

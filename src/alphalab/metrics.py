@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alphalab._inputs import as_dates, is_finite_number, real_number
 from alphalab.errors import ConfigError, DataError
 
 __all__ = [
@@ -110,7 +111,7 @@ def periods_per_year(dates: Sequence[Any] | pd.DatetimeIndex) -> float:
     float
         NaN when fewer than 2 dates or a zero span.
     """
-    idx = _as_dates(dates, "dates")
+    idx = as_dates(dates, "dates")
     if len(idx) < 2:
         return float("nan")
     days = (idx.max() - idx.min()) / pd.Timedelta(days=1)
@@ -122,40 +123,9 @@ def periods_per_year(dates: Sequence[Any] | pd.DatetimeIndex) -> float:
 _ppy_from_dates = periods_per_year  # compute_metrics has a parameter of the same name
 
 
-def _as_dates(dates: Any, name: str) -> pd.DatetimeIndex:
-    """``dates`` as a DatetimeIndex; numbers, unparseable text, NaT and repeats raise."""
-    if isinstance(dates, pd.DatetimeIndex):
-        idx = dates
-    else:
-        values = dates if hasattr(dates, "dtype") else np.asarray(dates, dtype=object).ravel()
-        cells = np.asarray(values, dtype=object).ravel()
-        if values.dtype.kind in "biufc" or any(
-            isinstance(v, (bool, int, float, np.number)) and not pd.isna(v) for v in cells
-        ):
-            raise DataError(
-                f"{name} must be dates (DatetimeIndex or date strings), got numbers; integers "
-                "would be read as nanoseconds since 1970"
-            )
-        try:
-            idx = pd.DatetimeIndex(values)
-        except (TypeError, ValueError) as exc:
-            raise DataError(f"{name}: a value is not a date ({str(exc)[:120]})") from None
-    if idx.hasnans:
-        pos = int(np.flatnonzero(idx.isna())[0])
-        raise DataError(f"{name} contain a missing date (NaT) at position {pos}")
-    if idx.has_duplicates:
-        raise DataError(f"{name}: date {idx[idx.duplicated()][0]} appears more than once")
-    return idx
-
-
 def _check_ppy(periods_per_year: Any) -> float:
     """A positive number of bars per year (NaN passes through: metrics are then NaN)."""
-    ok = isinstance(periods_per_year, (int, float, np.integer, np.floating)) and not isinstance(
-        periods_per_year, (bool, np.bool_)
-    )
-    if not ok:
-        raise ConfigError(f"periods_per_year must be a number, got {periods_per_year!r}")
-    ppy = float(periods_per_year)
+    ppy = real_number(periods_per_year, "periods_per_year")
     if not (ppy > 0 or math.isnan(ppy)) or math.isinf(ppy):
         raise ConfigError(f"periods_per_year must be positive and finite, got {periods_per_year!r}")
     return ppy
@@ -163,12 +133,9 @@ def _check_ppy(periods_per_year: Any) -> float:
 
 def _check_rf(risk_free: Any) -> float:
     """An annual risk-free rate: a finite number above -100%."""
-    ok = isinstance(risk_free, (int, float, np.integer, np.floating)) and not isinstance(
-        risk_free, (bool, np.bool_)
-    )
-    if not ok or not math.isfinite(float(risk_free)) or float(risk_free) <= -1.0:
+    if not is_finite_number(risk_free) or float(risk_free) <= -1.0:
         raise ConfigError(
-            f"risk_free must be a finite annual rate above -1 (e.g. 0.02), got {risk_free!r}"
+            f"risk_free must be a finite annual rate above -1 (e.g. 0.02), got {risk_free!r:.60}"
         )
     return float(risk_free)
 
