@@ -8,7 +8,6 @@ page really works in a browser).
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -55,7 +54,6 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     except ImportError:
         pytest.fail("python playwright is missing: install the test extra (`make install-test`)")
 
-    t0 = time.perf_counter()
     console: list[tuple[str, str]] = []
     errors: list[str] = []
     dialogs: list[str] = []
@@ -97,7 +95,6 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
-    elapsed = time.perf_counter() - t0
 
     assert not errors, f"page errors: {errors}"
     bad = [(t, m) for t, m in console if t in ("error", "warning")]
@@ -128,4 +125,3 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     # The hostile name is shown as text (the browser decoded the entities), never run.
     assert HOSTILE in metrics_text and "sharpe" in metrics_text and "benchmark" in metrics_text
     assert shot.stat().st_size > 100_000
-    assert elapsed < 30, f"browser check took {elapsed:.1f} s"
