@@ -21,6 +21,7 @@ from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError
 from alphalab.metrics import compute_metrics, periods_per_year
 from alphalab.portfolio.base import Strategy
+from alphalab.validation.cpcv import CPCVSpec, run_cpcv
 from alphalab.validation.executors import Executor
 from alphalab.validation.gates import GateSpec, GateVerdict, evaluate_gates, gate_evidence
 from alphalab.validation.overfitting import overfitting_summary
@@ -94,6 +95,7 @@ class ValidationSpec(BaseModel):
     walk_forward: WalkForwardSpec = Field(default_factory=WalkForwardSpec)
     holdout: HoldoutSpec | None = None
     stress: StressSpec | None = None
+    cpcv: CPCVSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class StrategyValidation:
     verdict: GateVerdict
     candidates: list[dict[str, Any]] = field(default_factory=list)
     stress_sealed: bool = False
+    cpcv: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary (metrics, gates, overfitting, folds, trial count)."""
@@ -149,6 +152,7 @@ class StrategyValidation:
                 "metrics": self.metrics.to_dict(),
                 "stress_metrics": None if self.stress_metrics is None else self.stress_metrics.to_dict(),
                 "stress_sealed": self.stress_sealed,
+                "cpcv": self.cpcv,
                 "overfitting": self.overfitting,
                 "gates": self.verdict.to_dict(),
                 "folds": self.walk_forward.folds,
@@ -278,6 +282,12 @@ def validate_strategy(
     if stress_sealed and gates is not None:
         gates = gates.model_copy(update={"stress": None})
     verdict = evaluate_gates(gates, evidence)
+    cpcv = None
+    if spec.cpcv is not None and not holdout:
+        dev = panel if holdout_start is None else panel.iloc_dates(
+            slice(0, int(panel.dates.searchsorted(holdout_start, "left")))
+        )
+        cpcv = run_cpcv(strategy, dev, spec.cpcv, engine, seed=seed, executor=executor)
     return StrategyValidation(
         name=name,
         scope="holdout" if holdout else "development",
@@ -289,4 +299,5 @@ def validate_strategy(
         verdict=verdict,
         candidates=candidates,
         stress_sealed=stress_sealed,
+        cpcv=cpcv,
     )
