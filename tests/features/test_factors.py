@@ -137,3 +137,19 @@ def test_cli_factors_command(tmp_path: Path) -> None:
     syntax.write_text(f"data: {{source: {shared_file('vn30_2016_2019.parquet')}, mode: lenient}}\ncatalogue: {{x: 'rank(close'}}\n")
     res = CliRunner().invoke(app, ["factors", str(syntax)])
     assert res.exit_code == 2 and "position" in res.output
+
+
+def test_cs_corr_kernel_twin() -> None:
+    from alphalab.features.expr import kernels as K
+
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((60, 30))
+    b = a * 0.3 + rng.standard_normal((60, 30))
+    a[rng.random(a.shape) < 0.1] = np.nan
+    b[:, 0] = np.inf
+    a[5] = 2.0  # constant row
+    a[6, 3:] = np.nan  # too few pairs
+    a[7] *= 1e200  # huge values must not overflow
+    got, want = K.cs_corr(a, b, 5), K.cs_corr_py(a, b, 5)
+    np.testing.assert_allclose(got, want, rtol=1e-10, equal_nan=True)
+    assert np.isnan(got[5]) and np.isnan(got[6]) and np.isfinite(got[7])

@@ -95,24 +95,7 @@ def forward_returns(close: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def _row_corr(a: np.ndarray, b: np.ndarray, min_assets: int) -> np.ndarray:
-    ok = np.isfinite(a) & np.isfinite(b)
-    n = ok.sum(axis=1).astype(np.float64)
-    a0 = np.where(ok, a, 0.0)
-    b0 = np.where(ok, b, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        ma = a0.sum(axis=1) / n
-        mb = b0.sum(axis=1) / n
-        da = np.where(ok, a - ma[:, None], 0.0)
-        db = np.where(ok, b - mb[:, None], 0.0)
-        # correlation is scale-free: rescale rows so that huge signals cannot overflow
-        da /= np.maximum(np.abs(da).max(axis=1, keepdims=True), 1e-300)
-        db /= np.maximum(np.abs(db).max(axis=1, keepdims=True), 1e-300)
-        cov = (da * db).sum(axis=1)
-        va = (da * da).sum(axis=1)
-        vb = (db * db).sum(axis=1)
-        r = cov / np.sqrt(va * vb)
-    r[(n < min_assets) | (va <= 0) | (vb <= 0)] = np.nan
-    return r
+    return _k.cs_corr(np.ascontiguousarray(a), np.ascontiguousarray(b), int(min_assets))
 
 
 def _masked_rank(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -305,11 +288,23 @@ def evaluate_factor(
     FactorResult
     """
     hs = sorted({int(h) for h in (*horizons, horizon)})
-    fwd = forward_returns(close, horizon)
-    ic = information_coefficient(signal, fwd, method="pearson", dates=dates)
-    ric = information_coefficient(signal, fwd, method="spearman", dates=dates)
-    qr = quantile_returns(signal, fwd, n_quantiles=n_quantiles, dates=dates)
-    ac = signal_autocorrelation(signal, dates=dates)
+    s = _arr(signal, "signal")
+    series: dict[int, tuple[pd.Series, pd.Series]] = {}
+    rows = {}
+    for h in hs:
+        fwd = forward_returns(close, h)
+        pair = (
+            information_coefficient(s, fwd, method="pearson", dates=dates),
+            information_coefficient(s, fwd, method="spearman", dates=dates),
+        )
+        series[h] = pair
+        a, b = ic_summary(pair[0]), ic_summary(pair[1])
+        rows[h] = {"ic_mean": a["ic_mean"], "rank_ic_mean": b["ic_mean"],
+                   "icir": a["icir"], "rank_icir": b["icir"]}
+    decay = pd.DataFrame.from_dict(rows, orient="index").rename_axis("horizon")
+    ic, ric = series[int(horizon)]
+    qr = quantile_returns(s, forward_returns(close, horizon), n_quantiles=n_quantiles, dates=dates)
+    ac = signal_autocorrelation(s, dates=dates)
     s_ic, s_ric = ic_summary(ic), ic_summary(ric)
     summary = pd.Series(
         {
@@ -326,7 +321,6 @@ def evaluate_factor(
         },
         name=name,
     )
-    decay = ic_decay(signal, close, hs, dates=dates)
     return FactorResult(name, int(horizon), ic, ric, summary, qr, decay, ac)
 
 

@@ -26,6 +26,8 @@ from numba import njit
 from alphalab.errors import DataError
 
 __all__ = [
+    "cs_corr",
+    "cs_corr_py",
     "cs_rank",
     "cs_rank_py",
     "cs_rank_sorted",
@@ -216,6 +218,61 @@ def cs_rank(x: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(cache=True)
+def cs_corr(a: np.ndarray, b: np.ndarray, min_count: int) -> np.ndarray:
+    """Per-row Pearson correlation of ``a`` and ``b`` over the columns finite in both.
+
+    Parameters
+    ----------
+    a, b : ndarray, shape (n_rows, n_cols)
+    min_count : int
+        Rows with fewer valid pairs give NaN.
+
+    Returns
+    -------
+    ndarray, shape (n_rows,)
+        NaN where either side is constant on the valid pairs. Deviations are
+        rescaled by their largest magnitude first, so huge values cannot
+        overflow (correlation is scale-free).
+    """
+    n, m = a.shape
+    out = np.full(n, np.nan)
+    for i in range(n):
+        cnt = 0
+        sa = 0.0
+        sb = 0.0
+        for j in range(m):
+            if math.isfinite(a[i, j]) and math.isfinite(b[i, j]):
+                cnt += 1
+                sa += a[i, j]
+                sb += b[i, j]
+        if cnt < max(min_count, 2):
+            continue
+        ma = sa / cnt
+        mb = sb / cnt
+        xa = 0.0
+        xb = 0.0
+        for j in range(m):
+            if math.isfinite(a[i, j]) and math.isfinite(b[i, j]):
+                xa = max(xa, abs(a[i, j] - ma))
+                xb = max(xb, abs(b[i, j] - mb))
+        if xa == 0.0 or xb == 0.0:
+            continue
+        c = 0.0
+        va = 0.0
+        vb = 0.0
+        for j in range(m):
+            if math.isfinite(a[i, j]) and math.isfinite(b[i, j]):
+                da = (a[i, j] - ma) / xa
+                db = (b[i, j] - mb) / xb
+                c += da * db
+                va += da * da
+                vb += db * db
+        if va > 0.0 and vb > 0.0:
+            out[i] = min(1.0, max(-1.0, c / math.sqrt(va * vb)))
+    return out
+
+
 # ------------------------------------------------------------------ twins
 def _full_windows_py(col: np.ndarray, d: int):  # type: ignore[no-untyped-def]
     for i in range(d - 1, len(col)):
@@ -262,4 +319,18 @@ def cs_rank_py(x: np.ndarray) -> np.ndarray:
         ok = np.isfinite(x[i])
         if ok.any():
             out[i, ok] = rankdata(x[i, ok], method="average") / ok.sum()
+    return out
+
+
+def cs_corr_py(a: np.ndarray, b: np.ndarray, min_count: int) -> np.ndarray:
+    """Twin of :func:`cs_corr` (``numpy.corrcoef`` per row)."""
+    out = np.full(a.shape[0], np.nan)
+    for i in range(a.shape[0]):
+        ok = np.isfinite(a[i]) & np.isfinite(b[i])
+        if ok.sum() < max(min_count, 2):
+            continue
+        x, y = a[i, ok], b[i, ok]
+        if np.ptp(x) == 0 or np.ptp(y) == 0:
+            continue
+        out[i] = np.corrcoef(x / np.abs(x).max(), y / np.abs(y).max())[0, 1]
     return out
