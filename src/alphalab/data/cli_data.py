@@ -47,7 +47,9 @@ def _errors(func: F) -> F:
             return func(*args, **kwargs)
         except (AlphalabError, FileNotFoundError) as exc:
             text = " ".join(str(exc).split()) or type(exc).__name__
-            err_console.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -65,7 +67,9 @@ def _frame_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 50)
         # Names stay whole; long values fold.
         table.add_column(str(col), overflow="fold", no_wrap=i == 0)
     for row in df.head(max_rows).itertuples(index=False):
-        table.add_row(*["" if (v is None or (isinstance(v, float) and pd.isna(v))) else str(v) for v in row])
+        table.add_row(
+            *["" if (v is None or (isinstance(v, float) and pd.isna(v))) else str(v) for v in row]
+        )
     return table
 
 
@@ -84,7 +88,9 @@ def _parse_map(pairs: list[str] | None) -> dict[str, str]:
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file, long layout.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Dataset name in the store.")],
-    market: Annotated[str | None, typer.Option(help="Markets code, e.g. us, vn.hose, cn, tw.")] = None,
+    market: Annotated[
+        str | None, typer.Option(help="Markets code, e.g. us, vn.hose, cn, tw.")
+    ] = None,
     map_: Annotated[
         list[str] | None, typer.Option("--map", help="Rename a column: SRC=DST (repeatable).")
     ] = None,
@@ -95,8 +101,9 @@ def import_(
     home: HomeOpt = None,
 ) -> None:
     """Import FILE as dataset NAME (atomically: an interrupted import changes nothing)."""
-    info = _store(home).import_file(file, name, market=market, mapping=_parse_map(map_),
-                                    adjusted=adjusted, replace=replace)
+    info = _store(home).import_file(
+        file, name, market=market, mapping=_parse_map(map_), adjusted=adjusted, replace=replace
+    )
     dropped = info.meta.get("validation", {}).get("n_dropped", 0)
     console.print(
         f"imported [bold]{info.name}[/]: {info.n_rows:,} rows, {info.n_tickers} tickers, "
@@ -119,7 +126,17 @@ def list_(home: HomeOpt = None) -> None:
     if cat.empty:
         console.print("the store is empty; add data with `alphalab data import FILE --name NAME`")
         return
-    cols = ["name", "kind", "market", "adjusted", "n_tickers", "start_date", "end_date", "n_rows", "source"]
+    cols = [
+        "name",
+        "kind",
+        "market",
+        "adjusted",
+        "n_tickers",
+        "start_date",
+        "end_date",
+        "n_rows",
+        "source",
+    ]
     console.print(_frame_table(cat[cols], title=None, max_rows=10_000))
 
 
@@ -136,7 +153,9 @@ def show(name: str, home: HomeOpt = None) -> None:
 def query(
     sql: Annotated[str, typer.Argument(help="One SELECT / WITH / SHOW / DESCRIBE statement.")],
     max_rows: Annotated[int, typer.Option(help="Rows to print.")] = 50,
-    csv: Annotated[Path | None, typer.Option(help="Also write the full result to this CSV.")] = None,
+    csv: Annotated[
+        Path | None, typer.Option(help="Also write the full result to this CSV.")
+    ] = None,
     home: HomeOpt = None,
 ) -> None:
     """Run read-only SQL; each dataset is a view named after it, the catalogue is `datasets`."""
@@ -176,7 +195,9 @@ def update(
 
     info, added = update_dataset(_store(home), name, end=end)
     if added == 0:
-        console.print(f"{name} is up to date (last date {info.end_date.date() if info.end_date is not None else '-'})")
+        console.print(
+            f"{name} is up to date (last date {info.end_date.date() if info.end_date is not None else '-'})"
+        )
     else:
         console.print(f"{name}: added {added:,} rows, now up to {info.end_date.date()}")
 
@@ -196,8 +217,15 @@ def fetch(
     from alphalab.data.providers import fetch_into_store, get_provider
 
     p = get_provider(provider)
-    info = fetch_into_store(_store(home), p, [t.strip() for t in tickers.split(",") if t.strip()],
-                            start, end or pd.Timestamp.today().strftime("%Y-%m-%d"), name, replace=replace)
+    info = fetch_into_store(
+        _store(home),
+        p,
+        [t.strip() for t in tickers.split(",") if t.strip()],
+        start,
+        end or pd.Timestamp.today().strftime("%Y-%m-%d"),
+        name,
+        replace=replace,
+    )
     console.print(f"fetched {info.name}: {info.n_rows:,} rows, {info.n_tickers} tickers")
 
 
@@ -215,17 +243,9 @@ def check(
     home: HomeOpt = None,
 ) -> None:
     """Data-health report: gaps, stale prices, band breaches, bad prints, OHLC, listings."""
-    from alphalab.data.health import check_fundamentals, check_health
+    from alphalab.data.health import check_dataset
 
-    store = _store(home)
-    info = store.info(name)
-    fund = store.read_table(fundamentals) if fundamentals else None
-    if info.kind == "prices":
-        report = check_health(store.load(name), market=market or info.market, name=name, fundamentals=fund)
-    elif info.kind == "fundamentals":
-        report = check_fundamentals(store.read_table(name), name=name)
-    else:
-        raise AlphalabError(f"dataset {name!r} is a plain table; health checks need prices or fundamentals")
+    report = check_dataset(_store(home), name, market=market, fundamentals=fundamentals)
     if html is not None:
         html.write_text(report.to_html_fragment(), encoding="utf-8")
     if as_json:

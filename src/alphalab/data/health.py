@@ -19,7 +19,8 @@ Checks and their kinds (severity in brackets):
   ``big_move`` (35%) are ``suspect_drop`` [warning] (unadjusted split,
   spin-off or special dividend, or a real crash) or ``large_move`` [info];
   moves in a ticker's first five sessions are ``listing_move`` [info];
-* ``ohlc_inconsistent`` and ``nonpositive_price`` [error];
+* ``ohlc_inconsistent`` and ``nonpositive_price`` [error]; ``invalid_row``
+  [error] rows the store's import validation dropped (listed from the catalogue);
 * ``stale_price`` [warning] runs of unchanged closes on days that traded,
   ``zero_volume`` [warning] runs of zero volume, ``suspended`` [info] runs of
   ``tradestatus == 0``;
@@ -47,7 +48,7 @@ from alphalab.data.calendars import trading_calendar
 from alphalab.data.panel import Panel
 from alphalab.errors import DataError, MarketRuleError
 
-__all__ = ["HealthReport", "check_fundamentals", "check_health"]
+__all__ = ["HealthReport", "check_dataset", "check_fundamentals", "check_health"]
 
 ISSUE_COLUMNS = ("kind", "severity", "ticker", "date", "value", "detail")
 SEVERITIES = ("error", "warning", "info")
@@ -103,8 +104,10 @@ class HealthReport:
         if "n_reports" in self.stats:
             shape = f"{self.stats['n_reports']} reports of {self.stats['n_tickers']} tickers"
         else:
-            shape = (f"{self.stats.get('n_dates', 0)} dates x {self.stats.get('n_assets', 0)} assets, "
-                     f"market {self.market or 'unknown'}, calendar {self.calendar}")
+            shape = (
+                f"{self.stats.get('n_dates', 0)} dates x {self.stats.get('n_assets', 0)} assets, "
+                f"market {self.market or 'unknown'}, calendar {self.calendar}"
+            )
         lines = [f"{self.name}: {self.status} ({shape})"]
         by = self.issues.groupby(["severity", "kind"], sort=False).size()
         for sev in SEVERITIES:
@@ -123,9 +126,14 @@ class HealthReport:
             rec["ticker"] = None if pd.isna(rec["ticker"]) else str(rec["ticker"])
             recs.append(rec)
         return {
-            "name": self.name, "market": self.market, "calendar": self.calendar,
-            "status": self.status, "stats": self.stats, "counts": self.counts,
-            "n_issues": len(self.issues), "issues": recs,
+            "name": self.name,
+            "market": self.market,
+            "calendar": self.calendar,
+            "status": self.status,
+            "stats": self.stats,
+            "counts": self.counts,
+            "n_issues": len(self.issues),
+            "issues": recs,
         }
 
     def to_json(self, max_issues: int | None = None) -> str:
@@ -139,14 +147,18 @@ class HealthReport:
         by = self.issues.groupby(["severity", "kind"], sort=False).size()
         rows = "".join(
             f"<tr><td style='color:{colour[s]}'>{esc(s)}</td><td>{esc(k)}</td><td>{n}</td></tr>"
-            for sev in SEVERITIES for (s, k), n in by.items() if s == sev
+            for sev in SEVERITIES
+            for (s, k), n in by.items()
+            if s == sev
         )
         shown = self.issues[self.issues["severity"] != "info"].head(max_rows)
         detail = "".join(
-            "<tr>" + "".join(
+            "<tr>"
+            + "".join(
                 f"<td>{esc('' if pd.isna(v) else (str(pd.Timestamp(v).date()) if c == 'date' else str(v)))}</td>"
                 for c, v in zip(ISSUE_COLUMNS, r, strict=True)
-            ) + "</tr>"
+            )
+            + "</tr>"
             for r in shown.itertuples(index=False)
         )
         head = "".join(f"<th>{c}</th>" for c in ISSUE_COLUMNS)
@@ -184,7 +196,8 @@ class _Issues:
         self.parts.append(
             pd.DataFrame(
                 {
-                    "kind": [kind] * n, "severity": [severity] * n,
+                    "kind": [kind] * n,
+                    "severity": [severity] * n,
                     "ticker": pd.array(col(tickers), dtype=object),
                     "date": pd.to_datetime(pd.Series(col(dates), dtype=object)),
                     "value": pd.to_numeric(pd.Series(col(values), dtype=object), errors="coerce"),
@@ -248,7 +261,9 @@ def _bands(market: str | None, panel: Panel) -> np.ndarray:
 
     st = panel["isST"] if "isST" in panel else None
     try:
-        return np.asarray(resolve_rules(market, panel.dates, panel.assets, st=st).band, dtype=np.float64)
+        return np.asarray(
+            resolve_rules(market, panel.dates, panel.assets, st=st).band, dtype=np.float64
+        )
     except MarketRuleError:
         # Tickers the rule table cannot place (e.g. indices in a CN file): no band.
         out = np.full(panel.shape, np.inf)
@@ -265,7 +280,9 @@ def _as_panel(data: Panel | pd.DataFrame) -> Panel:
     if isinstance(data, Panel):
         return data
     if not isinstance(data, pd.DataFrame):
-        raise DataError(f"check_health needs a Panel or a long DataFrame, got {type(data).__name__}")
+        raise DataError(
+            f"check_health needs a Panel or a long DataFrame, got {type(data).__name__}"
+        )
     return Panel.from_long(data)
 
 
@@ -281,6 +298,7 @@ def check_health(
     stale_days: int = 5,
     zero_volume_days: int = 5,
     tick: float = 0.01,
+    dropped: pd.DataFrame | None = None,
 ) -> HealthReport:
     """Check a price panel (and optionally its fundamentals) for oddities.
 
@@ -308,6 +326,10 @@ def check_health(
     tick : float
         Price tick added to the limit (relative to the reference price) so
         that limit moves rounded to the tick are not flagged.
+    dropped : pandas.DataFrame, optional
+        Rows removed by validation before ``data`` was built (``ticker,
+        date, rules, close``): each becomes an ``invalid_row`` error, and
+        their dates do not count as gaps.
     """
     panel = _as_panel(data)
     panel.require("close")
@@ -319,6 +341,14 @@ def check_health(
     has = ~np.isnan(close)
     iss = _Issues()
     tick_names = np.asarray(assets, dtype=object)
+    d_rows = d_cols = np.empty(0, dtype=np.int64)
+    d_close = np.empty(0)
+    if dropped is not None and len(dropped):
+        d_rows = dates.get_indexer(pd.to_datetime(dropped["date"]))
+        d_cols = assets.get_indexer(dropped["ticker"].astype(str))
+        d_close = pd.to_numeric(dropped["close"], errors="coerce").to_numpy(dtype=np.float64)
+        inside_panel = (d_rows >= 0) & (d_cols >= 0)
+        d_rows, d_cols, d_close = d_rows[inside_panel], d_cols[inside_panel], d_close[inside_panel]
 
     # ---- listing span and calendar
     any_row = has.any(axis=0)
@@ -330,27 +360,54 @@ def check_health(
         calendar = cal.source
         sessions = cal.sessions
         off = dates.difference(sessions)
-        iss.add("off_calendar", "warning", None, off, np.nan, f"date is not a session of {cal.source}")
+        iss.add(
+            "off_calendar", "warning", None, off, np.nan, f"date is not a session of {cal.source}"
+        )
         missing = sessions.difference(dates)
         iss.add("missing_session", "warning", None, missing, np.nan, "no data on this session")
         on_cal = dates.isin(sessions)
         rows = np.arange(n_d)[:, None]
         inside = (rows >= first[None, :]) & (rows <= last[None, :]) & on_cal[:, None]
         gap = inside & ~has
+        gap[d_rows, d_cols] = False  # dropped at import: reported as invalid_row
         n_gap = gap.sum(axis=0)
         cols = np.flatnonzero(n_gap)
-        iss.add("gap", "warning", tick_names[cols], dates[gap[:, cols].argmax(axis=0)],
-                n_gap[cols], "sessions without a row inside the listed span; date = first")
+        iss.add(
+            "gap",
+            "warning",
+            tick_names[cols],
+            dates[gap[:, cols].argmax(axis=0)],
+            n_gap[cols],
+            "sessions without a row inside the listed span; date = first",
+        )
+
+    if dropped is not None and len(dropped):
+        iss.add(
+            "invalid_row",
+            "error",
+            dropped["ticker"].astype(str).to_numpy(),
+            pd.to_datetime(dropped["date"]).to_numpy(),
+            pd.to_numeric(dropped["close"]).to_numpy(),
+            [f"dropped by validation: {r}" for r in dropped["rules"]],
+        )
 
     # ---- one-day moves
-    prev = _ffill_prev(close)
+    # Judged with the closes that validation dropped put back: a dropped bad
+    # print is still a bad print, and the next day's move is its reversal.
+    mclose = close
+    good = np.isfinite(d_close) & (d_close > 0)
+    if good.any():
+        mclose = close.copy()
+        mclose[d_rows[good], d_cols[good]] = d_close[good]
+    mhas = ~np.isnan(mclose)
+    prev = _ffill_prev(mclose)
     ref = prev
     if "preclose" in panel:
         pc = panel["preclose"]
         ref = np.where(np.isnan(pc) | (pc <= 0), prev, pc)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ret = close / ref - 1.0
-        nxt = _next_valid(close)
+        ret = mclose / ref - 1.0
+        nxt = _next_valid(mclose)
         two_day = nxt / prev - 1.0
     band = _bands(market, panel)
     banded = np.isfinite(band)
@@ -360,7 +417,7 @@ def check_health(
     # markets, limit-up / limit-down days that reverse are common and real.
     spike_thr = np.where(banded, np.maximum(limit, spike), spike)
     absr = np.abs(ret)
-    obs_no = np.cumsum(has, axis=0)  # 1 on a ticker's first row
+    obs_no = np.cumsum(mhas, axis=0)  # 1 on a ticker's first row
     # Only tickers that list inside the data have a "first sessions" (IPO) window.
     early = (obs_no <= _LISTING_SESSIONS) & (first > 0)[None, :]
     reversed_ = (np.abs(two_day) < 0.25 * absr) & ~early
@@ -368,7 +425,7 @@ def check_health(
     # The reversal leg of a bad print is the next valid row of that ticker.
     bad_next = np.zeros_like(bad)
     if bad.any():
-        idx_next = np.where(has, np.arange(n_d)[:, None], n_d)
+        idx_next = np.where(mhas, np.arange(n_d)[:, None], n_d)
         idx_next = np.minimum.accumulate(idx_next[::-1], axis=0)[::-1]
         r_b, c_b = np.nonzero(bad)
         nr = np.where(r_b + 1 < n_d, idx_next[np.minimum(r_b + 1, n_d - 1), c_b], n_d)
@@ -376,20 +433,57 @@ def check_health(
         bad_next[nr[ok], c_b[ok]] = True
     move = (absr > limit) & ~bad & ~bad_next
     r, c = np.nonzero(bad)
-    iss.add("bad_print", "error", tick_names[c], dates[r], ret[r, c],
-            [f"close {close[i, j]:.4g} after {prev[i, j]:.4g}, back to {nxt[i, j]:.4g} next day"
-             for i, j in zip(r, c, strict=True)])
+    iss.add(
+        "bad_print",
+        "error",
+        tick_names[c],
+        dates[r],
+        ret[r, c],
+        [
+            f"close {mclose[i, j]:.4g} after {prev[i, j]:.4g}, back to {nxt[i, j]:.4g} next day"
+            for i, j in zip(r, c, strict=True)
+        ],
+    )
     r, c = np.nonzero(move & early)
-    iss.add("listing_move", "info", tick_names[c], dates[r], ret[r, c], "move in the first sessions after listing")
+    iss.add(
+        "listing_move",
+        "info",
+        tick_names[c],
+        dates[r],
+        ret[r, c],
+        "move in the first sessions after listing",
+    )
     rest = move & ~early
     r, c = np.nonzero(rest & banded)
-    iss.add("band_breach", "warning", tick_names[c], dates[r], ret[r, c],
-            [f"beyond the {band[i, j]:.0%} daily limit: corporate action or bad data" for i, j in zip(r, c, strict=True)])
+    iss.add(
+        "band_breach",
+        "warning",
+        tick_names[c],
+        dates[r],
+        ret[r, c],
+        [
+            f"beyond the {band[i, j]:.0%} daily limit: corporate action or bad data"
+            for i, j in zip(r, c, strict=True)
+        ],
+    )
     r, c = np.nonzero(rest & ~banded & (ret < 0))
-    iss.add("suspect_drop", "warning", tick_names[c], dates[r], ret[r, c],
-            f"one-day drop beyond {big_move:.0%}, not reversed: unadjusted split, spin-off or special dividend, or a real crash")
+    iss.add(
+        "suspect_drop",
+        "warning",
+        tick_names[c],
+        dates[r],
+        ret[r, c],
+        f"one-day drop beyond {big_move:.0%}, not reversed: unadjusted split, spin-off or special dividend, or a real crash",
+    )
     r, c = np.nonzero(rest & ~banded & (ret > 0))
-    iss.add("large_move", "info", tick_names[c], dates[r], ret[r, c], f"one-day rise beyond {big_move:.0%}")
+    iss.add(
+        "large_move",
+        "info",
+        tick_names[c],
+        dates[r],
+        ret[r, c],
+        f"one-day rise beyond {big_move:.0%}",
+    )
 
     # ---- OHLC
     ohlc = [panel[f] if f in panel else None for f in ("open", "high", "low")]
@@ -399,15 +493,28 @@ def check_health(
     for x in prices:
         nonpos |= x <= 0
     r, c = np.nonzero(nonpos)
-    iss.add("nonpositive_price", "error", tick_names[c], dates[r], close[r, c], "a price is zero or negative")
+    iss.add(
+        "nonpositive_price",
+        "error",
+        tick_names[c],
+        dates[r],
+        close[r, c],
+        "a price is zero or negative",
+    )
     if h is not None and lo is not None:
         with np.errstate(invalid="ignore"):
             top = np.fmax(np.fmax(close, lo), o if o is not None else close)
             bottom = np.fmin(np.fmin(close, h), o if o is not None else close)
             broken = (h < top * (1 - 1e-9)) | (lo > bottom * (1 + 1e-9))
         r, c = np.nonzero(broken)
-        iss.add("ohlc_inconsistent", "error", tick_names[c], dates[r], close[r, c],
-                "high below open/close/low or low above open/close/high")
+        iss.add(
+            "ohlc_inconsistent",
+            "error",
+            tick_names[c],
+            dates[r],
+            close[r, c],
+            "high below open/close/low or low above open/close/high",
+        )
 
     # ---- stale prices, zero volume, suspensions
     suspended = np.zeros(panel.shape, dtype=bool)
@@ -421,29 +528,63 @@ def check_health(
     same[1:] = (close[1:] == close[:-1]) & traded[1:]
     s0, sc, sl = _runs(same)
     keep = sl >= stale_days
-    iss.add("stale_price", "warning", tick_names[sc[keep]], dates[s0[keep]], sl[keep],
-            "close unchanged on consecutive trading days")
+    iss.add(
+        "stale_price",
+        "warning",
+        tick_names[sc[keep]],
+        dates[s0[keep]],
+        sl[keep],
+        "close unchanged on consecutive trading days",
+    )
     if vol is not None:
         zero = (vol == 0) & ~suspended
         s0, sc, sl = _runs(zero)
         keep = sl >= zero_volume_days
-        iss.add("zero_volume", "warning", tick_names[sc[keep]], dates[s0[keep]], sl[keep],
-                "consecutive rows with zero volume")
+        iss.add(
+            "zero_volume",
+            "warning",
+            tick_names[sc[keep]],
+            dates[s0[keep]],
+            sl[keep],
+            "consecutive rows with zero volume",
+        )
 
     # ---- listings
     if n_d:
         late = np.flatnonzero(any_row & (first > 0))
-        iss.add("late_listing", "info", tick_names[late], dates[first[late]], np.nan, "first row after the data starts")
+        iss.add(
+            "late_listing",
+            "info",
+            tick_names[late],
+            dates[first[late]],
+            np.nan,
+            "first row after the data starts",
+        )
         ends = np.flatnonzero(any_row & (last < n_d - 1))
-        iss.add("ends_early", "info", tick_names[ends], dates[last[ends]], np.nan,
-                "last row before the data ends (delisting, suspension or rename)")
+        iss.add(
+            "ends_early",
+            "info",
+            tick_names[ends],
+            dates[last[ends]],
+            np.nan,
+            "last row before the data ends (delisting, suspension or rename)",
+        )
         if n_a >= 20 and len(ends) == 0:
-            iss.add("survivorship", "info", None, dates[-1], n_a,
-                    "no ticker ends before the data does: the universe is likely survivors only")
+            iss.add(
+                "survivorship",
+                "info",
+                None,
+                dates[-1],
+                n_a,
+                "no ticker ends before the data does: the universe is likely survivors only",
+            )
 
     stats: dict[str, Any] = {
-        "n_dates": n_d, "n_assets": n_a, "n_rows": int(has.sum()),
-        "start": str(dates[0].date()) if n_d else None, "end": str(dates[-1].date()) if n_d else None,
+        "n_dates": n_d,
+        "n_assets": n_a,
+        "n_rows": int(has.sum()),
+        "start": str(dates[0].date()) if n_d else None,
+        "end": str(dates[-1].date()) if n_d else None,
         "fields": panel.field_names,
     }
     issues = iss.frame()
@@ -463,9 +604,15 @@ def _merge(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 
 # Rules for known fundamentals columns: (regex on the column name, test, description)
-_SIZE_COLS = re.compile(r"^(market_?cap(ital)?|mkt_?cap|total_?share|outstanding_?shares?|liqa_?share)$", re.I)
+_SIZE_COLS = re.compile(
+    r"^(market_?cap(ital)?|mkt_?cap|total_?share|outstanding_?shares?|liqa_?share)$", re.I
+)
 _EXTREME_RULES: tuple[tuple[re.Pattern[str], Any, str], ...] = (
-    (re.compile(r"^(pe|p_?e|pe_?ratio|pe_?ttm)$", re.I), lambda x: np.abs(x) > 1000, "|P/E| > 1000"),
+    (
+        re.compile(r"^(pe|p_?e|pe_?ratio|pe_?ttm)$", re.I),
+        lambda x: np.abs(x) > 1000,
+        "|P/E| > 1000",
+    ),
     (re.compile(r"^(pb|p_?b|pb_?ratio)$", re.I), lambda x: x > 100, "P/B > 100"),
     (re.compile(r"(growth|^yoy)", re.I), lambda x: np.abs(x) > 100, "growth beyond +-100x"),
 )
@@ -494,19 +641,37 @@ def check_fundamentals(
     tick = df["ticker"].astype(str).to_numpy(dtype=object)
     pend = pd.DatetimeIndex(pd.to_datetime(df["period_end"]))
     dup = df.duplicated(["ticker", "period_end"], keep=False).to_numpy()
-    iss.add("duplicate_report", "error", tick[dup], pend[dup], np.nan, "several rows for one (ticker, period_end)")
+    iss.add(
+        "duplicate_report",
+        "error",
+        tick[dup],
+        pend[dup],
+        np.nan,
+        "several rows for one (ticker, period_end)",
+    )
     if "report_date" in df.columns:
         rd = pd.DatetimeIndex(pd.to_datetime(df["report_date"]))
         early = np.asarray(rd < pend)
-        iss.add("announced_before_period_end", "error", tick[early], pend[early], np.nan,
-                "report_date earlier than period_end")
-    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])
-               and c not in ("fiscal_year", "fiscal_quarter")]
+        iss.add(
+            "announced_before_period_end",
+            "error",
+            tick[early],
+            pend[early],
+            np.nan,
+            "report_date earlier than period_end",
+        )
+    numeric = [
+        c
+        for c in df.columns
+        if pd.api.types.is_numeric_dtype(df[c]) and c not in ("fiscal_year", "fiscal_quarter")
+    ]
     for col in numeric:
         x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         if _SIZE_COLS.match(col):
             bad = x <= 0
-            iss.add("zero_size", "warning", tick[bad], pend[bad], x[bad], f"{col} is zero or negative")
+            iss.add(
+                "zero_size", "warning", tick[bad], pend[bad], x[bad], f"{col} is zero or negative"
+            )
             continue
         for pattern, test, desc in _EXTREME_RULES:
             if pattern.search(col):
@@ -518,6 +683,52 @@ def check_fundamentals(
         x = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.asarray(test(x), dtype=bool) & ~np.isnan(x)
         iss.add("extreme_value", "warning", tick[bad], pend[bad], x[bad], f"{col}: custom rule")
-    stats = {"n_reports": len(df), "n_tickers": int(df["ticker"].nunique()),
-             "has_report_date": "report_date" in df.columns}
+    stats = {
+        "n_reports": len(df),
+        "n_tickers": int(df["ticker"].nunique()),
+        "has_report_date": "report_date" in df.columns,
+    }
     return HealthReport(name, None, "none", iss.frame(), stats)
+
+
+def check_dataset(
+    store: Any,
+    name: str,
+    *,
+    market: str | None = None,
+    fundamentals: str | pd.DataFrame | None = None,
+    **kwargs: Any,
+) -> HealthReport:
+    """Health report of a store dataset, including the rows its import dropped.
+
+    Parameters
+    ----------
+    store : alphalab.data.store.Store
+    name : str
+        A prices or fundamentals dataset.
+    market : str, optional
+        Default: the catalogue's market.
+    fundamentals : str or pandas.DataFrame, optional
+        A fundamentals dataset name in the same store, or a table.
+    **kwargs
+        Thresholds passed to :func:`check_health`.
+    """
+    info = store.info(name)
+    if info.kind == "fundamentals":
+        return check_fundamentals(store.read_table(name), name=name)
+    if info.kind != "prices":
+        raise DataError(
+            f"dataset {name!r} is a plain table; health checks need prices or fundamentals"
+        )
+    fund = store.read_table(fundamentals) if isinstance(fundamentals, str) else fundamentals
+    dropped = pd.DataFrame(
+        info.meta.get("dropped_rows") or [], columns=["ticker", "date", "rules", "close"]
+    )
+    return check_health(
+        store.load(name),
+        market=market or info.market,
+        name=name,
+        fundamentals=fund,
+        dropped=dropped,
+        **kwargs,
+    )

@@ -84,8 +84,21 @@ CREATE TABLE IF NOT EXISTS datasets (
 )
 """
 CATALOG_COLUMNS = (
-    "name", "kind", "source", "market", "adjusted", "fields", "tickers", "n_tickers",
-    "start_date", "end_date", "n_rows", "content_hash", "path", "imported_at", "meta",
+    "name",
+    "kind",
+    "source",
+    "market",
+    "adjusted",
+    "fields",
+    "tickers",
+    "n_tickers",
+    "start_date",
+    "end_date",
+    "n_rows",
+    "content_hash",
+    "path",
+    "imported_at",
+    "meta",
 )
 
 
@@ -411,8 +424,13 @@ class Store:
                 # which dominates load time for large panels; dictionaries only
                 # where values repeat (keys), not on prices.
                 pq.write_table(
-                    table, tmp, compression="lz4", row_group_size=1 << 20,
-                    use_dictionary=[c for c in ("date", "ticker", "period_end") if c in table.column_names],
+                    table,
+                    tmp,
+                    compression="lz4",
+                    row_group_size=1 << 20,
+                    use_dictionary=[
+                        c for c in ("date", "ticker", "period_end") if c in table.column_names
+                    ],
                 )
                 with open(tmp, "rb+") as fh:
                     os.fsync(fh.fileno())
@@ -426,8 +444,19 @@ class Store:
             pause = float(os.environ.get(ENV_PAUSE, "0") or 0)
             if pause > 0:
                 time.sleep(pause)
-            info = self._describe(df, table, axes, name, kind, source, market, adjusted, meta,
-                                  digest, final.relative_to(self.root).as_posix())
+            info = self._describe(
+                df,
+                table,
+                axes,
+                name,
+                kind,
+                source,
+                market,
+                adjusted,
+                meta,
+                digest,
+                final.relative_to(self.root).as_posix(),
+            )
             with self._connect(read_only=False) as con:
                 con.execute("BEGIN TRANSACTION")
                 try:
@@ -436,12 +465,21 @@ class Store:
                         f"INSERT INTO datasets ({', '.join(CATALOG_COLUMNS)}) VALUES "
                         f"({', '.join('?' * len(CATALOG_COLUMNS))})",
                         [
-                            info.name, info.kind, info.source, info.market, info.adjusted,
-                            info.fields, info.tickers, info.n_tickers,
+                            info.name,
+                            info.kind,
+                            info.source,
+                            info.market,
+                            info.adjusted,
+                            info.fields,
+                            info.tickers,
+                            info.n_tickers,
                             None if info.start_date is None else info.start_date.date(),
                             None if info.end_date is None else info.end_date.date(),
-                            info.n_rows, info.content_hash, info.path,
-                            info.imported_at.to_pydatetime(), json.dumps(info.meta),
+                            info.n_rows,
+                            info.content_hash,
+                            info.path,
+                            info.imported_at.to_pydatetime(),
+                            json.dumps(info.meta),
                         ],
                     )
                     con.execute("COMMIT")
@@ -451,11 +489,15 @@ class Store:
             self._gc_locked()
         return info
 
-    def _normalise(self, df: pd.DataFrame, kind: str, name: str) -> tuple[pd.DataFrame, Axes | None]:
+    def _normalise(
+        self, df: pd.DataFrame, kind: str, name: str
+    ) -> tuple[pd.DataFrame, Axes | None]:
         df = df.copy()
         if "ticker" in df.columns:
             if df["ticker"].isna().any():
-                raise DataError(f"dataset {name!r}: {int(df['ticker'].isna().sum())} rows lack a ticker")
+                raise DataError(
+                    f"dataset {name!r}: {int(df['ticker'].isna().sum())} rows lack a ticker"
+                )
             df["ticker"] = df["ticker"].astype(str)
         for col in ("date", "period_end", "report_date"):
             if col in df.columns:
@@ -465,15 +507,31 @@ class Store:
                 df[col] = d.astype("datetime64[us]")
         if kind == "prices":
             if df["date"].isna().any():
-                raise DataError(f"dataset {name!r}: {int(df['date'].isna().sum())} rows lack a date")
+                raise DataError(
+                    f"dataset {name!r}: {int(df['date'].isna().sum())} rows lack a date"
+                )
             return _sort_prices(df, name)
         return df, None
 
     def _describe(
-        self, df: pd.DataFrame, table: pa.Table, axes: Axes | None, name: str, kind: str, source: str | None,
-        market: str | None, adjusted: str, meta: Mapping[str, Any] | None, digest: str, path: str,
+        self,
+        df: pd.DataFrame,
+        table: pa.Table,
+        axes: Axes | None,
+        name: str,
+        kind: str,
+        source: str | None,
+        market: str | None,
+        adjusted: str,
+        meta: Mapping[str, Any] | None,
+        digest: str,
+        path: str,
     ) -> DatasetInfo:
-        date_col = "date" if "date" in df.columns else ("period_end" if "period_end" in df.columns else None)
+        date_col = (
+            "date"
+            if "date" in df.columns
+            else ("period_end" if "period_end" in df.columns else None)
+        )
         keys = {"date", "ticker", "period_end"}
         if axes is not None:
             tickers = [str(t) for t in axes[1]]
@@ -483,10 +541,20 @@ class Store:
         if date_col is not None and df[date_col].notna().any():
             start, end = pd.Timestamp(df[date_col].min()), pd.Timestamp(df[date_col].max())
         return DatasetInfo(
-            name=name, kind=kind, source=source, market=market, adjusted=adjusted,
-            fields=[c for c in table.column_names if c not in keys], tickers=tickers,
-            n_tickers=len(tickers), start_date=start, end_date=end, n_rows=len(df),
-            content_hash=digest, path=path, imported_at=pd.Timestamp.now("UTC").tz_localize(None),
+            name=name,
+            kind=kind,
+            source=source,
+            market=market,
+            adjusted=adjusted,
+            fields=[c for c in table.column_names if c not in keys],
+            tickers=tickers,
+            n_tickers=len(tickers),
+            start_date=start,
+            end_date=end,
+            n_rows=len(df),
+            content_hash=digest,
+            path=path,
+            imported_at=pd.Timestamp.now("UTC").tz_localize(None),
             meta=dict(meta or {}),
         )
 
@@ -521,22 +589,41 @@ class Store:
         if mapping:
             missing = [k for k in mapping if k not in df.columns]
             if missing:
-                raise DataError(f"--map names column(s) {missing} absent from {path}; columns: {list(df.columns)}")
+                raise DataError(
+                    f"--map names column(s) {missing} absent from {path}; columns: {list(df.columns)}"
+                )
             df = df.rename(columns=dict(mapping))
         meta: dict[str, Any] = {"file": str(path.resolve()), "mapping": dict(mapping or {})}
         if _guess_kind(list(df.columns)) == "prices":
-            df, meta["validation"] = _validate(df, str(path))
-        return self.write(df, name, source=f"file:{path.name}", market=market,
-                          adjusted=adjusted, meta=meta, replace=replace)
+            df, meta["validation"], meta["dropped_rows"] = _validate(df, str(path))
+        return self.write(
+            df,
+            name,
+            source=f"file:{path.name}",
+            market=market,
+            adjusted=adjusted,
+            meta=meta,
+            replace=replace,
+        )
 
     def append(self, name: str, new: pd.DataFrame) -> DatasetInfo:
         """Add rows to a price dataset; stored rows win on (date, ticker) overlap."""
         info = self.info(name)
         old = self.read_table(name)
-        both = pd.concat([old, new[[c for c in new.columns if c in old.columns]]], ignore_index=True)
+        both = pd.concat(
+            [old, new[[c for c in new.columns if c in old.columns]]], ignore_index=True
+        )
         both = both.drop_duplicates(["date", "ticker"], keep="first")
-        return self.write(both, name, source=info.source, market=info.market,
-                          adjusted=info.adjusted, kind=info.kind, meta=info.meta, replace=True)
+        return self.write(
+            both,
+            name,
+            source=info.source,
+            market=info.market,
+            adjusted=info.adjusted,
+            kind=info.kind,
+            meta=info.meta,
+            replace=True,
+        )
 
     def remove(self, name: str) -> None:
         """Delete dataset ``name`` (catalogue row first, then its files)."""
@@ -623,18 +710,30 @@ class Store:
             )
         schema = pf.schema_arrow
         numeric = [
-            f.name for f in schema
+            f.name
+            for f in schema
             if f.name not in ("date", "ticker")
-            and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type))
+            and (
+                pa.types.is_integer(f.type)
+                or pa.types.is_floating(f.type)
+                or pa.types.is_boolean(f.type)
+            )
         ]
         if fields is None:
             fields = numeric
         else:
             bad = [f for f in fields if f not in numeric]
             if bad:
-                raise DataError(f"dataset {name!r} has no numeric field(s) {bad}; available: {numeric}")
-        meta = {"dataset": name, "market": info.market, "source": info.source,
-                "adjusted": info.adjusted, "content_hash": info.content_hash}
+                raise DataError(
+                    f"dataset {name!r} has no numeric field(s) {bad}; available: {numeric}"
+                )
+        meta = {
+            "dataset": name,
+            "market": info.market,
+            "source": info.source,
+            "adjusted": info.adjusted,
+            "content_hash": info.content_hash,
+        }
         grid_raw = (pf.schema_arrow.metadata or {}).get(GRID_KEY)
         if grid_raw is not None:
             grid = json.loads(grid_raw)
@@ -658,8 +757,10 @@ class Store:
         if tickers is not None:
             filters.append(("ticker", "in", [str(t) for t in tickers]))
         table = pq.read_table(
-            self.root / info.path, columns=["date", "ticker", *fields],
-            filters=filters or None, use_threads=True,
+            self.root / info.path,
+            columns=["date", "ticker", *fields],
+            filters=filters or None,
+            use_threads=True,
         )
         return panel_from_arrow(table, list(fields), meta=meta)
 
@@ -681,25 +782,58 @@ class Store:
                 raise DataError(f"query is read-only: {kind} statements are not allowed")
             for info in self._rows():
                 path = (self.root / info.path).as_posix().replace("'", "''")
-                con.execute(f'CREATE TEMP VIEW "{info.name}" AS SELECT * FROM read_parquet(\'{path}\')')
+                con.execute(
+                    f"CREATE TEMP VIEW \"{info.name}\" AS SELECT * FROM read_parquet('{path}')"
+                )
             try:
                 return con.execute(sql).df()
             except duckdb.Error as exc:
                 raise DataError(f"query failed: {exc}") from None
 
 
-def _validate(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Lenient price validation: bad rows dropped, counts kept for the catalogue."""
+MAX_DROPPED_KEPT = 10_000
+
+
+def _validate(
+    df: pd.DataFrame, source: str
+) -> tuple[pd.DataFrame, dict[str, Any], list[dict[str, Any]]]:
+    """Lenient price validation: bad rows dropped, counts and the rows' keys kept.
+
+    Returns the clean frame, the report as a dict and up to
+    :data:`MAX_DROPPED_KEPT` dropped rows as ``{ticker, date, rules, close}``
+    so that the health report can list them.
+    """
     from alphalab.data.validation import validate_prices
 
     with warnings.catch_warnings():
         # The counts go into the catalogue's meta and `data show`; no duplicate warning.
         warnings.simplefilter("ignore")
         out, report = validate_prices(df, source=source, mode="lenient")
-    return out, report.to_dict()
+    dropped = []
+    d = report.dropped
+    if len(d) and {"ticker", "date"} <= set(d.columns):
+        d = d.head(MAX_DROPPED_KEPT)
+        dates = pd.to_datetime(d["date"], errors="coerce")
+        close = (
+            pd.to_numeric(d["close"], errors="coerce")
+            if "close" in d.columns
+            else pd.Series(np.nan, index=d.index)
+        )
+        for t, dt, rules, c in zip(d["ticker"], dates, d["rules"], close, strict=True):
+            dropped.append(
+                {
+                    "ticker": str(t),
+                    "date": None if pd.isna(dt) else str(pd.Timestamp(dt).date()),
+                    "rules": str(rules),
+                    "close": None if pd.isna(c) else float(c),
+                }
+            )
+    return out, report.to_dict(), dropped
 
 
-def panel_from_arrow(table: pa.Table, fields: Sequence[str], *, meta: dict[str, Any] | None = None) -> Panel:
+def panel_from_arrow(
+    table: pa.Table, fields: Sequence[str], *, meta: dict[str, Any] | None = None
+) -> Panel:
     """Scatter a long Arrow table (``date``, ``ticker``, fields) into a Panel.
 
     Vectorised: dates and tickers are factorised once and each field is
@@ -731,9 +865,7 @@ def panel_from_arrow(table: pa.Table, fields: Sequence[str], *, meta: dict[str, 
         else:
             asset_codes, assets = np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
     else:
-        asset_codes, assets = pd.factorize(
-            np.asarray(tick.to_pylist(), dtype=object), sort=True
-        )
+        asset_codes, assets = pd.factorize(np.asarray(tick.to_pylist(), dtype=object), sort=True)
     dates_i8 = table.column("date").cast(pa.timestamp("ns")).to_numpy().view(np.int64)
     date_codes, uniq = _factorize_dates(dates_i8)
     n_d, n_a = len(uniq), len(assets)
@@ -757,7 +889,12 @@ def panel_from_arrow(table: pa.Table, fields: Sequence[str], *, meta: dict[str, 
             out = np.full(n_d * n_a, np.nan)
             out[flat] = values
         arrays[name] = out.reshape(n_d, n_a)
-    return Panel(arrays, pd.DatetimeIndex(uniq.astype("datetime64[ns]")), pd.Index(assets, dtype=object), meta or {})
+    return Panel(
+        arrays,
+        pd.DatetimeIndex(uniq.astype("datetime64[ns]")),
+        pd.Index(assets, dtype=object),
+        meta or {},
+    )
 
 
 _DAY_NS = 86_400_000_000_000
