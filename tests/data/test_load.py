@@ -201,3 +201,43 @@ def test_nothing_left_after_lenient_drops() -> None:
     ):
         warnings.simplefilter("ignore", DataQualityWarning)
         al.load(df, mode="lenient")
+
+
+# ------------------------------------------------------------ hostile input
+def _small() -> pd.DataFrame:
+    dates = pd.bdate_range("2021-01-04", periods=4)
+    return pd.DataFrame(
+        {
+            "date": np.tile(dates, 2),
+            "ticker": np.repeat(["AAPL", "MSFT"], 4),
+            "close": 1.0 + np.arange(8),
+        }
+    )
+
+
+def test_strings_for_tickers_and_fields_mean_one_item() -> None:
+    panel = al.load(_small(), tickers="AAPL", fields="close")
+    assert panel.assets.tolist() == ["AAPL"] and panel.field_names == ["close"]
+
+
+def test_empty_field_list_is_refused() -> None:
+    with pytest.raises(DataError, match="fields is empty"):
+        al.load(_small(), fields=[])
+
+
+def test_over_long_name_is_a_data_error_not_an_os_error() -> None:
+    with pytest.raises(DataError, match="cannot find data source"):
+        al.load("x" * 5000)
+
+
+def test_frame_to_long_refuses_a_list() -> None:
+    from alphalab.data.files import frame_to_long
+
+    with pytest.raises(DataError, match="expected a pandas DataFrame, got list"):
+        frame_to_long([1, 2, 3])
+
+
+def test_wide_bool_frame_is_non_numeric() -> None:
+    wide = pd.DataFrame({"A": [True, False]}, index=pd.bdate_range("2021-01-04", periods=2))
+    with pytest.raises(ValidationError, match="non_numeric"):
+        al.load(wide)

@@ -343,8 +343,9 @@ def test_real_us_sp500_strict_message_is_precise() -> None:
     assert "close_out_of_range 9" in str(err) and "open_out_of_range 4" in str(err)
 
 
-@pytest.mark.parametrize("name", ["cn_ashare_sample_2017_2023.parquet", "cn_indices_daily.parquet",
-                                  "vn30_index.parquet"])
+@pytest.mark.parametrize(
+    "name", ["cn_ashare_sample_2017_2023.parquet", "cn_indices_daily.parquet", "vn30_index.parquet"]
+)
 def test_real_clean_datasets_pass_strict(name: str) -> None:
     df = pd.read_parquet(shared_file(name))
     out, rep = validate_prices(df, source=name)
@@ -406,3 +407,43 @@ def test_date_bounds() -> None:
     assert out["date"].min() == pd.Timestamp("2021-01-06")
     with pytest.raises(DataError, match="start='soon' is not a date"):
         validate_prices(df, source="f", start="soon")
+
+
+# ------------------------------------------------------------ hostile input
+def test_not_a_dataframe_is_a_data_error() -> None:
+    with pytest.raises(DataError, match=r"t\.csv: expected a pandas DataFrame, got list"):
+        validate_prices([{"date": "2021-01-04", "ticker": "A", "close": 1.0}], source="t.csv")
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [("close", [True] * 12), ("volume", [False] * 12), ("high", [1 + 2j] * 12)],
+    ids=["bool-close", "bool-volume", "complex-high"],
+)
+def test_bool_and_complex_cells_are_not_numbers(column: str, values: list) -> None:
+    # True would otherwise become a price of 1.0 and 1+2j a price of 1.0.
+    df = _clean().assign(**{column: values})
+    with pytest.raises(ValidationError, match=f"non_numeric.*row 1.*{column}=") as info:
+        validate_prices(df, source="t.csv")
+    assert info.value.count == 12
+    _, rep = _lenient(df)
+    assert rep.errors["non_numeric"] == 12 and rep.n_output + rep.n_dropped == 12
+
+
+def test_bool_cells_inside_a_text_column_are_not_numbers() -> None:
+    df = _clean()
+    df["close"] = df["close"].astype(object)
+    df.loc[4, "close"] = True
+    clean, rep = _lenient(df)
+    assert rep.errors["non_numeric"] == 1 and rep.dropped["row"].tolist() == [5]
+    assert len(clean) == 11
+
+
+def test_bad_rows_argument_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="rows must be 1-based integer row numbers"):
+        validate_prices(_clean(), source="t.csv", rows=np.array(["a"] * 12))
+
+
+def test_one_ticker_given_as_a_string() -> None:
+    clean, rep = validate_prices(_clean(), source="t.csv", tickers="BBB")
+    assert set(clean["ticker"]) == {"BBB"} and rep.n_input == 4

@@ -146,7 +146,9 @@ def _map_columns(
             )
         mapping[src] = dst
     if columns:
-        notes.append("columns mapped as given: " + ", ".join(f"{k}->{v}" for k, v in mapping.items()))
+        notes.append(
+            "columns mapped as given: " + ", ".join(f"{k}->{v}" for k, v in mapping.items())
+        )
     taken = set(mapping.values()) | {h for h in header if h not in mapping and h in STANDARD_NAMES}
     norm = {h: _normalise(h) for h in header if h not in mapping}
     auto: dict[str, str] = {}
@@ -191,7 +193,13 @@ def _melt_wide(df: pd.DataFrame, field: str, path: str) -> tuple[pd.DataFrame, n
     if not tickers:
         raise DataError(f"{path}: wide file has a date column but no ticker columns")
     block = df[tickers]
-    numeric = [pd.api.types.is_numeric_dtype(block.iloc[:, j]) for j in range(len(tickers))]
+    # bool and complex columns count as text: validation reports their cells as non_numeric.
+    numeric = [
+        pd.api.types.is_numeric_dtype(dt)
+        and not pd.api.types.is_bool_dtype(dt)
+        and not pd.api.types.is_complex_dtype(dt)
+        for dt in block.dtypes
+    ]
     if all(numeric):
         values = block.to_numpy(dtype=np.float64, na_value=np.nan)
         present_2d = ~np.isnan(values)
@@ -213,7 +221,9 @@ def _melt_wide(df: pd.DataFrame, field: str, path: str) -> tuple[pd.DataFrame, n
     long = pd.DataFrame(
         {
             "date": df["date"].iloc[row_pos].reset_index(drop=True),
-            "ticker": pd.Categorical.from_codes(col_pos, categories=pd.Index(tickers, dtype=object)),
+            "ticker": pd.Categorical.from_codes(
+                col_pos, categories=pd.Index(tickers, dtype=object)
+            ),
             field: flat[present],
         }
     )
@@ -280,10 +290,10 @@ def frame_to_long(
     notes : list of str
         Renames and layout decisions, for the report.
     """
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     names = [_normalise(str(c)) for c in df.columns]
-    has_date = "date" in (columns or {}).values() or any(
-        n in STANDARD_NAMES["date"] for n in names
-    )
+    has_date = "date" in (columns or {}).values() or any(n in STANDARD_NAMES["date"] for n in names)
     index_name = _normalise(str(df.index.name)) if df.index.name is not None else ""
     if not has_date and (
         isinstance(df.index, pd.DatetimeIndex) or index_name in STANDARD_NAMES["date"]

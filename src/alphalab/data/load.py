@@ -72,10 +72,14 @@ def resolve_source(source: Source) -> str:
     if isinstance(source, str) and text in EMBEDDED:
         return "embedded"
     path = Path(text).expanduser()
-    if path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError:  # e.g. a name longer than the file system allows
+        is_file = False
+    if is_file:
         return "file"
     tried = [f"not an embedded dataset (available: {', '.join(EMBEDDED)})"]
-    tried.append(f"no file at {path.resolve()}")
+    tried.append(f"no file at {str(path.absolute())!r:.200}")
     if isinstance(source, str) and not _looks_like_path(text):
         store, why = _store_lookup(text)
         if store is not None:
@@ -138,6 +142,13 @@ def load(
         The source cannot be found, a rule is broken (strict), or a requested
         ticker or field is absent.
     """
+    # A single ticker or field given as a string means that one, not its letters.
+    if isinstance(tickers, str):
+        tickers = [tickers]
+    if isinstance(fields, str):
+        fields = [fields]
+    if fields is not None and len(fields) == 0:
+        raise DataError("fields is empty; pass None for every numeric field")
     kind = resolve_source(source)
     if columns and kind in ("embedded", "store"):
         raise DataError(
@@ -167,7 +178,11 @@ def load(
         else:
             meta["source"] = label = "<DataFrame>"
             raw, rows, required, notes = frame_to_long(
-                source, source=label, layout=layout, columns=columns, field=field  # type: ignore[arg-type]
+                source,
+                source=label,
+                layout=layout,
+                columns=columns,
+                field=field,  # type: ignore[arg-type]
             )
         clean, report = validate_prices(
             raw, source=label, mode=mode, required=required, rows=rows, tickers=tickers,
@@ -210,7 +225,10 @@ def _load_store(
     merged = {**panel.meta, **meta, "source": name}
     if meta["market"] is None:
         merged["market"] = panel.meta.get("market")
-    merged["validation"] = {"source": name, "note": "validated (lenient) when imported into the store"}
+    merged["validation"] = {
+        "source": name,
+        "note": "validated (lenient) when imported into the store",
+    }
     return panel.with_meta(**merged)
 
 

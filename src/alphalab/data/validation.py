@@ -14,7 +14,7 @@ rule id                broken when
                        years 1677-2262 (nanosecond timestamps)
 ``bad_ticker``         a ticker is missing, empty, longer than 64 characters or
                        holds control characters
-``non_numeric``        a price or volume cell is not a number
+``non_numeric``        a price or volume cell is not a number (text, bool, complex)
 ``duplicate_row``      an exact copy of an earlier row (same key, same values)
 ``duplicate_key``      several rows share a (date, ticker) key with different values
 ``unsorted``           a ticker's dates go backwards in the file
@@ -423,16 +423,27 @@ def _parse_tickers(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 def _to_float(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(float64 values, mask of non-numeric cells)."""
-    if pd.api.types.is_bool_dtype(col.dtype):
-        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        return values, np.zeros(len(col), dtype=bool)
+    """(float64 values, mask of non-numeric cells).
+
+    Booleans and complex numbers are not prices or volumes: casting would turn
+    ``True`` into 1.0 and ``1+2j`` into 1.0 without a word, so such cells are
+    ``non_numeric`` (NaN value).
+    """
+    present = col.notna().to_numpy()
+    if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_complex_dtype(col.dtype):
+        return np.full(len(col), np.nan), present
     if pd.api.types.is_numeric_dtype(col.dtype):
         return col.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(col), dtype=bool)
-    present = col.notna().to_numpy()
-    as_text = col.where(~col.isna(), None)
+    odd = np.zeros(len(col), dtype=bool)
+    if col.dtype == object:
+        odd = np.fromiter(
+            (isinstance(v, bool | np.bool_ | complex | np.complexfloating) for v in col.to_numpy()),
+            dtype=bool,
+            count=len(col),
+        )
+    as_text = col.where(~col.isna() & ~odd, None)
     values = pd.to_numeric(as_text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    return values, present & np.isnan(values) & ~_nan_literal(col, present)
+    return values, present & np.isnan(values) & (odd | ~_nan_literal(col, present))
 
 
 def _nan_literal(col: pd.Series, present: np.ndarray) -> np.ndarray:
@@ -498,6 +509,8 @@ def validate_prices(
     DataError
         Unknown tickers requested, or an unknown ``mode``.
     """
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if mode not in ("strict", "lenient"):
         raise DataError(f"mode must be 'strict' or 'lenient', got {mode!r}")
     required = tuple(required)
@@ -515,7 +528,10 @@ def validate_prices(
     n = len(df)
     if n == 0:
         _raise_file_rule(source, "no_rows", "the data has a header but no rows")
-    rows = np.arange(1, n + 1) if rows is None else np.asarray(rows, dtype=np.int64)
+    try:
+        rows = np.arange(1, n + 1) if rows is None else np.asarray(rows, dtype=np.int64)
+    except (TypeError, ValueError):
+        raise DataError(f"{source}: rows must be 1-based integer row numbers") from None
     if len(rows) != n:
         raise DataError(f"rows has length {len(rows)}, expected {n}")
     notes: list[str] = []
@@ -523,7 +539,8 @@ def validate_prices(
     codes, uniq_tickers, bad_ticker, stripped = _parse_tickers(df["ticker"])
     keep = np.ones(n, dtype=bool)
     if tickers is not None:
-        wanted = [str(t) for t in tickers]
+        # One ticker given as a string means that ticker, not its letters.
+        wanted = [tickers] if isinstance(tickers, str) else [str(t) for t in tickers]
         pos = pd.Index(uniq_tickers).get_indexer(wanted)
         if (pos < 0).any():
             absent = [t for t, p in zip(wanted, pos, strict=True) if p < 0]
