@@ -181,6 +181,14 @@ def test_adjustment_mix_refused() -> None:
     with pytest.raises(DataError, match="a=raw, b=adjusted"):
         check_adjustment_mix([info("a", "raw"), info("b", "adjusted")])
     check_adjustment_mix([info("a", "raw"), info("b", "adjusted")], allow_mixed=True)
+    # Panels carry their state in meta (store loads and embedded data).
+    dates = pd.bdate_range("2020-01-01", periods=3)
+    p_raw = Panel({"close": np.ones((3, 1))}, dates, ["X"], {"dataset": "cn", "adjusted": "raw"})
+    p_adj = Panel({"close": np.ones((3, 1))}, dates, ["Y"], {"source": "bench", "adjusted": True})
+    p_unk = Panel({"close": np.ones((3, 1))}, dates, ["Z"])
+    check_adjustment_mix([p_raw, p_unk])
+    with pytest.raises(DataError, match="cn=raw, bench=adjusted"):
+        check_adjustment_mix([p_raw, p_adj])
 
 
 def test_append_only_adds_new_dates(store: Store, vn30_small: pd.DataFrame) -> None:

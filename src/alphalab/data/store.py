@@ -152,20 +152,41 @@ class DatasetInfo:
         return out
 
 
-def check_adjustment_mix(infos: Sequence[DatasetInfo], *, allow_mixed: bool = False) -> None:
-    """Refuse to combine raw and adjusted price datasets unless told to.
+def check_adjustment_mix(items: Sequence[DatasetInfo | Panel], *, allow_mixed: bool = False) -> None:
+    """Refuse to combine raw and adjusted price data unless told to.
+
+    Parameters
+    ----------
+    items : sequence of DatasetInfo or Panel
+        Catalogue rows, or Panels whose ``meta["adjusted"]`` says their state
+        (Panels from :meth:`Store.load` and embedded data carry it). Missing
+        or ``unknown`` states are not compared.
+    allow_mixed : bool
+        The explicit override.
 
     Raises
     ------
     DataError
-        Two of ``infos`` are price datasets, one ``raw`` and one ``adjusted`` or
-        ``split_only`` (or adjusted and split_only), and ``allow_mixed`` is False.
+        Two items are price data in different states (``raw``, ``adjusted``,
+        ``split_only``) and ``allow_mixed`` is False.
     """
-    states = {i.name: i.adjusted for i in infos if i.kind == "prices" and i.adjusted != "unknown"}
+    states: dict[str, str] = {}
+    for k, item in enumerate(items):
+        if isinstance(item, Panel):
+            name = str(item.meta.get("dataset") or item.meta.get("source") or f"panel {k}")
+            state = item.meta.get("adjusted")
+        elif item.kind == "prices":
+            name, state = item.name, item.adjusted
+        else:
+            continue
+        if isinstance(state, bool):  # embedded datasets record True / False
+            state = "adjusted" if state else "raw"
+        if state in ("raw", "adjusted", "split_only"):
+            states[name] = str(state)
     if len(set(states.values())) > 1 and not allow_mixed:
         desc = ", ".join(f"{n}={s}" for n, s in states.items())
         raise DataError(
-            f"datasets mix price adjustments ({desc}); adjust them to one basis "
+            f"data mix price adjustments ({desc}); adjust them to one basis "
             "or pass allow_mixed_adjustment=True"
         )
 
