@@ -147,6 +147,8 @@ class DatasetInfo:
         """JSON-friendly dict without the ticker list."""
         out = asdict(self)
         out.pop("tickers")
+        if "dropped_rows" in out["meta"]:  # listed by `data check`; the count is enough here
+            out["meta"] = {**out["meta"], "dropped_rows": len(out["meta"]["dropped_rows"])}
         for key in ("start_date", "end_date", "imported_at"):
             out[key] = None if out[key] is None else str(pd.Timestamp(out[key]))
         return out
