@@ -410,6 +410,7 @@ def run_kernel(
             # ---- size the orders (rules that refuse an order are checked here);
             # fill the sells
             n_buy = 0
+            top = -1
             total = 0.0  # cash the buys need, with their costs
             traded = 0.0
             c_comm = 0.0
@@ -529,6 +530,9 @@ def run_kernel(
                     o_cost[k] = val * (1.0 + btax) + max(rate * val, min_comm)
                     total += o_cost[k]
                     n_buy += 1
+                    # the largest buy, the first to cut (ties: the higher column)
+                    if top < 0 or o_val[k] >= o_val[top]:
+                        top = k
             # ---- buys: in increasing order value (as vectorbt's auto call
             # sequence) so that a cash shortfall cuts the largest buys. Only the
             # largest few can be cut, so find them by repeated max (ties: the higher
@@ -544,10 +548,12 @@ def run_kernel(
                 short = total - cash
                 freed = 0.0
                 while freed < short and n_cut < n_buy:
-                    best = -1
-                    for k in range(lo, n_a):
-                        if not cut[k] and (best < 0 or o_val[k] > o_val[best]):
-                            best = k
+                    best = top
+                    if n_cut > 0:
+                        best = -1
+                        for k in range(lo, n_a):
+                            if not cut[k] and (best < 0 or o_val[k] > o_val[best]):
+                                best = k
                     cut[best] = True
                     cut_list[n_cut] = best
                     n_cut += 1
