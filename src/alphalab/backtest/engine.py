@@ -182,6 +182,19 @@ def backtest(
     -------
     BacktestResult
 
+    Notes
+    -----
+    Per execution bar: the book is valued at the execution prices (a held
+    asset that cannot trade keeps its last close); target shares = weight x
+    value / price, rounded toward zero to whole lots (``rules="market"``);
+    refused orders are recorded in ``rejected`` (band lock judged against the
+    previous close only, T+N lock, no shorting, untradeable bar, less than a
+    lot); sells fill first, then buys in increasing order value, the largest
+    cut when cash runs short (no margin: cash never goes below zero by a buy);
+    the book is then marked at the close. A decision on the last bar has no
+    bar to execute on and is ignored. Borrow cost accrues on the short value
+    at each close at the market's rate / 252.
+
     Raises
     ------
     DataError
