@@ -263,36 +263,44 @@ def test_killed_import_leaves_store_consistent(store: Store, vn30_small: pd.Data
 
 _READER = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from alphalab.data.store import Store
     s = Store(sys.argv[1], lock_timeout=20)
+    stop = sys.argv[2]
+    seen = {s.load("ds").meta["content_hash"]}
+    print("ready", flush=True)
     n = 0
-    end = time.monotonic() + float(sys.argv[2])
-    while time.monotonic() < end:
+    deadline = time.monotonic() + 60
+    while not os.path.exists(stop) and time.monotonic() < deadline:
         p = s.load("ds")
         assert p.n_assets == 4, p
+        seen.add(p.meta["content_hash"])
         n += 1
-    print(n, flush=True)
+    print(n, len(seen), flush=True)
     """
 )
 
 
-def test_readers_keep_working_during_writes(store: Store, vn30_small: pd.DataFrame) -> None:
+def test_readers_keep_working_during_writes(store: Store, vn30_small: pd.DataFrame, tmp_path: Path) -> None:
     store.write(vn30_small, "ds")
-    reader = _spawn(_READER, str(store.root), "2.5")
+    stop = tmp_path / "stop"
+    reader = _spawn(_READER, str(store.root), str(stop))
     try:
-        t_end = time.monotonic() + 2.0
-        writes = 0
-        while time.monotonic() < t_end:
-            frac = 0.5 + 0.5 * (writes % 2)
-            store.write(vn30_small.sample(frac=frac, random_state=writes), "ds", replace=True)
-            writes += 1
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
+        # Write while the reader is known to be loading in its loop.
+        for k in range(6):
+            frac = 0.5 + 0.5 * (k % 2)
+            store.write(vn30_small.sample(frac=frac, random_state=k), "ds", replace=True)
+            time.sleep(0.05)
+        stop.touch()
         out, err = reader.communicate(timeout=60)
     finally:
         if reader.poll() is None:
             reader.kill()
     assert reader.returncode == 0, err
-    assert int(out.strip()) > 3 and writes > 2
+    n_loads, n_versions = (int(x) for x in out.split())
+    # It kept loading through the writes and saw several versions, never a broken one.
+    assert n_loads >= 3 and n_versions >= 2
 
 
 # ------------------------------------------------------------------- CLI
