@@ -133,3 +133,22 @@ def test_adjustment_never_changes_returns_up_to_t_when_later_events_arrive(cn_pa
         r_full = full[1 : t + 1] / full[:t]
         r_part = part[1:] / part[:-1]
     np.testing.assert_allclose(r_full, r_part, rtol=1e-9)
+
+
+def test_forward_adjustment_is_point_in_time(cn_panel: Panel) -> None:
+    from alphalab.testing.leakage import assert_no_leakage
+
+    fwd = adjust_from_preclose(cn_panel, how="forward")["close"]
+    bwd = adjust_from_preclose(cn_panel)["close"]
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(fwd[1:] / fwd[:-1], bwd[1:] / bwd[:-1], rtol=1e-9)
+    # First close of each ticker is the raw close.
+    raw = cn_panel["close"]
+    first = (~np.isnan(raw)).argmax(axis=0)
+    cols = np.arange(cn_panel.n_assets)
+    np.testing.assert_allclose(fwd[first, cols], raw[first, cols], rtol=1e-12)
+    # Levels up to t never depend on later rows (backward levels do).
+    sub = cn_panel.select_assets(list(cn_panel.assets[:40])).iloc_dates(slice(0, 500))
+    assert_no_leakage(lambda p: adjust_from_preclose(p, how="forward")["close"], sub, n_trials=4, seed=3)
+    with pytest.raises(DataError, match="how must be"):
+        adjust_from_preclose(cn_panel, how="sideways")

@@ -11,8 +11,10 @@ prices are scaled so that one-day returns include splits and dividends):
 
 Leakage note: backward adjustment scales *levels* of the past by events that
 happen later, so adjusted levels at t change when a later event arrives;
-*returns* (ratios of adjusted prices) do not. Use adjusted prices for returns
-and return-based features; use raw prices for anything that needs the traded
+*returns* (ratios of adjusted prices) do not. ``how="forward"`` keeps the
+first price raw and scales later prices instead, so levels at t use only
+events up to t (point-in-time). Use adjusted prices for returns and
+return-based features; use raw prices for anything that needs the traded
 price level (lot sizes, tick sizes, price bands).
 """
 
@@ -51,10 +53,28 @@ def _backward_cumulative(event: np.ndarray) -> np.ndarray:
 
     ``event[s]`` is the factor by which prices before date s must be scaled.
     """
-    suffix = np.cumprod(event[::-1], axis=0)[::-1]  # product over s >= t
+    with np.errstate(over="ignore"):
+        suffix = np.cumprod(event[::-1], axis=0)[::-1]  # product over s >= t
     out = np.ones_like(suffix)
     out[:-1] = suffix[1:]
     return out
+
+
+def _cumulative(event: np.ndarray, how: str) -> np.ndarray:
+    """Cumulative price factor from per-date event factors, shape ``(n_dates, n_assets)``.
+
+    ``backward``: prices before each event scaled by it (last price = raw).
+    ``forward``: prices on and after each event divided by it (first price =
+    raw); uses only events up to each date, so levels are point-in-time.
+    """
+    if how == "backward":
+        return _backward_cumulative(event)
+    if how == "forward":
+        # Absurd event chains (corrupt reference prices) overflow to inf / 0,
+        # which the health report's band checks will already have flagged.
+        with np.errstate(over="ignore", divide="ignore"):
+            return 1.0 / np.cumprod(event, axis=0)
+    raise DataError(f"how must be 'backward' or 'forward', got {how!r}")
 
 
 def apply_factors(panel: Panel, factor: np.ndarray, *, adjusted: str = "adjusted") -> Panel:
@@ -102,6 +122,8 @@ def adjust_from_factors(
     panel: Panel,
     splits: pd.DataFrame | None = None,
     dividends: pd.DataFrame | None = None,
+    *,
+    how: str = "backward",
 ) -> Panel:
     """Backward-adjust raw prices for splits and cash dividends.
 
@@ -119,6 +141,10 @@ def adjust_from_factors(
         before ``date`` are multiplied by ``1 - amount / close_prev`` where
         ``close_prev`` is the last close before ``date`` (the CRSP-style
         total-return factor).
+    how : {"backward", "forward"}
+        ``backward`` (default) keeps the last price raw; ``forward`` keeps the
+        first price raw and uses only events up to each date (point-in-time
+        levels, same returns).
 
     Returns
     -------
@@ -178,7 +204,7 @@ def adjust_from_factors(
                 "at least the previous close"
             )
         np.multiply.at(event, (r, c), ratio)
-    factor = _backward_cumulative(event)
+    factor = _cumulative(event, how)
     state = "adjusted" if len(div) else "split_only"
     return apply_factors(panel, factor, adjusted=state)
 
@@ -202,7 +228,7 @@ def adjustment_factors_from_reference(panel: Panel, reference: str = "preclose")
     return event
 
 
-def adjust_from_reference(panel: Panel, reference: str = "preclose") -> Panel:
+def adjust_from_reference(panel: Panel, reference: str = "preclose", *, how: str = "backward") -> Panel:
     """Backward-adjusted prices from an exchange reference price.
 
     Parameters
@@ -212,17 +238,20 @@ def adjust_from_reference(panel: Panel, reference: str = "preclose") -> Panel:
         data, the reference price for TW). Both of shape ``(n_dates, n_assets)``.
     reference : str
         Name of the reference field.
+    how : {"backward", "forward"}
+        See :func:`adjust_from_factors`.
 
     Returns
     -------
     Panel
         Prices scaled so that ``adj_close[t] / adj_close[t_prev] ==
-        close[t] / reference[t]``; the last close of each ticker is unchanged.
+        close[t] / reference[t]``; the last (backward) or first (forward)
+        close of each ticker is unchanged.
     """
     event = adjustment_factors_from_reference(panel, reference)
-    return apply_factors(panel, _backward_cumulative(event), adjusted="adjusted")
+    return apply_factors(panel, _cumulative(event, how), adjusted="adjusted")
 
 
-def adjust_from_preclose(panel: Panel) -> Panel:
+def adjust_from_preclose(panel: Panel, *, how: str = "backward") -> Panel:
     """:func:`adjust_from_reference` with baostock's ``preclose`` (CN)."""
-    return adjust_from_reference(panel, "preclose")
+    return adjust_from_reference(panel, "preclose", how=how)
