@@ -149,6 +149,7 @@ def test_forward_adjustment_is_point_in_time(cn_panel: Panel) -> None:
     np.testing.assert_allclose(fwd[first, cols], raw[first, cols], rtol=1e-12)
     # Levels up to t never depend on later rows (backward levels do).
     sub = cn_panel.select_assets(list(cn_panel.assets[:40])).iloc_dates(slice(0, 500))
-    assert_no_leakage(lambda p: adjust_from_preclose(p, how="forward")["close"], sub, n_trials=4, seed=3)
+    with np.errstate(all="ignore"):  # the harness's "extreme" perturbation overflows the future
+        assert_no_leakage(lambda p: adjust_from_preclose(p, how="forward")["close"], sub, n_trials=4, seed=3)
     with pytest.raises(DataError, match="how must be"):
         adjust_from_preclose(cn_panel, how="sideways")
