@@ -71,9 +71,9 @@ def real_number(value: Any, name: str) -> float:
 
     NaN and infinities pass: the caller decides whether they are allowed.
     """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, float, np.integer, np.floating)
-    ):
+    if isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} must be a number, got the bool {value!r}")
+    if not isinstance(value, (int, float, np.integer, np.floating)):
         raise ConfigError(f"{name} must be a number, got {value!r:.60}")
     return float(value)
 

@@ -269,3 +269,57 @@ def test_leakage_check_catches_one_bar_lookahead(
         assert_strategy_no_leakage(
             InverseVol(window=40), sub, dates, fit_until=dates[0], cutoffs=[dates[3]]
         )
+
+
+# ------------------------------------------------------------ hostile input
+def _tiny(closes: dict[str, list[float]]) -> Panel:
+    n = len(next(iter(closes.values())))
+    dates = pd.bdate_range("2021-01-04", periods=n)
+    long = pd.DataFrame(
+        [(d, t, c) for t, cs in closes.items() for d, c in zip(dates, cs, strict=True)],
+        columns=["date", "ticker", "close"],
+    )
+    return Panel.from_long(long, ["close"])
+
+
+def test_inverse_vol_with_huge_volatilities_stays_proportional() -> None:
+    # Both 1/std fall below the solver-noise clip: clipping before normalising
+    # used to zero them all and fall back to equal weight.
+    p = _tiny({"A": [1.0, 1e7, 1.0], "B": [1.0, 3e7, 1.0]})
+    w = InverseVol(window=2).decide(p, p.dates[-1:])[0]
+    np.testing.assert_allclose(w, [0.75, 0.25], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("weights", "match"),
+    [
+        ({"AAPL": True}, "bool"),
+        ({1: 0.5, "1": 0.5}, "both read as ticker '1'"),
+        ({"AAPL": 0.0, "XOM": 0}, "all zero"),
+        ({"AAPL": "0.5"}, "must be a number"),
+    ],
+    ids=["bool", "colliding-keys", "all-zero", "text"],
+)
+def test_bad_fixed_weights(weights: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        Fixed(weights)
+    with pytest.raises(ConfigError, match=match):
+        BuyAndHold(weights)
+
+
+def test_mean_variance_bad_numbers() -> None:
+    with pytest.raises(ConfigError, match="target_return"):
+        MeanVariance(target_return=-1.0)  # -100% a year has no per-bar equivalent
+    with pytest.raises(ConfigError, match="risk_aversion"):
+        MeanVariance(risk_aversion=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_decide_refuses_non_panels_and_missing_close(kind: str, panel: Panel) -> None:
+    strat = make_strategy(kind, small(kind))
+    with pytest.raises(DataError, match="Panel"):
+        strat.decide(panel.frame("close"), panel.dates[-1:])
+    volume = panel.frame("volume").rename_axis(index="date", columns="ticker")
+    no_close = Panel.from_long(volume.stack().rename("volume").reset_index(), ["volume"])
+    with pytest.raises(DataError, match=f"{kind}.*'close'"):
+        strat.decide(no_close, no_close.dates[-1:])

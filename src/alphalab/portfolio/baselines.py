@@ -43,8 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alphalab._inputs import real_number
 from alphalab.data.panel import Panel
-from alphalab.errors import ConfigError
+from alphalab.errors import ConfigError, DataError
 from alphalab.portfolio.base import Requirements, Strategy, decision_rows, register_strategy
 
 __all__ = [
@@ -71,10 +72,8 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
 
 
 def _check_float(name: str, value: Any, *, positive: bool = False) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    # Bools and text are refused: True would silently be 1.0, "0.5" a typo'd YAML.
+    out = real_number(value, name)
     if not math.isfinite(out) or (positive and out <= 0):
         raise ConfigError(
             f"{name} must be a finite{' positive' if positive else ''} number, got {value!r}"
@@ -87,7 +86,30 @@ def _check_weights(weights: Any, name: str = "weights") -> dict[str, float]:
         raise ConfigError(
             f"{name} must be a non-empty mapping of ticker -> weight, got {weights!r}"
         )
-    return {str(k): _check_float(f"{name}[{k!r}]", v) for k, v in weights.items()}
+    out: dict[str, float] = {}
+    for k, v in weights.items():
+        if str(k) in out:
+            raise ConfigError(
+                f"{name}: keys {k!r} and another both read as ticker {str(k)!r}; name each once"
+            )
+        out[str(k)] = _check_float(f"{name}[{k!r}]", v)
+    if not any(out.values()):
+        raise ConfigError(
+            f"{name} are all zero ({out!r:.80}): the strategy would never invest; "
+            "give at least one non-zero weight"
+        )
+    return out
+
+
+def _require_close(strategy: Strategy, panel: Any) -> None:
+    """The panel is a Panel with a ``close`` field, or a DataError naming the strategy."""
+    kind = getattr(strategy, "kind", type(strategy).__name__)
+    if not isinstance(panel, Panel):
+        raise DataError(f"{kind}: decide needs a Panel, got {type(panel).__name__}")
+    if "close" not in panel.field_names:
+        raise DataError(
+            f"{kind}: the panel has no 'close' field (fields: {', '.join(panel.field_names)})"
+        )
 
 
 def _equal(mask: np.ndarray) -> np.ndarray:
@@ -123,13 +145,20 @@ def _window_returns(close: np.ndarray, row: int, window: int) -> tuple[np.ndarra
 
 
 def _spread(weights: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """Scatter eligible-asset weights into a full row, clipping solver noise."""
-    w = np.where(weights > _CLIP, weights, 0.0)
+    """Scatter eligible-asset weights into a full row, clipping solver noise.
+
+    Weights are normalised before the clip, so the clip judges fractions of
+    the budget: raw inverse-vol scores of very volatile assets (``1/std``
+    below ``_CLIP``) are not mistaken for noise.
+    """
+    w = np.where(np.isfinite(weights) & (weights > 0), weights, 0.0)
     total = w.sum()
-    row = np.zeros(eligible.shape)
     if total <= 0 or not np.isfinite(total):
         return _equal(eligible)
-    row[eligible] = w / total
+    w = w / total
+    w = np.where(w > _CLIP, w, 0.0)
+    row = np.zeros(eligible.shape)
+    row[eligible] = w / w.sum()
     return row
 
 
@@ -137,6 +166,7 @@ class _PerDate(Strategy):
     """A strategy whose decision at a date is a function of rows up to it."""
 
     def decide(self, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
+        _require_close(self, panel)
         rows = decision_rows(panel, dates)
         self._prepare(panel)
         out = np.full((len(rows), panel.n_assets), np.nan)
@@ -238,6 +268,7 @@ class BuyAndHold(Strategy):
         self.weights = None if weights is None else _check_weights(weights)
 
     def decide(self, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
+        _require_close(self, panel)
         rows = decision_rows(panel, dates)
         out = np.full((len(rows), panel.n_assets), np.nan)
         if len(rows) == 0:
@@ -368,6 +399,10 @@ class MeanVariance(_SkfolioWindowed):
         self.target_return = (
             None if target_return is None else _check_float("target_return", target_return)
         )
+        if self.target_return is not None and self.target_return <= -1.0:
+            raise ConfigError(
+                f"target_return is an annual return above -1 (e.g. 0.08), got {target_return!r}"
+            )
 
     def _estimator(self, dates: pd.DatetimeIndex) -> Any:
         from skfolio import RiskMeasure
