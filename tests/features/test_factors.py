@@ -153,3 +153,16 @@ def test_cs_corr_kernel_twin() -> None:
     got, want = K.cs_corr(a, b, 5), K.cs_corr_py(a, b, 5)
     np.testing.assert_allclose(got, want, rtol=1e-10, equal_nan=True)
     assert np.isnan(got[5]) and np.isnan(got[6]) and np.isfinite(got[7])
+
+
+def test_shared_ranks_give_the_same_numbers(panel: Panel) -> None:
+    c = panel["close"]
+    rng = np.random.default_rng(9)
+    sig = np.log(c) - np.log(np.vstack([np.full((10, c.shape[1]), np.nan), c[:-10]]))
+    sig[rng.random(sig.shape) < 0.05] = np.nan  # holes that differ from the labels' holes
+    res = evaluate_factor(sig, c, horizon=5, horizons=(1, 5), dates=panel.dates)
+    fwd = forward_returns(c, 5)
+    pd.testing.assert_series_equal(
+        res.rank_ic, information_coefficient(sig, fwd, dates=panel.dates), check_names=False)
+    pd.testing.assert_frame_equal(res.quantiles, quantile_returns(sig, fwd, dates=panel.dates))
+    pd.testing.assert_series_equal(res.autocorr, signal_autocorrelation(sig, dates=panel.dates))

@@ -98,8 +98,22 @@ def _row_corr(a: np.ndarray, b: np.ndarray, min_assets: int) -> np.ndarray:
     return _k.cs_corr(np.ascontiguousarray(a), np.ascontiguousarray(b), int(min_assets))
 
 
-def _masked_rank(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return _k.cs_rank(np.ascontiguousarray(np.where(mask, x, np.nan)))
+def _masked_rank(x: np.ndarray, mask: np.ndarray, full: np.ndarray | None = None) -> np.ndarray:
+    """Per-date rank of ``x`` among the assets in ``mask``.
+
+    ``full`` (the rank of ``x`` over all its finite values) is reused on the
+    dates where ``mask`` is exactly ``x``'s finite set, which is most dates
+    once a signal is warm; only the other dates are ranked again.
+    """
+    if full is None:
+        return _k.cs_rank(np.where(mask, x, np.nan))
+    same = (mask == np.isfinite(x)).all(axis=1)
+    if same.all():
+        return full
+    out = np.array(full, copy=True)
+    rows = ~same
+    out[rows] = _k.cs_rank(np.where(mask[rows], x[rows], np.nan))
+    return out
 
 
 def information_coefficient(
@@ -109,6 +123,8 @@ def information_coefficient(
     method: str = "spearman",
     dates: Sequence[Any] | None = None,
     min_assets: int = 5,
+    _signal_rank: np.ndarray | None = None,
+    _label_rank: np.ndarray | None = None,
 ) -> pd.Series:
     """Cross-sectional correlation of the signal with forward returns, per date.
 
@@ -131,7 +147,7 @@ def information_coefficient(
         raise DataError(f"signal shape {s.shape} != forward-return shape {f.shape}")
     if method == "spearman":
         ok = np.isfinite(s) & np.isfinite(f)
-        s, f = _masked_rank(s, ok), _masked_rank(f, ok)
+        s, f = _masked_rank(s, ok, _signal_rank), _masked_rank(f, ok, _label_rank)
     elif method != "pearson":
         raise ConfigError(f"IC method must be 'spearman' or 'pearson', not {method!r}")
     return pd.Series(_row_corr(s, f, min_assets), index=_index(dates, s.shape[0]), name=method)
@@ -163,6 +179,7 @@ def quantile_returns(
     *,
     n_quantiles: int = 5,
     dates: Sequence[Any] | None = None,
+    _signal_rank: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Mean forward return per signal quantile per date, plus the long-short spread.
 
@@ -174,7 +191,7 @@ def quantile_returns(
     if n_quantiles < 2:
         raise ConfigError(f"n_quantiles must be >= 2, got {n_quantiles}")
     ok = np.isfinite(s) & np.isfinite(f)
-    pct = _masked_rank(s, ok)
+    pct = _masked_rank(s, ok, _signal_rank)
     bucket = np.ceil(pct * n_quantiles)
     cols = {}
     for q in range(1, n_quantiles + 1):
@@ -188,7 +205,12 @@ def quantile_returns(
 
 
 def signal_autocorrelation(
-    signal: np.ndarray, *, lag: int = 1, dates: Sequence[Any] | None = None, min_assets: int = 5
+    signal: np.ndarray,
+    *,
+    lag: int = 1,
+    dates: Sequence[Any] | None = None,
+    min_assets: int = 5,
+    _signal_rank: np.ndarray | None = None,
 ) -> pd.Series:
     """Rank autocorrelation of the signal across assets between ``t - lag`` and ``t``.
 
@@ -200,7 +222,13 @@ def signal_autocorrelation(
     if lag < s.shape[0]:
         prev[lag:] = s[:-lag]
     ok = np.isfinite(s) & np.isfinite(prev)
-    r = _row_corr(_masked_rank(s, ok), _masked_rank(prev, ok), min_assets)
+    prev_rank = None
+    if _signal_rank is not None:
+        # the rank of the lagged row is the lagged rank
+        prev_rank = np.full_like(s, np.nan)
+        if lag < s.shape[0]:
+            prev_rank[lag:] = _signal_rank[:-lag]
+    r = _row_corr(_masked_rank(s, ok, _signal_rank), _masked_rank(prev, ok, prev_rank), min_assets)
     return pd.Series(r, index=_index(dates, s.shape[0]), name=f"rank_autocorr_{lag}")
 
 
@@ -268,6 +296,7 @@ def evaluate_factor(
     horizons: Sequence[int] = DEFAULT_HORIZONS,
     n_quantiles: int = 5,
     dates: Sequence[Any] | None = None,
+    _labels: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> FactorResult:
     """Score one signal against forward close-to-close returns.
 
@@ -289,13 +318,21 @@ def evaluate_factor(
     """
     hs = sorted({int(h) for h in (*horizons, horizon)})
     s = _arr(signal, "signal")
+    s_rank = _k.cs_rank(s)
+    # labels and their ranks are shared by every signal of a catalogue
+    labels = _labels if _labels is not None else {}
+    for h in hs:
+        if h not in labels:
+            fwd = forward_returns(close, h)
+            labels[h] = (fwd, _k.cs_rank(fwd))
     series: dict[int, tuple[pd.Series, pd.Series]] = {}
     rows = {}
     for h in hs:
-        fwd = forward_returns(close, h)
+        fwd, fwd_rank = labels[h]
         pair = (
             information_coefficient(s, fwd, method="pearson", dates=dates),
-            information_coefficient(s, fwd, method="spearman", dates=dates),
+            information_coefficient(s, fwd, method="spearman", dates=dates,
+                                    _signal_rank=s_rank, _label_rank=fwd_rank),
         )
         series[h] = pair
         a, b = ic_summary(pair[0]), ic_summary(pair[1])
@@ -303,8 +340,9 @@ def evaluate_factor(
                    "icir": a["icir"], "rank_icir": b["icir"]}
     decay = pd.DataFrame.from_dict(rows, orient="index").rename_axis("horizon")
     ic, ric = series[int(horizon)]
-    qr = quantile_returns(s, forward_returns(close, horizon), n_quantiles=n_quantiles, dates=dates)
-    ac = signal_autocorrelation(s, dates=dates)
+    qr = quantile_returns(s, labels[int(horizon)][0], n_quantiles=n_quantiles, dates=dates,
+                          _signal_rank=s_rank)
+    ac = signal_autocorrelation(s, dates=dates, _signal_rank=s_rank)
     s_ic, s_ric = ic_summary(ic), ic_summary(ric)
     summary = pd.Series(
         {
@@ -359,10 +397,11 @@ def rank_catalogue(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProxyFieldWarning)
         values, skipped = evaluate_many(formulas, panel, groups=groups, on_missing="skip")
+    labels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     results = {
         name: evaluate_factor(
             v, panel["close"], name=name, horizon=horizon, horizons=horizons,
-            n_quantiles=n_quantiles, dates=panel.dates,
+            n_quantiles=n_quantiles, dates=panel.dates, _labels=labels,
         )
         for name, v in values.items()
     }
