@@ -2,12 +2,14 @@
 
 Computing the twelve ``seed_ta`` series and their 60-row z-scores one
 primitive at a time walks each ``(n_dates, n_assets)`` array two dozen times,
-column by column, with a cache line wasted on every row. This kernel walks
+column by column, with a cache line wasted on every row. This kernel reads
 the inputs once: assets are split into blocks of :data:`BLOCK` adjacent
-columns (one cache line of float64), blocks run in parallel (``prange``; each
-block's arithmetic is independent of the thread that runs it, so results
-are deterministic), and inside a block rows advance in order while every
-series' recursive state is updated.
+columns (one cache line of float64); a block's inputs are gathered into
+column-major scratch; each column then runs one loop over its dates that
+updates every series' recursive state (kept in registers) and writes all 24
+outputs. Threads take blocks in a fixed round-robin (``prange``); a column's
+arithmetic does not depend on the thread that runs it, so results are
+deterministic.
 
 The arithmetic of every series is the same, operation for operation, as the
 stand-alone indicator (:mod:`alphalab.features.indicators`) and
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from alphalab.features import indicators as I
 from alphalab.features import rolling as R
@@ -48,363 +50,407 @@ BLOCK = 8
 NAN = np.nan
 
 
+ZState = tuple[int, int, int, float, float, float, float]
+Z0 = (0, 0, 0, 0.0, 0.0, 0.0, 0.0)
+
+
 @njit(cache=True, inline="always")
-def _z_step(
-    out: np.ndarray,
-    s: int,
-    i: int,
-    j: int,
-    b: int,
-    x: float,
-    w: int,
-    zrun: np.ndarray,
-    zsame: np.ndarray,
-    zk: np.ndarray,
-    zmu: np.ndarray,
-    zm2: np.ndarray,
-    zsince: np.ndarray,
-) -> float:
-    """One row of :func:`rolling_zscore` (ddof 1) on series ``s`` (already written to ``out``)."""
+def _zs(
+    x: float, st: ZState, o: np.ndarray, s: int, i: int, w: int, inv_w: float, inv_d: float
+) -> tuple[float, ZState]:
+    """One row of :func:`rolling_zscore` (ddof 1) for series ``s`` of one column.
+
+    ``o[s, :i + 1]`` already holds the series up to this row. The state
+    ``(run, since, same, K, mu, m2, prev)`` is a tuple so that it lives in
+    registers: run length, rows since the exact recomputation, equal-run
+    length, shift, mean and M2 about the shift, previous value.
+    """
+    run, since, same, K, mu, m2, prev = st
     if not np.isfinite(x):
-        zrun[s, b] = 0
-        zsame[s, b] = 0
-        zmu[s, b] = 0.0
-        zm2[s, b] = 0.0
-        return NAN
-    run = zrun[s, b] + 1
-    zrun[s, b] = run
-    if run > 1 and x == out[s, i - 1, j]:
-        zsame[s, b] += 1
-    else:
-        zsame[s, b] = 1
+        return NAN, (0, 0, 0, K, 0.0, 0.0, prev)
+    run += 1
+    same = same + 1 if (run > 1 and x == prev) else 1
     if run == 1:
-        zk[s, b] = x
-    K = zk[s, b]
-    mu = zmu[s, b]
-    m2 = zm2[s, b]
+        K = x
     if run <= w:
-        zsince[s, b] = 0
+        since = 0
         vs = x - K
         d = vs - mu
         mu += d / run
         m2 += d * (vs - mu)
-    elif zsince[s, b] + 1 == w:
-        zsince[s, b] = 0
+    elif since + 1 == w:
+        since = 0
         K = x
-        zk[s, b] = K
         mu = 0.0
         for k in range(i - w + 1, i + 1):
-            mu += out[s, k, j] - K
+            mu += o[s, k] - K
         mu /= w
         m2 = 0.0
         for k in range(i - w + 1, i + 1):
-            d = (out[s, k, j] - K) - mu
+            d = (o[s, k] - K) - mu
             m2 += d * d
     else:
-        zsince[s, b] += 1
+        since += 1
         vs = x - K
-        us = out[s, i - w, j] - K
-        mu_new = mu + (vs - us) / w
+        us = o[s, i - w] - K
+        mu_new = mu + (vs - us) * inv_w
         m2 += (vs - us) * (vs - mu_new + us - mu)
         mu = mu_new
-    zmu[s, b] = mu
-    zm2[s, b] = m2
+    st2 = (run, since, same, K, mu, m2, x)
     if run < w:
-        return NAN
-    if zsame[s, b] >= w:
-        var = 0.0
-    else:
-        var = max(m2 / (w - 1), 0.0)
+        return NAN, st2
+    var = 0.0 if same >= w else max(m2 * inv_d, 0.0)
     sd = math.sqrt(var)
-    return ((x - K) - mu) / sd if sd > 0.0 else NAN
+    return (((x - K) - mu) / sd if sd > 0.0 else NAN), st2
 
 
-@njit(cache=True, parallel=True)
-def _seed_ta_kernel(
-    h: np.ndarray, lo: np.ndarray, c: np.ndarray, v: np.ndarray, w: int, out: np.ndarray
+@njit(cache=True)
+def _seed_ta_column(
+    hh: np.ndarray, ll: np.ndarray, cc: np.ndarray, vv: np.ndarray, o: np.ndarray, w: int
 ) -> None:
-    """``out``: ``(2 * NS, n_dates, n_assets)``; series then their z-scores."""
-    n, m = c.shape
-    nblocks = (m + BLOCK - 1) // BLOCK
+    """All 24 outputs of one asset: ``o`` has shape ``(24, n_dates)``; state in scalars."""
+    n = cc.shape[0]
     a5 = 2.0 / 6.0
     a20 = 2.0 / 21.0
     a50 = 2.0 / 51.0
     kf = 2.0 / 13.0
     ks = 2.0 / 27.0
     kg = 2.0 / 10.0
-    for blk in prange(nblocks):
-        j0 = blk * BLOCK
-        nb = min(BLOCK, m - j0)
-        # per-column recursive state
-        run_c = np.zeros(BLOCK, np.int64)
-        run_hlc = np.zeros(BLOCK, np.int64)
-        run_cv = np.zeros(BLOCK, np.int64)
-        run_all = np.zeros(BLOCK, np.int64)
-        e5 = np.zeros(BLOCK)
-        e20 = np.zeros(BLOCK)
-        e50 = np.zeros(BLOCK)
-        ss = np.zeros(BLOCK)
-        sf = np.zeros(BLOCK)
-        ef = np.zeros(BLOCK)
-        es = np.zeros(BLOCK)
-        sg = np.zeros(BLOCK)
-        prev_c = np.zeros(BLOCK)
-        ag = np.zeros(BLOCK)
-        al = np.zeros(BLOCK)
-        bsame = np.zeros(BLOCK, np.int64)
-        bk = np.zeros(BLOCK)
-        bmu = np.zeros(BLOCK)
-        bm2 = np.zeros(BLOCK)
-        bsum = np.zeros(BLOCK)
-        pc_atr = np.zeros(BLOCK)
-        atr = np.zeros(BLOCK)
-        obv = np.zeros(BLOCK)
-        prev_obv_c = np.zeros(BLOCK)
-        vnum = np.zeros(BLOCK)
-        vden = np.zeros(BLOCK)
-        zrun = np.zeros((NS, BLOCK), np.int64)
-        zsame = np.zeros((NS, BLOCK), np.int64)
-        zk = np.zeros((NS, BLOCK))
-        zmu = np.zeros((NS, BLOCK))
-        zm2 = np.zeros((NS, BLOCK))
-        zsince = np.zeros((NS, BLOCK), np.int64)
-        bsince = np.zeros(BLOCK, np.int64)
-        vsince = np.zeros(BLOCK, np.int64)
-        for i in range(n):
+    inv_w = 1.0 / w
+    inv_d = 1.0 / (w - 1)
+    inv20 = 1.0 / 20.0
+    run_c = 0
+    run_hlc = 0
+    run_cv = 0
+    run_all = 0
+    e5 = 0.0
+    e20 = 0.0
+    e50 = 0.0
+    ss = 0.0
+    sf = 0.0
+    ef = 0.0
+    es = 0.0
+    sg = 0.0
+    prev_c = 0.0
+    ag = 0.0
+    al = 0.0
+    bsame = 0
+    bsince = 0
+    bk = 0.0
+    bmu = 0.0
+    bm2 = 0.0
+    bsum = 0.0
+    pc_atr = 0.0
+    atr = 0.0
+    obv = 0.0
+    prev_obv_c = 0.0
+    vsince = 0
+    vnum = 0.0
+    vden = 0.0
+    z0 = Z0
+    z1 = Z0
+    z2 = Z0
+    z3 = Z0
+    z4 = Z0
+    z5 = Z0
+    z6 = Z0
+    z7 = Z0
+    z8 = Z0
+    z9 = Z0
+    z10 = Z0
+    z11 = Z0
+    for i in range(n):
+        hi = hh[i]
+        lw = ll[i]
+        cl = cc[i]
+        vo = vv[i]
+        fc = np.isfinite(cl)
+        fhlc = fc and np.isfinite(hi) and np.isfinite(lw)
+        fcv = fc and np.isfinite(vo)
+        x0 = NAN
+        x1 = NAN
+        x2 = NAN
+        x3 = NAN
+        x4 = NAN
+        x5 = NAN
+        x6 = NAN
+        x7 = NAN
+        x8 = NAN
+        x9 = NAN
+        x10 = NAN
+        x11 = NAN
+        # ---------------------------------------------------- close only
+        if not fc:
+            run_c = 0
+        else:
+            run_c += 1
+            rc = run_c
+            if rc == 1:
+                e5 = 0.0
+                e20 = 0.0
+                e50 = 0.0
+                sf = 0.0
+                ss = 0.0
+                sg = 0.0
+                ag = 0.0
+                al = 0.0
+            # EMA 5 / 20 / 50 (rolling.ewm_mean arithmetic)
+            if rc < 5:
+                e5 += cl
+            elif rc == 5:
+                e5 = (e5 + cl) / 5
+            else:
+                e5 = e5 + a5 * (cl - e5)
+            if rc >= 5:
+                x0 = e5
+            if rc < 20:
+                e20 += cl
+            elif rc == 20:
+                e20 = (e20 + cl) / 20
+            else:
+                e20 = e20 + a20 * (cl - e20)
+            if rc >= 20:
+                x1 = e20
+            if rc < 50:
+                e50 += cl
+            elif rc == 50:
+                e50 = (e50 + cl) / 50
+            else:
+                e50 = e50 + a50 * (cl - e50)
+            if rc >= 50:
+                x2 = e50
+            # MACD 12 / 26 / 9 (kernels.macd_kernel arithmetic)
+            have_line = False
+            if rc <= 26:
+                ss += cl
+                if rc > 14:
+                    sf += cl
+                if rc == 26:
+                    es = ss / 26
+                    ef = sf / 12
+                    have_line = True
+            else:
+                ef = (cl - ef) * kf + ef
+                es = (cl - es) * ks + es
+                have_line = True
+            if have_line:
+                ml = ef - es
+                x3 = ml
+                kk = rc - 25
+                if kk < 9:
+                    sg += ml
+                else:
+                    if kk == 9:
+                        sg = (sg + ml) / 9
+                    else:
+                        sg = (ml - sg) * kg + sg
+                    x4 = sg
+                    x5 = ml - sg
+            # RSI 14 (kernels.rsi_kernel arithmetic)
+            if rc > 1:
+                d = cl - prev_c
+                k = rc - 1
+                if k <= 14:
+                    if d < 0:
+                        al -= d
+                    else:
+                        ag += d
+                    if k == 14:
+                        ag /= 14
+                        al /= 14
+                else:
+                    al *= 13
+                    ag *= 13
+                    if d < 0:
+                        al -= d
+                    else:
+                        ag += d
+                    al /= 14
+                    ag /= 14
+                if k >= 14:
+                    tot = ag + al
+                    x6 = 0.0 if -1e-8 < tot < 1e-8 else 100.0 * (ag / tot)
+            # Bollinger 20 / 2: rolling_mean and rolling_std(ddof=0) arithmetic
+            if rc == 1:
+                bk = cl
+                bmu = 0.0
+                bm2 = 0.0
+                bsum = 0.0
+                bsame = 1
+            elif cl == prev_c:
+                bsame += 1
+            else:
+                bsame = 1
+            prev_c = cl
+            if rc <= 20:
+                bsince = 0
+                bsum += cl
+                vs = cl - bk
+                dd = vs - bmu
+                bmu += dd / rc
+                bm2 += dd * (vs - bmu)
+            elif bsince + 1 == 20:
+                bsince = 0
+                bk = cl
+                mu = 0.0
+                sm = 0.0
+                for q in range(i - 19, i + 1):
+                    mu += cc[q] - cl
+                    sm += cc[q]
+                bsum = sm
+                mu /= 20
+                m2 = 0.0
+                for q in range(i - 19, i + 1):
+                    dd = (cc[q] - cl) - mu
+                    m2 += dd * dd
+                bmu = mu
+                bm2 = m2
+            else:
+                bsince += 1
+                u = cc[i - 20]
+                bsum += cl - u
+                vs = cl - bk
+                us = u - bk
+                mu_new = bmu + (vs - us) * inv20
+                bm2 += (vs - us) * (vs - mu_new + us - bmu)
+                bmu = mu_new
+            if rc >= 20:
+                mid = bsum / 20
+                var = 0.0 if bsame >= 20 else max(bm2 * inv20, 0.0)
+                sd = math.sqrt(var)
+                x7 = mid + 2.0 * sd
+                x8 = mid - 2.0 * sd
+        # ------------------------------------------------ high low close
+        if not fhlc:
+            run_hlc = 0
+        else:
+            run_hlc += 1
+            if run_hlc == 1:
+                atr = 0.0
+            else:
+                tr = hi - lw
+                t2 = abs(hi - pc_atr)
+                if t2 > tr:
+                    tr = t2
+                t2 = abs(lw - pc_atr)
+                if t2 > tr:
+                    tr = t2
+                k = run_hlc - 1
+                if k < 14:
+                    atr += tr
+                elif k == 14:
+                    atr = (atr + tr) / 14
+                else:
+                    atr = (atr * 13 + tr) / 14
+                if k >= 14:
+                    x9 = atr
+            pc_atr = cl
+        # -------------------------------------------------- close volume
+        if not fcv:
+            run_cv = 0
+        else:
+            run_cv += 1
+            if run_cv == 1:
+                obv = vo
+            elif cl > prev_obv_c:
+                obv += vo
+            elif cl < prev_obv_c:
+                obv -= vo
+            prev_obv_c = cl
+            x10 = obv
+        # --------------------------------------------- VWAP 14 (all four)
+        if not (fhlc and fcv):
+            run_all = 0
+            vnum = 0.0
+            vden = 0.0
+        else:
+            run_all += 1
+            ra = run_all
+            tpv = (hi + lw + cl) / 3.0 * vo
+            if ra > 14:
+                vsince += 1
+            else:
+                vsince = 0
+            if ra > 14 and vsince < 14:
+                q = i - 14
+                vnum += tpv - (hh[q] + ll[q] + cc[q]) / 3.0 * vv[q]
+                vden += vo - vv[q]
+            elif ra > 14:
+                vsince = 0
+                sn = 0.0
+                sdn = 0.0
+                for q in range(i - 13, i + 1):
+                    sn += (hh[q] + ll[q] + cc[q]) / 3.0 * vv[q]
+                    sdn += vv[q]
+                vnum = sn
+                vden = sdn
+            else:
+                vnum += tpv
+                vden += vo
+            if ra >= 14 and vden > 0:
+                x11 = vnum / vden
+        # ------------------------------------------------ write, z-scores
+        o[0, i] = x0
+        o[1, i] = x1
+        o[2, i] = x2
+        o[3, i] = x3
+        o[4, i] = x4
+        o[5, i] = x5
+        o[6, i] = x6
+        o[7, i] = x7
+        o[8, i] = x8
+        o[9, i] = x9
+        o[10, i] = x10
+        o[11, i] = x11
+        o[12, i], z0 = _zs(x0, z0, o, 0, i, w, inv_w, inv_d)
+        o[13, i], z1 = _zs(x1, z1, o, 1, i, w, inv_w, inv_d)
+        o[14, i], z2 = _zs(x2, z2, o, 2, i, w, inv_w, inv_d)
+        o[15, i], z3 = _zs(x3, z3, o, 3, i, w, inv_w, inv_d)
+        o[16, i], z4 = _zs(x4, z4, o, 4, i, w, inv_w, inv_d)
+        o[17, i], z5 = _zs(x5, z5, o, 5, i, w, inv_w, inv_d)
+        o[18, i], z6 = _zs(x6, z6, o, 6, i, w, inv_w, inv_d)
+        o[19, i], z7 = _zs(x7, z7, o, 7, i, w, inv_w, inv_d)
+        o[20, i], z8 = _zs(x8, z8, o, 8, i, w, inv_w, inv_d)
+        o[21, i], z9 = _zs(x9, z9, o, 9, i, w, inv_w, inv_d)
+        o[22, i], z10 = _zs(x10, z10, o, 10, i, w, inv_w, inv_d)
+        o[23, i], z11 = _zs(x11, z11, o, 11, i, w, inv_w, inv_d)
+
+
+@njit(cache=True, parallel=True)
+def _seed_ta_kernel(
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    v: np.ndarray,
+    w: int,
+    nthreads: int,
+    out: np.ndarray,
+) -> None:
+    """``out``: ``(2 * NS, n_dates, n_assets)``; series then their z-scores.
+
+    Assets go in blocks of :data:`BLOCK` adjacent columns: a block's inputs are
+    gathered into column-major scratch and each column runs
+    :func:`_seed_ta_column` (state in registers) writing its outputs in place.
+    Each thread reuses its scratch; results do not depend on the thread count.
+    """
+    n, m = c.shape
+    nblocks = (m + BLOCK - 1) // BLOCK
+    nthreads = min(max(nthreads, 1), max(nblocks, 1))
+    for t in prange(nthreads):
+        inp = np.empty((4, BLOCK, n))
+        for blk in range(t, nblocks, nthreads):
+            j0 = blk * BLOCK
+            nb = min(BLOCK, m - j0)
+            for i in range(n):
+                for b in range(nb):
+                    inp[0, b, i] = h[i, j0 + b]
+                    inp[1, b, i] = lo[i, j0 + b]
+                    inp[2, b, i] = c[i, j0 + b]
+                    inp[3, b, i] = v[i, j0 + b]
             for b in range(nb):
-                j = j0 + b
-                hi = h[i, j]
-                lw = lo[i, j]
-                cl = c[i, j]
-                vo = v[i, j]
-                fc = np.isfinite(cl)
-                fhlc = fc and np.isfinite(hi) and np.isfinite(lw)
-                fcv = fc and np.isfinite(vo)
-                for s in range(NS):
-                    out[s, i, j] = NAN
-                # ------------------------------------------------ close only
-                if not fc:
-                    run_c[b] = 0
-                else:
-                    rc = run_c[b] + 1
-                    run_c[b] = rc
-                    if rc == 1:
-                        e5[b] = 0.0
-                        e20[b] = 0.0
-                        e50[b] = 0.0
-                    # EMA 5 / 20 / 50 (rolling.ewm_mean arithmetic)
-                    if rc < 5:
-                        e5[b] += cl
-                    elif rc == 5:
-                        e5[b] = (e5[b] + cl) / 5
-                    else:
-                        e5[b] = e5[b] + a5 * (cl - e5[b])
-                    if rc >= 5:
-                        out[0, i, j] = e5[b]
-                    if rc < 20:
-                        e20[b] += cl
-                    elif rc == 20:
-                        e20[b] = (e20[b] + cl) / 20
-                    else:
-                        e20[b] = e20[b] + a20 * (cl - e20[b])
-                    if rc >= 20:
-                        out[1, i, j] = e20[b]
-                    if rc < 50:
-                        e50[b] += cl
-                    elif rc == 50:
-                        e50[b] = (e50[b] + cl) / 50
-                    else:
-                        e50[b] = e50[b] + a50 * (cl - e50[b])
-                    if rc >= 50:
-                        out[2, i, j] = e50[b]
-                    # MACD 12 / 26 / 9 (kernels.macd_kernel arithmetic)
-                    if rc == 1:
-                        sf[b] = 0.0
-                        ss[b] = 0.0
-                        sg[b] = 0.0
-                    have_line = False
-                    if rc <= 26:
-                        ss[b] += cl
-                        if rc > 14:
-                            sf[b] += cl
-                        if rc == 26:
-                            es[b] = ss[b] / 26
-                            ef[b] = sf[b] / 12
-                            have_line = True
-                    else:
-                        ef[b] = (cl - ef[b]) * kf + ef[b]
-                        es[b] = (cl - es[b]) * ks + es[b]
-                        have_line = True
-                    if have_line:
-                        ml = ef[b] - es[b]
-                        out[3, i, j] = ml
-                        kk = rc - 25
-                        if kk < 9:
-                            sg[b] += ml
-                        else:
-                            if kk == 9:
-                                sg[b] = (sg[b] + ml) / 9
-                            else:
-                                sg[b] = (ml - sg[b]) * kg + sg[b]
-                            out[4, i, j] = sg[b]
-                            out[5, i, j] = ml - sg[b]
-                    # RSI 14 (kernels.rsi_kernel arithmetic)
-                    if rc == 1:
-                        ag[b] = 0.0
-                        al[b] = 0.0
-                    else:
-                        d = cl - prev_c[b]
-                        k = rc - 1
-                        if k <= 14:
-                            if d < 0:
-                                al[b] -= d
-                            else:
-                                ag[b] += d
-                            if k == 14:
-                                ag[b] /= 14
-                                al[b] /= 14
-                        else:
-                            al[b] *= 13
-                            ag[b] *= 13
-                            if d < 0:
-                                al[b] -= d
-                            else:
-                                ag[b] += d
-                            al[b] /= 14
-                            ag[b] /= 14
-                        if k >= 14:
-                            tot = ag[b] + al[b]
-                            if -1e-8 < tot < 1e-8:
-                                out[6, i, j] = 0.0
-                            else:
-                                out[6, i, j] = 100.0 * (ag[b] / tot)
-                    prev_c[b] = cl
-                    # Bollinger 20 / 2: rolling.rolling_mean and rolling_std(ddof=0)
-                    if rc == 1:
-                        bk[b] = cl
-                        bmu[b] = 0.0
-                        bm2[b] = 0.0
-                        bsum[b] = 0.0
-                        bsame[b] = 1
-                    elif cl == c[i - 1, j]:
-                        bsame[b] += 1
-                    else:
-                        bsame[b] = 1
-                    if rc <= 20:
-                        bsince[b] = 0
-                        bsum[b] += cl
-                        vs = cl - bk[b]
-                        dd = vs - bmu[b]
-                        bmu[b] += dd / rc
-                        bm2[b] += dd * (vs - bmu[b])
-                    elif bsince[b] + 1 == 20:
-                        bsince[b] = 0
-                        bk[b] = cl
-                        mu = 0.0
-                        sm = 0.0
-                        for q in range(i - 19, i + 1):
-                            mu += c[q, j] - cl
-                            sm += c[q, j]
-                        bsum[b] = sm
-                        mu /= 20
-                        m2 = 0.0
-                        for q in range(i - 19, i + 1):
-                            dd = (c[q, j] - cl) - mu
-                            m2 += dd * dd
-                        bmu[b] = mu
-                        bm2[b] = m2
-                    else:
-                        bsince[b] += 1
-                        u = c[i - 20, j]
-                        bsum[b] += cl - u
-                        vs = cl - bk[b]
-                        us = u - bk[b]
-                        mu_new = bmu[b] + (vs - us) / 20
-                        bm2[b] += (vs - us) * (vs - mu_new + us - bmu[b])
-                        bmu[b] = mu_new
-                    if rc >= 20:
-                        mid = bsum[b] / 20
-                        var = 0.0 if bsame[b] >= 20 else max(bm2[b] / 20, 0.0)
-                        sd = math.sqrt(var)
-                        out[7, i, j] = mid + 2.0 * sd
-                        out[8, i, j] = mid - 2.0 * sd
-                # --------------------------------------------- high low close
-                if not fhlc:
-                    run_hlc[b] = 0
-                else:
-                    rh = run_hlc[b] + 1
-                    run_hlc[b] = rh
-                    if rh == 1:
-                        atr[b] = 0.0
-                    else:
-                        pcv = pc_atr[b]
-                        tr = hi - lw
-                        t2 = abs(hi - pcv)
-                        if t2 > tr:
-                            tr = t2
-                        t2 = abs(lw - pcv)
-                        if t2 > tr:
-                            tr = t2
-                        k = rh - 1
-                        if k < 14:
-                            atr[b] += tr
-                        elif k == 14:
-                            atr[b] = (atr[b] + tr) / 14
-                        else:
-                            atr[b] = (atr[b] * 13 + tr) / 14
-                        if k >= 14:
-                            out[9, i, j] = atr[b]
-                    pc_atr[b] = cl
-                # --------------------------------------------- close volume
-                if not fcv:
-                    run_cv[b] = 0
-                else:
-                    rv = run_cv[b] + 1
-                    run_cv[b] = rv
-                    if rv == 1:
-                        obv[b] = vo
-                    elif cl > prev_obv_c[b]:
-                        obv[b] += vo
-                    elif cl < prev_obv_c[b]:
-                        obv[b] -= vo
-                    prev_obv_c[b] = cl
-                    out[10, i, j] = obv[b]
-                # ---------------------------------------- VWAP 14 (all four)
-                if not (fhlc and fcv):
-                    run_all[b] = 0
-                    vnum[b] = 0.0
-                    vden[b] = 0.0
-                else:
-                    ra = run_all[b] + 1
-                    run_all[b] = ra
-                    tpv = (hi + lw + cl) / 3.0 * vo
-                    if ra > 14:
-                        vsince[b] += 1
-                    else:
-                        vsince[b] = 0
-                    if ra > 14 and vsince[b] < 14:
-                        q = i - 14
-                        vnum[b] += tpv - (h[q, j] + lo[q, j] + c[q, j]) / 3.0 * v[q, j]
-                        vden[b] += vo - v[q, j]
-                    elif ra > 14:
-                        vsince[b] = 0
-                        sn = 0.0
-                        sdn = 0.0
-                        for q in range(i - 13, i + 1):
-                            sn += (h[q, j] + lo[q, j] + c[q, j]) / 3.0 * v[q, j]
-                            sdn += v[q, j]
-                        vnum[b] = sn
-                        vden[b] = sdn
-                    else:
-                        vnum[b] += tpv
-                        vden[b] += vo
-                    if ra >= 14 and vden[b] > 0:
-                        out[11, i, j] = vnum[b] / vden[b]
-                # --------------------------------------------- z-scores
-                for s in range(NS):
-                    out[NS + s, i, j] = _z_step(
-                        out, s, i, j, b, out[s, i, j], w, zrun, zsame, zk, zmu, zm2, zsince
-                    )
+                # written in place: the block's output lines stay in cache
+                # across its columns, so the strided writes cost little
+                _seed_ta_column(inp[0, b], inp[1, b], inp[2, b], inp[3, b], out[:, :, j0 + b], w)
 
 
 def seed_ta_fused(
@@ -426,7 +472,7 @@ def seed_ta_fused(
     """
     arrs = [np.ascontiguousarray(a, dtype=np.float64) for a in (high, low, close, volume)]
     out = np.empty((2 * NS, *arrs[2].shape))
-    _seed_ta_kernel(*arrs, int(zwindow), out)
+    _seed_ta_kernel(*arrs, int(zwindow), get_num_threads(), out)
     names = list(SEED_TA_SERIES) + [f"{s}_z{zwindow}" for s in SEED_TA_SERIES]
     return {name: out[k] for k, name in enumerate(names)}
 

@@ -166,6 +166,9 @@ def _moments_kernel(x: np.ndarray, w: int, ddof: int, mode: int, out: np.ndarray
     every exact recomputation.
     """
     n, m = x.shape
+    # multiplications by reciprocals: divisions dominate the cost of a row
+    inv_w = 1.0 / w
+    inv_d = 1.0 / (w - ddof) if w - ddof > 0 else NAN
     for j in prange(m):
         run = 0
         since = 0
@@ -207,7 +210,7 @@ def _moments_kernel(x: np.ndarray, w: int, ddof: int, mode: int, out: np.ndarray
                 since += 1
                 vs = v - K
                 us = x[i - w, j] - K
-                mu_new = mu + (vs - us) / w
+                mu_new = mu + (vs - us) * inv_w
                 m2 += (vs - us) * (vs - mu_new + us - mu)
                 mu = mu_new
             if run < w:
@@ -218,7 +221,7 @@ def _moments_kernel(x: np.ndarray, w: int, ddof: int, mode: int, out: np.ndarray
             elif same >= w:
                 var = 0.0
             else:
-                var = max(m2 / (w - ddof), 0.0)
+                var = max(m2 * inv_d, 0.0)
             if mode == 0:
                 out[i, j] = var
             elif mode == 1:
