@@ -144,11 +144,12 @@ def test_no_leakage_group_and_cap_alphas_cn(cn_small) -> None:
 def test_all_alphas_full_sp500_under_10s(us_sp500_long: pd.DataFrame) -> None:
     panel = Panel.from_long(us_sp500_long)
     run(panel.iloc_dates(slice(0, 60)))  # load compiled kernels first
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     values, skipped = run(panel)
-    elapsed = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert len(values) + len(skipped) == 101
-    assert elapsed < 10.0, f"{len(values)} alphas took {elapsed:.1f}s"
+    # CPU time is the budget (wall time on a shared 2-core box depends on its load)
+    assert cpu < 10.0, f"{len(values)} alphas took {cpu:.1f}s CPU ({wall:.1f}s wall)"
 
 
 def test_registered_as_feature_sets(us_small: Panel) -> None:
