@@ -129,6 +129,22 @@ def test_parity_with_plain_pandas(us_small: Panel) -> None:
     _check("alpha101", values["alpha101"], (c - o) / ((h - low) + 0.001))
 
 
+def test_parity_nested_ternary_scale_decay(us_small: Panel) -> None:
+    values, _ = run(us_small, names=["alpha009", "alpha028", "alpha057"])
+    f = _frames(us_small)
+    h, low, c, v = f["high"], f["low"], f["close"], f["volume"]
+    d = c - c.shift(1)
+    lo5, hi5 = d.rolling(5).min(), d.rolling(5).max()
+    a9 = d.where(lo5 > 0, d.where(hi5 < 0, -d)).where(lo5.notna() & hi5.notna())
+    _check("alpha009", values["alpha009"], a9)
+    adv20 = (c * v).rolling(20).mean()
+    x = adv20.rolling(5).corr(low) + (h + low) / 2 - c
+    _check("alpha028", values["alpha028"], x.div(x.abs().sum(axis=1), axis=0))
+    vwap = (h + low + c) / 3
+    r = c.rolling(30).apply(lambda w: np.argmax(w) + 1, raw=True).rank(axis=1, pct=True)
+    _check("alpha057", values["alpha057"], -((c - vwap) / ((r.shift(1) + 2 * r) / 3)))
+
+
 def test_no_leakage_every_alpha_us(us_small: Panel) -> None:
     assert_no_leakage(lambda p: run(p)[0], us_small, n_trials=4, seed=1, min_row=120)
 
