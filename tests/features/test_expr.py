@@ -349,3 +349,22 @@ def test_parser_fuzz_only_raises_formula_error() -> None:
             assert 0 <= exc.pos <= len(text)
 
     check()
+
+
+def _rank_in_child(x: np.ndarray, q) -> None:  # type: ignore[no-untyped-def]
+    q.put(K.cs_rank(x))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_threaded_rank_works_in_a_forked_child() -> None:
+    import multiprocessing as mp
+
+    x = np.random.default_rng(0).standard_normal((800, 200))
+    expected = K.cs_rank(x)  # starts the parent's thread pool
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_rank_in_child, args=(x, q))
+    p.start()
+    got = q.get(timeout=60)
+    p.join(timeout=60)
+    np.testing.assert_array_equal(got, expected)

@@ -182,7 +182,17 @@ def _rank_rows(x: np.ndarray, out: np.ndarray) -> None:
 
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_PID = -1
 _THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL, _POOL_PID
+    # a forked child inherits the executor but not its threads: make a new one
+    if _POOL is None or _POOL_PID != os.getpid():
+        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="alphalab-rank")
+        _POOL_PID = os.getpid()
+    return _POOL
 
 
 def cs_rank(x: np.ndarray) -> np.ndarray:
@@ -202,17 +212,15 @@ def cs_rank(x: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (n_dates, n_assets)
     """
-    global _POOL
     x = np.ascontiguousarray(x, dtype=np.float64)
     out = np.full(x.shape, np.nan)
     n = x.shape[0]
     if _THREADS == 1 or x.size < 100_000 or n < 2 * _THREADS:
         _rank_rows(x, out)
         return out
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="alphalab-rank")
+    pool = _pool()
     bounds = np.linspace(0, n, _THREADS + 1).astype(int)
-    jobs = [_POOL.submit(_rank_rows, x[a:b], out[a:b]) for a, b in pairwise(bounds)]
+    jobs = [pool.submit(_rank_rows, x[a:b], out[a:b]) for a, b in pairwise(bounds)]
     for job in jobs:
         job.result()
     return out
