@@ -241,3 +241,13 @@ def test_wide_bool_frame_is_non_numeric() -> None:
     wide = pd.DataFrame({"A": [True, False]}, index=pd.bdate_range("2021-01-04", periods=2))
     with pytest.raises(ValidationError, match="non_numeric"):
         al.load(wide)
+
+
+def test_extra_text_column_is_reported_not_silently_left_out() -> None:
+    df = _small().assign(vwap=["1.5", "n/a", "2.5", "3.5", "1.0", "2.0", "3.0", "4.0"])
+    with pytest.warns(DataQualityWarning, match="vwap"):
+        panel = al.load(df)
+    assert "vwap" not in panel.field_names
+    assert any("vwap" in note for note in panel.meta["validation"]["notes"])
+    with pytest.raises(DataError, match="'vwap' is not numeric"):
+        al.load(df, fields=["close", "vwap"])

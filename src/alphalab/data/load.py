@@ -22,7 +22,13 @@ import pandas as pd
 from alphalab.data.embedded import EMBEDDED, get_embedded, load_embedded
 from alphalab.data.files import SUFFIXES, Layout, frame_to_long, read_file_with_report
 from alphalab.data.panel import Panel
-from alphalab.data.validation import REQUIRED_COLUMNS, Mode, ValidationReport, validate_prices
+from alphalab.data.validation import (
+    REQUIRED_COLUMNS,
+    Mode,
+    ValidationReport,
+    _warn,
+    validate_prices,
+)
 from alphalab.errors import DataError
 
 __all__ = ["load", "load_benchmark", "resolve_source"]
@@ -189,13 +195,24 @@ def load(
             start=start, end=end, date_format=date_format,
         )  # fmt: skip
         report.notes[:0] = notes
-    meta["validation"] = report.to_dict()
     if clean.empty:
+        meta["validation"] = report.to_dict()
         raise DataError(f"no valid rows left to load: {report.summary()}")
     numeric = [
         c for c in clean.columns
         if c not in ("date", "ticker") and pd.api.types.is_numeric_dtype(clean[c])
     ]  # fmt: skip
+    text = [c for c in clean.columns if c not in ("date", "ticker") and c not in numeric]
+    if fields is not None:
+        named = [f for f in fields if f in text]
+        if named:
+            raise DataError(
+                f"{meta['source']}: field {named[0]!r} is not numeric "
+                f"(e.g. {_first_non_number(clean[named[0]])!r:.40}); fix or cast the column"
+            )
+    elif text:
+        _note_text_columns(clean, text, report)
+    meta["validation"] = report.to_dict()
     if fields is not None:
         absent = [f for f in fields if f not in numeric]
         if absent:
@@ -205,6 +222,35 @@ def load(
             )
         numeric = list(fields)
     return Panel.from_long(clean, numeric, meta=meta)
+
+
+def _first_non_number(col: pd.Series) -> Any:
+    values = col.dropna()
+    bad = pd.to_numeric(values, errors="coerce").isna().to_numpy()
+    return values[bad].iloc[0] if bad.any() else (values.iloc[0] if len(values) else None)
+
+
+def _note_text_columns(clean: pd.DataFrame, text: list[str], report: ValidationReport) -> None:
+    """Record the non-numeric columns a Panel cannot hold; warn for corrupted numeric ones.
+
+    A column whose values are mostly numbers but hold a stray word (``n/a``)
+    arrives as text and would vanish from the Panel: that is data loss, so
+    it warns. Labels such as ``name`` are only noted.
+    """
+    report.notes.append(
+        f"text column(s) {', '.join(map(repr, text))} left out of the Panel (not numeric)"
+    )
+    for c in text:
+        values = clean[c].dropna()
+        if len(values) == 0:
+            continue
+        parsed = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+        if parsed.notna().mean() > 0.5:
+            _warn(
+                f"{report.source}: column {c!r} is mostly numbers but holds text such as "
+                f"{_first_non_number(values)!r:.40}; it is left out of the Panel "
+                "(cast it with pd.to_numeric to keep it)"
+            )
 
 
 def _load_store(
