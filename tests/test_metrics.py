@@ -270,3 +270,13 @@ def test_returns_below_minus_one_are_ruin_not_a_recovery() -> None:
     dd = m.drawdown_series(np.array([0.1, -1.5, 0.2, -3.0]))
     assert dd[0] == 0.0 and (dd[1:] == -1.0).all()
     assert m.max_drawdown_duration(np.array([0.1, -1.5, 0.2, -3.0])) == 3
+
+
+@pytest.mark.parametrize("a", [-0.05, -0.33, -0.3])  # the first two round to -2.2e-16
+def test_exact_recovery_is_not_left_under_water_by_rounding(a: float) -> None:
+    # Back to the peak in exact arithmetic, then flat (in cash): rounding must
+    # not keep the drawdown at -1e-16 and stretch its duration over the cash bars.
+    r = np.array([0.05, a, 1.0 / (1.0 + a) - 1.0, 0.0, 0.0, 0.0])
+    dd = m.drawdown_series(r)
+    assert (dd[2:] == 0.0).all()
+    assert m.max_drawdown_duration(r) == 1

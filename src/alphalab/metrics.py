@@ -93,6 +93,8 @@ _DAYS_PER_YEAR = 365.25
 # Relative tolerance under which a deviation counts as zero: the sample
 # std of identical floats can come out as ~1e-18 instead of 0.
 _ZERO_DISPERSION = 1e-14
+# Drawdowns closer to 0 than this are rounding noise of a recovered peak.
+_DRAWDOWN_TOL = 1e-12
 
 
 def periods_per_year(dates: Sequence[Any] | pd.DatetimeIndex) -> float:
@@ -320,7 +322,10 @@ def sortino(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> fl
 def drawdown_series(returns: Any) -> np.ndarray:
     """Drawdown after each bar, ``D_t = W_t / max_{s<=t} W_s - 1`` with ``W_0 = 1``.
 
-    From a bar with ``r_t <= -1`` (ruin) to the end, ``D_t = -1``.
+    From a bar with ``r_t <= -1`` (ruin) to the end, ``D_t = -1``. A drawdown
+    within ``1e-12`` of 0 is 0: a path back at its peak in exact arithmetic
+    must not stay "under water" by a rounding error (which would stretch
+    :func:`max_drawdown_duration` over every later flat bar).
 
     Returns
     -------
@@ -331,7 +336,9 @@ def drawdown_series(returns: Any) -> np.ndarray:
     k = _ruin(r)
     wealth = np.cumprod(1.0 + r[:k])
     peak = np.maximum.accumulate(np.concatenate([[1.0], wealth]))[1:]
-    return np.concatenate([wealth / peak - 1.0, np.full(r.size - k, -1.0)])
+    dd = wealth / peak - 1.0
+    dd[dd > -_DRAWDOWN_TOL] = 0.0
+    return np.concatenate([dd, np.full(r.size - k, -1.0)])
 
 
 def max_drawdown(returns: Any) -> float:
