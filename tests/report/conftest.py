@@ -113,3 +113,53 @@ def study_run_dir(tmp_path_factory: pytest.TempPathFactory, us_sp500_long: pd.Da
     out = tmp_path_factory.mktemp("study_runs") / "run"
     Study.from_dict(study, base_dir=folder).run(out=out, progress=False)
     return out
+
+
+#: 20 liquid HOSE names with history over the whole 2009-2020 span.
+HOSE_LIQUID = ["VNM", "FPT", "HPG", "SSI", "MSN", "VIC", "REE", "PVD", "DPM", "KDC",
+               "HAG", "STB", "GMD", "ITA", "VCB", "CTG", "BVH", "KBC", "PPC", "VSH"]  # fmt: skip
+
+
+def hose_study() -> dict:
+    """examples/hose_walkforward.yaml on 20 liquid tickers, report off (tests render it)."""
+    import yaml
+
+    from tests.conftest import REPO, shared_file
+
+    data = yaml.safe_load((REPO / "examples" / "hose_walkforward.yaml").read_text())
+    data["data"]["dataset"] = str(shared_file("vn_hose_2006_2020.parquet"))
+    data["data"]["benchmark"] = str(shared_file("vnindex_2000_2020.parquet"))
+    data["data"]["tickers"] = HOSE_LIQUID
+    data["report"] = {**data.get("report", {}), "charts": False, "html": False}
+    return data
+
+
+@pytest.fixture(scope="session")
+def validated_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real validated HOSE runs: ``dev`` (holdout sealed) and ``holdout`` (its 2nd look).
+
+    The holdout ledger lives in a private ALPHALAB_HOME, restored afterwards.
+    Session-scoped and shared: tests must not modify these directories.
+    """
+    import os
+    import warnings
+
+    from alphalab.study import Study
+
+    root = tmp_path_factory.mktemp("validated")
+    old = os.environ.get("ALPHALAB_HOME")
+    os.environ["ALPHALAB_HOME"] = str(root / "home")
+    try:
+        with warnings.catch_warnings():
+            # Known OHLC faults of the HOSE file and the index ending early (both counted).
+            warnings.simplefilter("ignore")
+            study = Study.from_dict(hose_study())
+            out = {"dev": study.run(out=root / "dev", progress=False).run_dir}
+            study.run(out=root / "holdout", progress=False, holdout=True)
+            out["holdout"] = study.run(out=root / "holdout", progress=False, holdout=True).run_dir
+    finally:
+        if old is None:
+            os.environ.pop("ALPHALAB_HOME", None)
+        else:
+            os.environ["ALPHALAB_HOME"] = old
+    return out

@@ -125,3 +125,57 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     # The hostile name is shown as text (the browser decoded the entities), never run.
     assert HOSTILE in metrics_text and "sharpe" in metrics_text and "benchmark" in metrics_text
     assert shot.stat().st_size > 100_000
+
+
+@pytest.fixture(scope="module")
+def validated_report(
+    validated_runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    src = validated_runs["holdout"]
+    d = Path(shutil.copytree(src, tmp_path_factory.mktemp("browser_validated") / "run"))
+    return write_report(d, charts=False)
+
+
+def test_validated_report_renders_with_the_verdict_on_top(
+    validated_report: Path, tmp_path: Path
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make browser`)")
+    from playwright import sync_api
+
+    problems: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(validated_report.as_uri(), wait_until="load")
+            page.wait_for_function(
+                "document.querySelectorAll('#chart-trials-3 .main-svg').length >= 1",
+                timeout=15_000,
+            )
+            state = {c["id"]: c for c in page.evaluate(_STATE)}
+            tops = page.evaluate(
+                "() => Object.fromEntries(['gates', 'run', 'overfitting', 'walkforward']"
+                ".map(id => [id, document.getElementById(id).getBoundingClientRect().top]))"
+            )
+            verdict_text = page.inner_text("#gates")
+            page.screenshot(path=str(tmp_path / "validated.png"))
+        finally:
+            browser.close()
+
+    assert not problems, problems
+    assert requests == [validated_report.as_uri()]
+    # Above the fold: the verdict is the first thing under the title, before any table or chart.
+    assert 0 < tops["gates"] < tops["run"] < tops["overfitting"] < tops["walkforward"]
+    assert tops["gates"] < 250
+    assert "PASS" in verdict_text and "REJECTED" in verdict_text
+    assert "Sealed holdout: evaluated 2 times by 1 distinct config" in verdict_text
+    trials = state["chart-trials-3"]
+    assert trials["traces"] == 5 and trials["drawn"] >= 4  # 4 lookbacks + the chosen stars
+    assert trials["legend"] == ["lookback=20", "lookback=60", "lookback=120", "lookback=250",
+                                "chosen"]  # fmt: skip
+    assert (tmp_path / "validated.png").stat().st_size > 50_000

@@ -111,13 +111,13 @@ def test_page_has_provenance_and_sections(page: str, run_dir: Path) -> None:
 
 def test_gates_section_shows_each_verdict(page: str, run_dir: Path) -> None:
     gates = json.loads((run_dir / "gates.json").read_text())
-    section = page[page.index('<section id="gates">') : page.index('<section id="health">')]
+    section = page[page.index('<section id="gates">') : page.index('<section id="run">')]
     for name, verdict in gates.items():
         cls = "pass" if verdict["status"] == "PASS" else "fail"
         badge = f'<span class="badge {cls}">{verdict["status"]}</span>'
-        assert f'<tr><th class="rowh">{esc(name)}</th><td>{badge}</td>' in section
+        assert f'<div class="card {cls}"><div class="card-head"><b>{esc(name)}</b> {badge}' in section
         for reason in verdict["reasons"]:
-            assert esc(reason) in section
+            assert f"<li>{esc(reason)}</li>" in section
     # The real gates on real data give both outcomes here (a sanity check on the fixture).
     assert {v["status"] for v in gates.values()} == {"PASS", "REJECTED"}
 

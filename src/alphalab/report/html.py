@@ -29,13 +29,20 @@ from alphalab.report.figures import (
 from alphalab.report.rundir import RunData
 from alphalab.report.tables import (
     costs_table,
+    data_validation_section,
     esc,
-    gates_section,
     header_table,
     health_section,
     metrics_table,
     rejected_table,
     trades_table,
+)
+from alphalab.report.validation import (
+    fig_trials,
+    overfitting_table,
+    trials_table,
+    verdict_block,
+    walkforward_section,
 )
 
 __all__ = ["render_html", "write_html"]
@@ -77,6 +84,23 @@ pre { background:var(--soft); border:1px solid var(--line); padding:10px; overfl
 .badge.fail { background:var(--bad); color:var(--badfg); }
 .badge.warn { background:#fff3cd; color:#7a5a00; }
 .gate { border:1px solid var(--line); border-radius:4px; padding:4px 12px 8px; margin:8px 0; }
+#gates p.scope { margin:4px 0; }
+p.holdout { margin:4px 0 10px; padding:6px 10px; border-radius:4px; border-left:4px solid; }
+p.holdout.pass { background:var(--good); color:var(--goodfg); border-color:var(--goodfg); }
+p.holdout.warn { background:#fff3cd; color:#7a5a00; border-color:#c79100; }
+p.holdout.fail { background:var(--bad); color:var(--badfg); border-color:var(--badfg); font-weight:600; }
+.cards { display:flex; flex-wrap:wrap; gap:10px; margin:6px 0; }
+.card { flex:1 1 230px; max-width:420px; border:1px solid var(--line); border-top:5px solid;
+        border-radius:5px; padding:8px 12px; }
+.card.pass { border-top-color:var(--goodfg); } .card.fail { border-top-color:var(--badfg); }
+.card-head { display:flex; justify-content:space-between; align-items:center; gap:8px; }
+.card-head .badge { font-size:14px; padding:2px 12px; }
+.card ul { margin:6px 0; padding-left:18px; color:var(--badfg); }
+.card p { margin:6px 0 0; } .card p.facts { color:var(--muted); font-size:12.5px; }
+td.span { white-space:nowrap; }
+table.data-rules td:nth-child(2) { text-align:left; }
+td.bad { background:var(--bad); color:var(--badfg); font-weight:700; }
+table.trials td.best { background:var(--good); color:var(--goodfg); font-weight:700; }
 details { margin:6px 0; } summary { cursor:pointer; color:var(--accent); font-size:13px; }
 footer { color:var(--muted); font-size:12px; padding:20px 28px; border-top:1px solid var(--line); }
 """
@@ -118,7 +142,23 @@ def _figures(run: RunData, max_points: int) -> dict[str, go.Figure]:
         figs["chart-monthly"] = fig_monthly(run)
     if any(n in run.weights for n in run.strategies):
         figs["chart-weights"] = fig_weights(run)
+    if isinstance(run.validation, dict):
+        for i, (name, summary) in enumerate(run.validation.items()):
+            fig = fig_trials(str(name), summary) if isinstance(summary, dict) else None
+            if fig is not None:
+                figs[f"chart-trials-{i}"] = fig
     return figs
+
+
+def _walkforward(run: RunData, charts: dict[str, str]) -> str:
+    """Folds table, then per tuned strategy its trials table and chart."""
+    parts = [walkforward_section(run.validation)]
+    assert isinstance(run.validation, dict)
+    for i, (name, summary) in enumerate(run.validation.items()):
+        if isinstance(summary, dict):
+            parts.append(trials_table(str(name), summary))
+        parts.append(charts.get(f"chart-trials-{i}", ""))
+    return "".join(parts)
 
 
 def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
@@ -138,9 +178,16 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
     figs = _figures(run, max_points)
     charts = {k: _chart_div(k, f, _CAPTIONS.get(k, "")) for k, f in figs.items()}
 
-    sections: list[tuple[str, str, str]] = []  # (anchor, title, body html)
+    # The verdict comes first, right under the title: a reader sees PASS / REJECTED before
+    # any flattering chart.
+    verdict = ""
     if run.gates is not None:
-        sections.append(("gates", "Acceptance gates", gates_section(run.gates)))
+        verdict = (
+            '<section id="gates"><h2>Verdict: acceptance gates</h2>'
+            f"{verdict_block(run.gates, run.validation)}</section>"
+        )
+    sections: list[tuple[str, str, str]] = []  # (anchor, title, body html)
+    sections.append(("data", "Data", data_validation_section(run.manifest.get("data_validation"))))
     if run.health is not None:
         sections.append(("health", "Data health", health_section(run.health)))
     note = (
@@ -150,6 +197,9 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
     sections.append(("metrics", "Metrics", metrics_table(run) + note))
     perf = ("chart-equity", "chart-drawdown", "chart-rolling-sharpe", "chart-returns")
     sections.append(("performance", "Performance", "".join(charts[k] for k in perf)))
+    if isinstance(run.validation, dict):
+        sections.append(("overfitting", "Overfitting", overfitting_table(run.validation)))
+        sections.append(("walkforward", "Walk-forward", _walkforward(run, charts)))
     if "chart-monthly" in charts:
         sections.append(("monthly", "Monthly returns", charts["chart-monthly"]))
     if "chart-weights" in charts:
@@ -162,7 +212,10 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
 
     title = esc(run.title)
     vs = f" vs {esc(run.benchmark)}" if run.benchmark else ""
-    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t, _ in sections)
+    nav = "".join(
+        f'<a href="#{a}">{t}</a>'
+        for a, t, _ in [("gates", "Verdict", "")] * bool(verdict) + [("run", "Run", ""), *sections]
+    )
     body = "".join(f'<section id="{a}"><h2>{t}</h2>{b}</section>' for a, t, b in sections)
     # plotly's to_json escapes "<" and "/" inside strings, so no name can close the script.
     fig_json = ",".join(f'"{div}":{fig.to_json()}' for div, fig in figs.items())
@@ -185,7 +238,8 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
         f"<p>alphalab report of study {esc(run.study_name)}: "
         f"{len(run.strategies)} strategies{vs}</p></header>\n"
         f"<nav>{nav}</nav>\n"
-        f'<main><section id="run"><h2>Run</h2>{header_table(run)}</section>{body}</main>\n'
+        f"<main>{verdict}"
+        f'<section id="run"><h2>Run</h2>{header_table(run)}</section>{body}</main>\n'
         f"<footer>Rendered by alphalab from {esc(run.path.name)}; self-contained, works offline."
         "</footer>\n"
         f'<script type="text/javascript">{script}</script>\n'

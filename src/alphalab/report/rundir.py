@@ -14,6 +14,7 @@ from an old run and compared with a new one. Layout (docs/ARCHITECTURE.md)::
       rejected.parquet   optional   long: strategy, date, ticker, side, reason
       costs.json         optional   {strategy: {kind: total}}
       gates.json         optional   acceptance gates (PASS / REJECTED)
+      validation.json    optional   walk-forward summary per strategy (validated runs)
       health.json        optional   data-health summary
 """
 
@@ -83,8 +84,8 @@ class RunData:
         config.yaml verbatim.
     config : dict or None
         config.yaml parsed (None when absent).
-    gates, health : object or None
-        Parsed gates.json / health.json when present.
+    gates, validation, health : object or None
+        Parsed gates.json / validation.json / health.json when present.
     """
 
     path: Path
@@ -99,6 +100,7 @@ class RunData:
     config_text: str | None = None
     config: dict[str, Any] | None = None
     gates: Any = None
+    validation: Any = None
     health: Any = None
 
     @property
@@ -285,6 +287,11 @@ def read_run(run_dir: str | Path) -> RunData:
         config_text=config_text,
         config=config,
         gates=_read_json(path / "gates.json") if (path / "gates.json").is_file() else None,
+        validation=(
+            _read_json(path / "validation.json")
+            if (path / "validation.json").is_file()
+            else None
+        ),
         health=_read_json(path / "health.json") if (path / "health.json").is_file() else None,
     )
     run.weights.update(_read_weights(path, run.strategies))

@@ -18,6 +18,7 @@ from alphalab.report.rundir import RunData
 
 __all__ = [
     "costs_table",
+    "data_validation_section",
     "esc",
     "format_metric",
     "gates_section",
@@ -427,6 +428,54 @@ def health_section(health: Any) -> str:
     return "".join(parts)
 
 
+def _count_rows(counts: Any, label: str) -> list[list[str]]:
+    if not isinstance(counts, dict):
+        return []
+    # Plain text: _table escapes every cell.
+    return [[label, str(k), f"{v:,}" if isinstance(v, int) else str(v)] for k, v in counts.items()]
+
+
+def data_validation_section(dv: Any) -> str:
+    """What the data loader dropped, fixed and flagged (``manifest.data_validation``).
+
+    Shows the source and mode, rows in / out / dropped, then one row per rule
+    with its count: dropped rows (errors), repaired values (fixed) and kept
+    rows with a warning. Any other layout renders as nested tables.
+    """
+    if dv is None:
+        return '<p class="muted">The manifest records no data validation for this run.</p>'
+    if not isinstance(dv, dict) or not any(k in dv for k in ("n_input", "errors", "n_dropped")):
+        return render_obj(dv)
+    n_in, n_out, dropped = dv.get("n_input"), dv.get("n_output"), dv.get("n_dropped")
+    share = ""
+    if isinstance(n_in, int) and isinstance(dropped, int) and n_in > 0:
+        share = f" ({dropped / n_in:.3%} of the input)"
+    cls = "pass" if not dropped else "warn"
+    parts = [
+        f'<p>Source <code>{esc(dv.get("source", "n/a"))}</code>, mode '
+        f'<b>{esc(dv.get("mode", "n/a"))}</b>: '
+        f"{_fmt_int(n_in)} rows in, {_fmt_int(n_out)} used, "
+        f'<span class="badge {cls}">{_fmt_int(dropped)} dropped</span>{share}.</p>'
+    ]
+    rows = (
+        _count_rows(dv.get("errors"), "dropped")
+        + _count_rows(dv.get("fixed"), "fixed")
+        + _count_rows(dv.get("warnings"), "kept, flagged")
+    )
+    if rows:
+        parts.append(_table(["action", "rule", "rows"], rows, cls="num data-rules"))
+    else:
+        parts.append('<p class="muted">No row failed or was flagged by any rule.</p>')
+    notes = dv.get("notes")
+    if isinstance(notes, list) and notes:
+        parts.append('<p class="note">' + "; ".join(esc(n) for n in notes) + "</p>")
+    return "".join(parts)
+
+
+def _fmt_int(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else esc(value)
+
+
 # ------------------------------------------------------------------- header
 def _flat(value: Any) -> str | None:
     """Escaped text of a scalar or a list of scalars; None for anything nested."""
@@ -449,7 +498,7 @@ def _inline(obj: Any) -> str:
 # Manifest keys the header shows in its own rows; the rest go under "full manifest".
 _HEADER_KEYS = {"study", "name", "market", "dataset", "benchmark", "window", "n_assets",
                 "config_hash", "data_hash", "seed", "created", "python", "platform", "versions",
-                "costs"}  # fmt: skip
+                "costs", "data_validation"}  # fmt: skip
 
 
 def header_table(run: RunData) -> str:
