@@ -168,6 +168,7 @@ def test_all_alphas_full_sp500_under_10s(us_sp500_long: pd.DataFrame) -> None:
     assert cpu < 10.0, f"{len(values)} alphas took {cpu:.1f}s CPU ({wall:.1f}s wall)"
 
 
+@pytest.mark.filterwarnings("ignore::alphalab.features.expr.ProxyFieldWarning")
 def test_registered_as_feature_sets(us_small: Panel) -> None:
     sets = pytest.importorskip("alphalab.features.sets")
     fs = sets.get_feature_set("alpha101")
