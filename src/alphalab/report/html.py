@@ -99,6 +99,7 @@ p.holdout.fail { background:var(--bad); color:var(--badfg); border-color:var(--b
 .card p { margin:6px 0 0; } .card p.facts { color:var(--muted); font-size:12.5px; }
 td.span { white-space:nowrap; }
 table.data-rules td:nth-child(2) { text-align:left; }
+td.ok { background:var(--good); color:var(--goodfg); }
 td.bad { background:var(--bad); color:var(--badfg); font-weight:700; }
 table.trials td.best { background:var(--good); color:var(--goodfg); font-weight:700; }
 details { margin:6px 0; } summary { cursor:pointer; color:var(--accent); font-size:13px; }

@@ -180,7 +180,8 @@ def verdict_block(gates: Any, validation: Any = None) -> str:
             f'<p class="scope">{_scope_sentence(scope, summaries)}</p>'
             f'<p class="holdout {cls}">{sentence}</p>'
         )
-    cards, details = [], []
+    cards: list[str] = []
+    checks_by: dict[str, list[Any]] = {}
     for name, entry in per.items():
         status = _status(entry)
         badge = "pass" if status in _PASS else "fail"
@@ -191,8 +192,10 @@ def verdict_block(gates: Any, validation: Any = None) -> str:
             body = "<ul>" + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul>"
         elif isinstance(reasons, str) and reasons:
             body = f"<ul><li>{esc(reasons)}</li></ul>"
-        else:
+        elif status in _PASS:
             body = f'<p class="muted">all {len(checks)} checks passed</p>'
+        else:
+            body = '<p class="muted">no reasons given in gates.json</p>'
         facts = ""
         if any(k in entry for k in ("dsr", "pbo", "n_trials")):
             facts = (
@@ -203,35 +206,47 @@ def verdict_block(gates: Any, validation: Any = None) -> str:
             f'<div class="card {badge}"><div class="card-head"><b>{esc(name)}</b> '
             f'<span class="badge {badge}">{esc(status)}</span></div>{body}{facts}</div>'
         )
-        if checks:
-            details.append(f"<h3>{esc(name)}</h3>{_checks_table(checks)}")
-    more = (
-        f"<details><summary>every check</summary>{''.join(details)}</details>" if details else ""
-    )
+        checks_by[name] = checks
+    more = ""
+    if any(checks_by.values()):
+        more = f"<details><summary>every check</summary>{_checks_table(checks_by)}</details>"
     return head + f'<div class="cards">{"".join(cards)}</div>' + more
 
 
-def _checks_table(checks: list[Any]) -> str:
-    rows = []
-    for c in checks[:_MAX_ROWS]:
-        if not isinstance(c, Mapping):
-            rows.append(f'<tr><td colspan="4">{esc(c)}</td></tr>')
-            continue
-        ok = c.get("passed")
-        badge = (
-            '<span class="badge pass">pass</span>'
-            if ok is True
-            else '<span class="badge fail">fail</span>'
-            if ok is False
-            else '<span class="muted">n/a</span>'
+def _g(value: Any) -> str:
+    x = _num(value)
+    return '<span class="muted">n/a</span>' if x is None else f"{x:,.4g}"
+
+
+def _checks_table(checks_by: Mapping[str, list[Any]]) -> str:
+    """One row per check, one column per strategy: the value, green when it passes, red when not."""
+    names = list(checks_by)
+    rows: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for name, checks in checks_by.items():
+        for c in checks[:_MAX_ROWS]:
+            if isinstance(c, Mapping):
+                rows.setdefault(str(c.get("name")), {})[name] = c
+    body = []
+    for check, per in rows.items():
+        first = next(iter(per.values()))
+        cells = []
+        for name in names:
+            c = per.get(name)
+            if c is None:
+                cells.append("<td></td>")
+                continue
+            ok = c.get("passed")
+            cls = "num ok" if ok is True else "num bad" if ok is False else "num"
+            mark = " &#10003;" if ok is True else " &#10007;" if ok is False else ""
+            cells.append(f'<td class="{cls}">{_g(c.get("value"))}{mark}</td>')
+        body.append(
+            f'<tr><th class="rowh">{esc(check)}</th>'
+            f"<td>{esc(first.get('op') or '')} {_g(first.get('threshold'))}</td>{''.join(cells)}</tr>"
         )
-        rows.append(
-            f"<tr><td>{esc(c.get('name'))}</td><td class='num'>{_fmt(c.get('value'), 4)}</td>"
-            f"<td>{esc(c.get('op') or '')} {_fmt(c.get('threshold'), 4)}</td><td>{badge}</td></tr>"
-        )
+    head = "".join(f"<th>{esc(n)}</th>" for n in names)
     return (
-        '<table class="num"><thead><tr><th>check</th><th>value</th><th>threshold</th>'
-        f"<th>result</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<table class="num checks"><thead><tr><th>check</th><th>threshold</th>{head}</tr>'
+        f"</thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
