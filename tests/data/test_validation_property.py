@@ -81,3 +81,37 @@ def test_vectorised_rules_match_the_per_row_twin(rows: list[tuple]) -> None:
         again, rep2 = validate_prices(clean, source="h")
         assert rep2.ok and len(again) == len(clean)
     np.testing.assert_array_equal(np.isfinite(clean["close"].to_numpy()), True)
+
+
+HOSTILE_TICKER = st.sampled_from(
+    ["A", "B", " A", "A ", "", "Ä" * 3, "x" * 65, "x" * 64, "A\x00B", None, "数据", "🚀"]
+)
+HOSTILE_DATE = st.sampled_from(
+    ["2021-01-04", "2021-01-05", "2021-01-06", "garbage", "", None, "1500-01-01", "2021-13-01"]
+)
+HOSTILE_VALUE = st.sampled_from(
+    [1.0, 2.0, 1e308, -1.0, 0.0, math.nan, math.inf, "x", "1.5", None, True]
+)
+HOSTILE_ROW = st.tuples(HOSTILE_DATE, HOSTILE_TICKER, HOSTILE_VALUE, HOSTILE_VALUE)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(HOSTILE_ROW, min_size=1, max_size=20))
+def test_lenient_never_loses_a_row_silently(rows: list[tuple]) -> None:
+    df = pd.DataFrame(rows, columns=["date", "ticker", "close", "volume"]).astype(object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        clean, rep = validate_prices(df, source="h", mode="lenient")
+    # kept + dropped == input, and every dropped row is listed once with its rules
+    assert rep.n_input == len(df) and rep.n_output == len(clean)
+    assert len(clean) + len(rep.dropped) == len(df)
+    if len(rep.dropped):
+        assert rep.dropped["row"].is_unique
+        assert set(rep.dropped["row"]) <= set(range(1, len(df) + 1))
+        assert (rep.dropped["rules"] != "").all()
+        for labels in rep.dropped["rules"]:
+            assert set(labels.split(",")) <= set(DROP_RULES)
+    # what is kept is clean: finite positive closes, real dates and tickers
+    assert np.isfinite(clean["close"].to_numpy()).all() and (clean["close"] > 0).all()
+    assert not clean["date"].isna().any()
+    assert all(0 < len(t) <= 64 for t in clean["ticker"])
