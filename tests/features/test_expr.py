@@ -101,11 +101,21 @@ def test_parse_errors_name_formula_and_position(text: str, pos: int, what: str) 
 
 # --------------------------------------------------------------- resolution
 def test_unknown_field_names_it_and_lists_available(panel: Panel) -> None:
-    with pytest.raises(MissingInputError) as info:
+    with pytest.raises(FormulaError) as info:
         evaluate("rank(closee) + 1", panel)
+    assert not isinstance(info.value, MissingInputError)  # a typo is never skipped
     msg = str(info.value)
     assert "'closee'" in msg and "available fields" in msg and "close" in msg and "adv{d}" in msg
-    assert info.value.pos == 5 and info.value.missing == "closee"
+    assert info.value.pos == 5
+    with pytest.raises(FormulaError, match="unknown field 'x'"):
+        evaluate_many({"a": "x + 1"}, panel, on_missing="skip")
+    # a standard field the data lacks is a missing input, skipped by catalogues
+    no_volume = panel.drop_fields("volume")
+    with pytest.raises(MissingInputError) as info:
+        evaluate("adv20 / 2", no_volume)
+    assert info.value.missing == "volume" and "derived field" in str(info.value)
+    values, skipped = evaluate_many({"a": "volume", "b": "close"}, no_volume, on_missing="skip")
+    assert list(values) == ["b"] and "'volume' is not in the data" in skipped["a"]
 
 
 def test_unknown_operator_suggests(panel: Panel) -> None:

@@ -130,9 +130,8 @@ def test_cli_factors_command(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"data: {{source: {shared_file('vn30_2016_2019.parquet')}, mode: lenient}}\ncatalogue: {{x: rank(clos)}}\n")
     res = CliRunner().invoke(app, ["factors", str(bad), "--out", str(tmp_path / "o2")])
-    # an unknown field is a missing input: the formula is skipped and named in the report
-    assert res.exit_code == 0, res.output
-    assert "clos" in (tmp_path / "o2" / "skipped.json").read_text()
+    # a typo is an error naming the field, not a silent skip
+    assert res.exit_code == 2 and "unknown field 'clos'" in res.output
     syntax = tmp_path / "syntax.yaml"
     syntax.write_text(f"data: {{source: {shared_file('vn30_2016_2019.parquet')}, mode: lenient}}\ncatalogue: {{x: 'rank(close'}}\n")
     res = CliRunner().invoke(app, ["factors", str(syntax)])

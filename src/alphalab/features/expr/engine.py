@@ -19,8 +19,10 @@ when the Panel lacks them:
 
 Groups (for ``indneutralize``): a mapping ``{"sector": {ticker: label}, ...}``
 passed as ``groups=``. ``IndClass.sector`` in a formula names group
-``sector``. Formulas needing a missing field or group raise
-:class:`MissingInputError`, which the catalogues turn into "skipped: reason".
+``sector``. Formulas needing a group map or a standard field (``open high low
+close volume amount cap``) that the data lacks raise :class:`MissingInputError`,
+which the catalogues turn into "skipped: reason"; any other unknown name is a
+:class:`FormulaError` naming it and the available fields.
 
 Warm-up: each operator declares the rows it reads (its lookback); a
 formula's warm-up is the largest sum of ``lookback - 1`` along a path from
@@ -59,6 +61,9 @@ __all__ = [
 ]
 
 _ADV = re.compile(r"^adv(\d+)$")
+#: Market-data fields a dataset may or may not have: formulas needing an absent
+#: one raise MissingInputError (catalogues skip them); other unknown names are typos.
+_STANDARD_FIELDS = frozenset({"open", "high", "low", "close", "volume", "amount", "cap"})
 _GROUP_PREFIX = "indclass."
 
 
@@ -173,6 +178,8 @@ class _Resolver:
             raise MissingInputError(
                 f"{exc.reason} (needed by a derived field)", self.text, pos, exc.missing
             ) from None
+        except FormulaError as exc:
+            raise FormulaError(f"{exc.reason} (needed by a derived field)", self.text, pos) from None
 
     def available(self) -> str:
         derived = ["returns", "vwap", "adv{d}"]
@@ -199,9 +206,16 @@ class _Resolver:
                     "field 'cap' (market capitalisation) is not in the data", self.text,
                     node.pos, "cap",
                 )
-            raise MissingInputError(
+            if name in _STANDARD_FIELDS:
+                # a standard market-data field this dataset lacks: catalogues skip it
+                raise MissingInputError(
+                    f"field {name!r} is not in the data; available fields: {self.available()}",
+                    self.text, node.pos, name,
+                )
+            # anything else is a name nobody defines: most likely a typo
+            raise FormulaError(
                 f"unknown field {name!r}; available fields: {self.available()}",
-                self.text, node.pos, name,
+                self.text, node.pos,
             )
         assert isinstance(node, Call)
         return self.resolve_call(node)
