@@ -287,17 +287,21 @@ def volatility(returns: Any, periods_per_year: float) -> float:
     return _std(r) * math.sqrt(ppy)
 
 
+def _excess(returns: Any, periods_per_year: Any, risk_free: Any) -> tuple[np.ndarray, float]:
+    """(returns over the per-bar risk-free rate, checked bars per year)."""
+    ppy = _check_ppy(periods_per_year)
+    rf = _rf_per_period(risk_free, ppy)
+    return _clean(returns) - rf, ppy
+
+
 def sharpe(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> float:
     """Annualised Sharpe ratio ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(P)``.
 
     NaN for fewer than 2 bars or zero volatility.
     """
-    ppy = _check_ppy(periods_per_year)
-    rf = _rf_per_period(risk_free, ppy)
-    r = _clean(returns)
-    if r.size < 2:
+    ex, ppy = _excess(returns, periods_per_year, risk_free)
+    if ex.size < 2:
         return float("nan")
-    ex = r - rf
     return _ratio(_mean(ex), _std(ex)) * math.sqrt(ppy)
 
 
@@ -308,12 +312,9 @@ def sortino(returns: Any, periods_per_year: float, risk_free: float = 0.0) -> fl
     target semi-deviation of Sortino and Price), not only losing ones. NaN
     for fewer than 2 bars or no bar below the target.
     """
-    ppy = _check_ppy(periods_per_year)
-    rf = _rf_per_period(risk_free, ppy)
-    r = _clean(returns)
-    if r.size < 2:
+    ex, ppy = _excess(returns, periods_per_year, risk_free)
+    if ex.size < 2:
         return float("nan")
-    ex = r - rf
     downside = math.sqrt(_mean(np.minimum(ex, 0.0) ** 2)) * math.sqrt(ppy)
     return _ratio(_mean(ex) * ppy, downside)
 
@@ -476,11 +477,17 @@ def alpha(returns: Any, benchmark: Any, periods_per_year: float, risk_free: floa
     return (1.0 + a) ** periods_per_year - 1.0
 
 
-def tracking_error(returns: Any, benchmark: Any, periods_per_year: float) -> float:
-    """Annualised tracking error ``std(r - b, ddof=1) * sqrt(P)``."""
+def _active(returns: Any, benchmark: Any, periods_per_year: Any) -> tuple[np.ndarray, float]:
+    """(active returns ``r - b`` on the bars where both exist, checked bars per year)."""
     ppy = _check_ppy(periods_per_year)
     r, b = _pair(returns, benchmark)
-    return _std(r - b) * math.sqrt(ppy)
+    return r - b, ppy
+
+
+def tracking_error(returns: Any, benchmark: Any, periods_per_year: float) -> float:
+    """Annualised tracking error ``std(r - b, ddof=1) * sqrt(P)``."""
+    active, ppy = _active(returns, benchmark, periods_per_year)
+    return _std(active) * math.sqrt(ppy)
 
 
 def information_ratio(returns: Any, benchmark: Any, periods_per_year: float) -> float:
@@ -489,11 +496,9 @@ def information_ratio(returns: Any, benchmark: Any, periods_per_year: float) -> 
     Equals ``mean(r - b) / std(r - b, ddof=1) * sqrt(P)``; NaN when the
     tracking error is zero.
     """
-    ppy = _check_ppy(periods_per_year)
-    r, b = _pair(returns, benchmark)
-    if r.size < 2:
+    active, ppy = _active(returns, benchmark, periods_per_year)
+    if active.size < 2:
         return float("nan")
-    active = r - b
     return _ratio(_mean(active), _std(active)) * math.sqrt(ppy)
 
 

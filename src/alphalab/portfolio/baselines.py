@@ -323,7 +323,16 @@ class InverseVol(_Windowed):
 
 
 class _SkfolioWindowed(_Windowed):
-    """Shared machinery: fit an skfolio estimator per decision date."""
+    """Shared machinery: fit an skfolio estimator per decision date.
+
+    Parameters
+    ----------
+    window : int, default 250
+        Bars of trailing returns the estimator is fitted on (>= 2).
+    """
+
+    def __init__(self, window: int = 250) -> None:
+        self.window = _check_int("window", window, 2)
 
     def _estimator(self, dates: pd.DatetimeIndex) -> Any:
         raise NotImplementedError  # pragma: no cover
@@ -361,9 +370,6 @@ class MinVariance(_SkfolioWindowed):
     fallbacks_ : list of Timestamp
         Decision dates where the solver failed and equal weight was used.
     """
-
-    def __init__(self, window: int = 250) -> None:
-        self.window = _check_int("window", window, 2)
 
     def _estimator(self, dates: pd.DatetimeIndex) -> Any:
         from skfolio import RiskMeasure
@@ -435,9 +441,6 @@ class RiskParity(_SkfolioWindowed):
         Bars of trailing returns the covariance is estimated on (>= 2).
     """
 
-    def __init__(self, window: int = 250) -> None:
-        self.window = _check_int("window", window, 2)
-
     def _estimator(self, dates: pd.DatetimeIndex) -> Any:
         from skfolio import RiskMeasure
         from skfolio.optimization import RiskBudgeting
@@ -455,9 +458,6 @@ class HierarchicalRiskParity(_SkfolioWindowed):
         Bars of trailing returns the correlation clustering and variances are
         estimated on (>= 2).
     """
-
-    def __init__(self, window: int = 250) -> None:
-        self.window = _check_int("window", window, 2)
 
     def _estimator(self, dates: pd.DatetimeIndex) -> Any:
         from skfolio import RiskMeasure
