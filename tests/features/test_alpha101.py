@@ -91,12 +91,18 @@ def _frames(p: Panel) -> dict[str, pd.DataFrame]:
     return {k: pd.DataFrame(np.array(p[k]), index=p.dates, columns=p.assets) for k in p.field_names}
 
 
-def _check(name: str, ours: np.ndarray, ref: pd.DataFrame) -> None:
+def _check(panel: Panel, name: str, ours: np.ndarray, ref: pd.DataFrame) -> None:
     ref_a = np.array(ref.to_numpy(dtype=float), copy=True)
     ref_a[~np.isfinite(ref_a)] = np.nan
-    # the engine blanks a formula's whole warm-up, also where a ternary's taken
-    # branch would already be finite (pandas gives values there)
-    ref_a[: compile_formula(ALPHA101[name], ["open", "high", "low", "close", "volume"]).warmup] = np.nan
+    # the engine blanks a formula's whole warm-up (per asset for late listings),
+    # also where a ternary's taken branch would already be finite (pandas gives
+    # values there)
+    f = compile_formula(ALPHA101[name], panel.field_names)
+    listed = np.ones(panel.shape, dtype=bool)
+    for field in f.fields:
+        listed &= np.isfinite(panel[field])
+    first = np.where(listed.any(axis=0), listed.argmax(axis=0), panel.n_dates)
+    ref_a[np.arange(panel.n_dates)[:, None] < first[None, :] + f.warmup] = np.nan
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref_a))
     np.testing.assert_allclose(ours, ref_a, rtol=1e-7, atol=1e-10, equal_nan=True)
 
@@ -115,18 +121,18 @@ def test_parity_with_plain_pandas(us_small: Panel) -> None:
     inner = c.where(~(ret < 0), ret.rolling(20).std()).where(ret.notna())
     sp = np.sign(inner) * inner.abs() ** 2
     argmax = sp.rolling(5).apply(lambda w: np.argmax(w) + 1, raw=True)
-    _check("alpha001", values["alpha001"], rank(argmax) - 0.5)
+    _check(us_small, "alpha001", values["alpha001"], rank(argmax) - 0.5)
 
     logv = np.log(v.where(v > 0))
-    _check("alpha002", values["alpha002"],
+    _check(us_small, "alpha002", values["alpha002"],
            -1 * rank(logv - logv.shift(2)).rolling(6).corr(rank((c - o) / o)))
-    _check("alpha003", values["alpha003"], -1 * rank(o).rolling(10).corr(rank(v)))
-    _check("alpha004", values["alpha004"], -1 * rank(low).rolling(9).rank(pct=True))
-    _check("alpha006", values["alpha006"], -1 * o.rolling(10).corr(v))
-    _check("alpha012", values["alpha012"], np.sign(v - v.shift(1)) * (-1 * (c - c.shift(1))))
-    _check("alpha033", values["alpha033"], rank(-1 * (1 - o / c)))
-    _check("alpha041", values["alpha041"], np.sqrt(h * low) - (h + low + c) / 3)
-    _check("alpha101", values["alpha101"], (c - o) / ((h - low) + 0.001))
+    _check(us_small, "alpha003", values["alpha003"], -1 * rank(o).rolling(10).corr(rank(v)))
+    _check(us_small, "alpha004", values["alpha004"], -1 * rank(low).rolling(9).rank(pct=True))
+    _check(us_small, "alpha006", values["alpha006"], -1 * o.rolling(10).corr(v))
+    _check(us_small, "alpha012", values["alpha012"], np.sign(v - v.shift(1)) * (-1 * (c - c.shift(1))))
+    _check(us_small, "alpha033", values["alpha033"], rank(-1 * (1 - o / c)))
+    _check(us_small, "alpha041", values["alpha041"], np.sqrt(h * low) - (h + low + c) / 3)
+    _check(us_small, "alpha101", values["alpha101"], (c - o) / ((h - low) + 0.001))
 
 
 def test_parity_nested_ternary_scale_decay(us_small: Panel) -> None:
@@ -136,13 +142,13 @@ def test_parity_nested_ternary_scale_decay(us_small: Panel) -> None:
     d = c - c.shift(1)
     lo5, hi5 = d.rolling(5).min(), d.rolling(5).max()
     a9 = d.where(lo5 > 0, d.where(hi5 < 0, -d)).where(lo5.notna() & hi5.notna())
-    _check("alpha009", values["alpha009"], a9)
+    _check(us_small, "alpha009", values["alpha009"], a9)
     adv20 = (c * v).rolling(20).mean()
     x = adv20.rolling(5).corr(low) + (h + low) / 2 - c
-    _check("alpha028", values["alpha028"], x.div(x.abs().sum(axis=1), axis=0))
+    _check(us_small, "alpha028", values["alpha028"], x.div(x.abs().sum(axis=1), axis=0))
     vwap = (h + low + c) / 3
     r = c.rolling(30).apply(lambda w: np.argmax(w) + 1, raw=True).rank(axis=1, pct=True)
-    _check("alpha057", values["alpha057"], -((c - vwap) / ((r.shift(1) + 2 * r) / 3)))
+    _check(us_small, "alpha057", values["alpha057"], -((c - vwap) / ((r.shift(1) + 2 * r) / 3)))
 
 
 def test_no_leakage_every_alpha_us(us_small: Panel) -> None:

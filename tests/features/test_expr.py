@@ -319,6 +319,9 @@ def test_bad_inputs_nan_gaps_late_listing_constant_single_row(panel: Panel) -> N
     first_row = int(np.flatnonzero(np.isfinite(p["close"][:, late]))[0])
     m = ev("ts_mean(close, 10)", p)
     assert np.isnan(m[: first_row + 9, late]).all() and np.isfinite(m[first_row + 9, late])
+    # a late listing gets the full warm-up even where a ternary's branch is finite
+    t = ev("(returns < 0) ? stddev(returns, 20) : close", p)
+    assert np.isnan(t[: first_row + 20, late]).all() and np.isfinite(t[first_row + 20, late])
 
 
 def test_kernel_twins_agree() -> None:

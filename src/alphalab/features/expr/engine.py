@@ -27,7 +27,10 @@ which the catalogues turn into "skipped: reason"; any other unknown name is a
 Warm-up: each operator declares the rows it reads (its lookback); a
 formula's warm-up is the largest sum of ``lookback - 1`` along a path from
 the root to a field. The first ``warmup`` output rows are always NaN, and
-``history = warmup + 1`` rows are needed for one valid value.
+``history = warmup + 1`` rows are needed for one valid value. An asset that
+lists late gets the same warm-up counted from its first row where all the
+formula's fields are finite. After that, missing values propagate element by
+element (a gap blanks each time-series window that contains it).
 
 Common subexpressions (the same ``rank(volume)`` in many alphas) are computed
 once per :func:`evaluate_many` call: nodes are keyed by their canonical text
@@ -406,10 +409,25 @@ class _Evaluator:
         return out
 
 
-def _finish(arr: np.ndarray, warmup: int) -> np.ndarray:
+def _first_rows(panel: Panel, fields: frozenset[str]) -> np.ndarray:
+    """Per asset, the first row where every field in ``fields`` is finite (n_dates if never)."""
+    ok = np.ones(panel.shape, dtype=bool)
+    for name in fields:
+        ok &= np.isfinite(panel[name])
+    first = np.argmax(ok, axis=0)
+    first[~ok.any(axis=0)] = panel.n_dates
+    return first
+
+
+def _finish(arr: np.ndarray, warmup: int, first: np.ndarray | None) -> np.ndarray:
     out = np.array(arr, dtype=np.float64, copy=True)
     out[~np.isfinite(out)] = np.nan
     out[:warmup] = np.nan
+    if first is not None and warmup > 0:
+        # a late listing gets its own warm-up: a ternary whose chosen branch is
+        # already finite must not yield values before the asset's windows fill
+        rows = np.arange(out.shape[0])[:, None]
+        out[rows < (first + warmup)[None, :]] = np.nan
     return out
 
 
@@ -468,8 +486,11 @@ def evaluate_many(
     ev = _Evaluator(panel, groups)
     ev.count(f.root for f in compiled.values())
     out: dict[str, np.ndarray] = {}
+    firsts: dict[frozenset[str], np.ndarray] = {}
     for name, f in compiled.items():
-        out[name] = _finish(ev.get(f.root), f.warmup)
+        if f.fields and f.fields not in firsts:
+            firsts[f.fields] = _first_rows(panel, f.fields)
+        out[name] = _finish(ev.get(f.root), f.warmup, firsts.get(f.fields))
     return out, skipped
 
 
