@@ -102,7 +102,7 @@ def test_duplicate_and_reserved_names() -> None:
     assert "duplicated: ew" in _error(data)
     assert "reserved" in _error(_with(strategies__0__name="benchmark"))
     assert "strategies[0].name" in _error(_with(strategies__0__name="my strategy/1"))
-    assert "strategies: list should have at least 1 item" in _error(_with(strategies=[])).lower()
+    assert "strategies: at least one strategy is needed" in _error(_with(strategies=[])).lower()
 
 
 @pytest.mark.parametrize(
@@ -196,3 +196,84 @@ def test_shipped_studies_validate(path: Path) -> None:
     bad = dict(raw, colour="red")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(json.loads(json.dumps(bad, default=str)), study_schema())
+
+
+# ------------------------------------------------------------ hostile files
+_OK_YAML = "name: s\ndata: {dataset: sp500_20}\nstrategies: [{name: ew, kind: equal_weight}]\n"
+_BOMB = "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def _load_error(tmp_path: Path, content: str | bytes) -> str:
+    path = tmp_path / "s.yaml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(ConfigError) as info:
+        StudyConfig.from_yaml(path)
+    msg = str(info.value)
+    assert "s.yaml" in msg, msg  # every message names the file
+    return msg
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"name: s\xff\xfe\ndata: {dataset: sp500_20}\n", "not UTF-8 text (byte 0xff at offset 7"),
+        ("- a\n- b\n", "must be a mapping of keys, got a list"),
+        ("just text\n", "must be a mapping of keys, got a string"),
+        ("data: {dataset: x}\ndata: {dataset: y}\nname: s\n", "line 2: duplicated key 'data'"),
+        ("name: s\ndata:\n  market: us\n  market: cn\n", "line 4: duplicated key 'data.market'"),
+        (
+            "name: s\nstrategies:\n  - {name: a, kind: b, params: {k: 1, k: 2}}\n",
+            "duplicated key 'strategies[0].params.k'",
+        ),
+        ("a: &a [*a]\n", "refers to itself"),
+        ("a: &a [1, 2]\n" + _BOMB + "name: s\n", "aliases expand to more than 100,000 values"),
+        ("x: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        (_OK_YAML + "#" + "x" * (10 * 1024 * 1024) + "\n", "MB; a study file may be at most 1 MB"),
+        (_OK_YAML.replace("sp500_20}", "sp500_20}\nexecution: {initial_cash: .nan}"),
+         "execution.initial_cash: must be a finite number"),
+        (_OK_YAML.replace("sp500_20}", "sp500_20}\nexecution: {initial_cash: .inf}"),
+         "execution.initial_cash: must be a finite number"),
+        (_OK_YAML.replace("sp500_20}", "sp500_20}\nexecution: {costs: {slippage_bps: -.inf}}"),
+         "execution.costs.slippage_bps: must be a finite number"),
+        (_OK_YAML.replace("sp500_20}", "sp500_20}\nexecution: {initial_cash: 0}"),
+         "execution.initial_cash: must be > 0"),
+        (_OK_YAML.replace("[{name: ew, kind: equal_weight}]", "[]"),
+         "strategies: at least one strategy is needed"),
+    ],
+    ids=["non-utf8", "list", "scalar", "dup-top", "dup-nested", "dup-in-list", "recursive",
+         "alias-bomb", "deep", "10-MB", "nan", "inf", "-inf-cost", "zero-cash", "no-strategies"],
+)  # fmt: skip
+def test_hostile_study_files_give_one_clear_error(
+    tmp_path: Path, content: str | bytes, needle: str
+) -> None:
+    assert needle in _load_error(tmp_path, content)
+
+
+def test_anchors_and_merge_keys_still_work(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\ndata: {dataset: sp500_20}\n"
+        "strategies:\n  - &s {name: ew, kind: equal_weight}\n  - {<<: *s, name: ew2}\n"
+    )
+    cfg = StudyConfig.from_yaml(path)
+    assert [s.name for s in cfg.strategies] == ["ew", "ew2"]
+    assert cfg.strategies[1].kind == "equal_weight"
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({1: 2}, "keys must be strings"),
+        (_with(execution__initial_cash=float("nan")), "execution.initial_cash: must be a finite"),
+        (_with(data__tickers=[]), "data.tickers"),
+        (_with(strategies=[]), "strategies: at least one strategy is needed"),
+        (_with(name="../../etc"), "name: must match pattern"),
+    ],
+)
+def test_hostile_dicts(data: Any, needle: str) -> None:
+    assert needle in _error(data)

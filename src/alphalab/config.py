@@ -43,6 +43,8 @@ __all__ = [
     "StudyConfig",
     "export_schema",
     "format_validation_error",
+    "load_yaml",
+    "read_yaml_file",
     "study_schema",
 ]
 
@@ -57,7 +59,8 @@ BENCHMARK_KEY = "benchmark"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN / inf are never a valid cash amount, cost or date window.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CostsConfig(_Model):
@@ -292,7 +295,8 @@ class StudyConfig(_Model):
     seed: int = Field(0, ge=0, description="Seeds every random generator.")
     data: DataConfig
     execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
-    strategies: list[StrategyConfig] = Field(..., min_length=1)
+    # minItems stays in the schema; the validator gives the readable message.
+    strategies: list[StrategyConfig] = Field(..., json_schema_extra={"minItems": 1})
     report: ReportConfig = Field(default_factory=ReportConfig)
     validation: ValidationSpec | None = Field(
         None,
@@ -308,6 +312,8 @@ class StudyConfig(_Model):
     @field_validator("strategies")
     @classmethod
     def _unique_names(cls, value: list[StrategyConfig]) -> list[StrategyConfig]:
+        if not value:
+            raise ValueError("at least one strategy is needed")
         names = [s.name for s in value]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -331,9 +337,7 @@ class StudyConfig(_Model):
     ) -> StudyConfig:
         """Validate a mapping; errors become one :class:`ConfigError` naming each key path."""
         if not isinstance(data, dict):
-            raise ConfigError(
-                f"{source}: a study must be a mapping of keys, got {type(data).__name__}"
-            )
+            raise ConfigError(f"{source}: a study must be a mapping of keys, got {_kind(data)}")
         try:
             cfg = cls.model_validate(data)
         except ValidationError as exc:
@@ -355,13 +359,7 @@ class StudyConfig(_Model):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"study file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigError(f"{path}:{where}: YAML syntax error: {problem}") from None
+        data = read_yaml_file(path)
         if data is None:
             raise ConfigError(f"{path}: the study file is empty")
         cfg = cls.from_dict(data, base_dir=path.resolve().parent, source=str(path))
@@ -409,6 +407,155 @@ class StudyConfig(_Model):
         return value
 
 
+# -------------------------------------------------------------------- YAML
+#: A study is a small hand-written file; anything bigger is a mistake (or an attack).
+MAX_STUDY_BYTES = 1024 * 1024
+#: Values a YAML document may expand to once its aliases are followed.
+MAX_YAML_VALUES = 100_000
+#: Nesting depth of mappings and lists.
+MAX_YAML_DEPTH = 64
+
+
+def _kind(value: Any) -> str:
+    """A reader's name for the type of a parsed YAML value."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _check_tree(root: yaml.Node, source: str) -> None:
+    """Refuse duplicated keys, self-referencing aliases, alias bombs and deep nesting.
+
+    PyYAML keeps the last of two equal keys silently and follows aliases
+    without bound; this walks the composed node graph once (shared nodes are
+    sized once), before any Python object is built.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def walk(node: yaml.Node, path: str, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            line = node.start_mark.line + 1
+            raise ConfigError(f"{source}: line {line}: the alias at {path or 'top'} refers to itself")
+        if depth > MAX_YAML_DEPTH:
+            raise ConfigError(
+                f"{source}: {path or 'top'} is nested too deeply (more than {MAX_YAML_DEPTH} levels)"
+            )
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    name = k.value
+                    sub = f"{path}.{name}" if path else str(name)
+                    if name in seen:
+                        raise ConfigError(
+                            f"{source}: line {k.start_mark.line + 1}: duplicated key '{sub}' "
+                            f"(first on line {seen[name]}); YAML would silently keep the last one"
+                        )
+                    seen[name] = k.start_mark.line + 1
+                else:
+                    sub = f"{path}.<<" if path else "<<"
+                total += walk(k, sub, depth + 1) + walk(v, sub, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                total += walk(v, f"{path}[{i}]", depth + 1)
+        active.discard(key)
+        sizes[key] = total
+        if total > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{source}: {path or 'the document'}: aliases expand to more than "
+                f"{MAX_YAML_VALUES:,} values (a YAML alias bomb?); write the values out instead"
+            )
+        return total
+
+    walk(root, "", 0)
+
+
+def load_yaml(text: str, source: str = "study") -> Any:
+    """Parse one YAML document safely and refuse what PyYAML would accept silently.
+
+    Parameters
+    ----------
+    text : str
+        The YAML text.
+    source : str
+        Where it came from, for messages.
+
+    Returns
+    -------
+    object
+        The parsed document (None for an empty one).
+
+    Raises
+    ------
+    ConfigError
+        Syntax errors (with line and column), duplicated keys (with their key
+        path and line), self-referencing aliases, aliases expanding to more than
+        100,000 values and nesting deeper than 64 levels.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_tree(node, source)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source}:{where} YAML syntax error: {problem}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{source}: the document is nested too deeply (more than {MAX_YAML_DEPTH} levels)"
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml_file(path: str | Path, max_bytes: int = MAX_STUDY_BYTES) -> Any:
+    """Read a UTF-8 YAML file of at most ``max_bytes`` through :func:`load_yaml`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ConfigError
+        Too big, not UTF-8, or anything :func:`load_yaml` refuses.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ConfigError(
+            f"{path}: the file is {size / 2**20:.1f} MB; a study file may be at most "
+            f"{max_bytes / 2**20:.0f} MB"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start : exc.start + 1].hex()
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{bad} at offset {exc.start}, line {line}); "
+            "save the file as UTF-8"
+        ) from None
+    return load_yaml(text, str(path))
+
+
 # ------------------------------------------------------------------ errors
 _REWRITES = (
     ("Input should be greater than or equal to", "must be >="),
@@ -418,6 +565,7 @@ _REWRITES = (
     ("Input should be", "must be"),
     ("Value error, ", ""),
     ("String should match pattern", "must match pattern"),
+    ("Keys should be strings", "keys must be strings"),
 )
 
 
