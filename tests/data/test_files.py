@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import warnings
 from pathlib import Path
 
@@ -36,7 +37,16 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 def test_long_csv_standard_names_recognised_and_reported(tmp_path: Path) -> None:
     p = _write(tmp_path, "prices.csv", LONG_CSV)
     df, rep = read_file_with_report(p)
-    assert list(df.columns) == ["date", "ticker", "open", "high", "low", "close", "adj_close", "volume"]
+    assert list(df.columns) == [
+        "date",
+        "ticker",
+        "open",
+        "high",
+        "low",
+        "close",
+        "adj_close",
+        "volume",
+    ]
     # Text tickers keep their leading zeros.
     assert sorted(set(df["ticker"])) == ["000001", "AAA"]
     assert df["close"].dtype == np.float64 and df["date"].dtype == "datetime64[ns]"
@@ -226,10 +236,7 @@ def test_ohlc_inconsistent(tmp_path: Path) -> None:
 
 
 def test_mixed_timezones_in_file(tmp_path: Path) -> None:
-    text = (
-        "date,ticker,close\n2021-01-04 00:00:00+07:00,A,1\n"
-        "2021-01-05 00:00:00,A,2\n"
-    )
+    text = "date,ticker,close\n2021-01-04 00:00:00+07:00,A,1\n2021-01-05 00:00:00,A,2\n"
     with pytest.raises(ValidationError, match="mixed_timezones"):
         read_file(_write(tmp_path, "tz.csv", text), mode="lenient")
 
@@ -278,7 +285,9 @@ def test_lenient_never_silent(tmp_path: Path) -> None:
     assert float(rep.dropped.iloc[0]["close"]) == -2.0  # the row as it was read
 
 
-def test_kaggle_all_stocks_layout_is_recognised(tmp_path: Path, us_sp500_long: pd.DataFrame) -> None:
+def test_kaggle_all_stocks_layout_is_recognised(
+    tmp_path: Path, us_sp500_long: pd.DataFrame
+) -> None:
     # all_stocks_5yr.csv: date,open,high,low,close,volume,Name
     sub = us_sp500_long[us_sp500_long["ticker"].isin(["AAPL", "MMM"])]
     kaggle = sub.rename(columns={"ticker": "Name"})[
@@ -333,3 +342,48 @@ def test_bad_parquet_inputs(tmp_path: Path) -> None:
     df, rep = read_file_with_report(_parquet(tmp_path, tz, "tz.parquet"))
     assert df["date"].iloc[0] == pd.Timestamp("2021-01-04")  # local date, not UTC's 01-03
     assert any("Asia/Ho_Chi_Minh" in n for n in rep.notes)
+
+
+# ------------------------------------------------------------ hostile input
+def test_device_or_fifo_is_not_read(tmp_path: Path) -> None:
+    # /dev/zero behind a .csv name would feed an endless header line.
+    link = tmp_path / "zero.csv"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(DataError, match="not a regular file"):
+        read_file(link)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="not a regular file"):
+        read_file(fifo)
+
+
+def test_header_line_without_end_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("date" + ",x" * 600_000)  # 1.2 MB and no newline
+    with pytest.raises(DataError, match="header line is longer than"):
+        read_file(path)
+
+
+def test_columns_must_be_a_mapping_of_names(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("Date,Symbol,Px\n2021-01-04,A,1.0\n")
+    with pytest.raises(DataError, match="columns must be a mapping"):
+        read_file(path, columns=["Px"])
+    with pytest.raises(DataError, match="columns must be a mapping"):
+        read_file(path, columns={"Px": 5})
+    with pytest.raises(DataError, match="field must be a column name"):
+        read_file(path, field=5)
+
+
+def test_bad_date_format_is_a_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("date,ticker,close\n04/01/2021,A,1.0\n")
+    with pytest.raises(DataError, match="date_format '%Q'"):
+        read_file(path, date_format="%Q")
+
+
+def test_undecodable_bytes_name_the_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"date,ticker,close\n2021-01-04,A,\xff\xfe\n")
+    with pytest.raises(DataError, match="not UTF-8 text"):
+        read_file(path)

@@ -58,6 +58,24 @@ STANDARD_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Longest header line read (characters); 1M is ~50,000 wide-file tickers.
+MAX_HEADER_CHARS = 1_000_000
+
+
+def _check_options(columns: Any, field: Any, source: str) -> None:
+    """``columns`` is a str -> str mapping and ``field`` a str (or DataError)."""
+    if columns is not None and (
+        not isinstance(columns, Mapping)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in columns.items())
+    ):
+        raise DataError(
+            f"{source}: columns must be a mapping of source name -> alphalab name, "
+            f"e.g. {{'Name': 'ticker'}}; got {columns!r:.80}"
+        )
+    if not isinstance(field, str) or not field:
+        raise DataError(f"{source}: field must be a column name such as 'close', got {field!r:.40}")
+
+
 def _normalise(name: str) -> str:
     return re.sub(r"[\s.\-]+", "_", str(name).strip().lower()).strip("_")
 
@@ -85,9 +103,17 @@ def _raw_header(path: Path, fmt: str) -> list[str]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
-    except (OSError, UnicodeDecodeError) as exc:
+            # Bounded: a file without a newline must not be read whole into memory.
+            first = fh.readline(MAX_HEADER_CHARS + 1)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc}); re-save it as UTF-8") from None
+    except OSError as exc:
         raise DataError(f"{path}: cannot read the header line ({exc})") from None
+    if len(first) > MAX_HEADER_CHARS:
+        raise DataError(
+            f"{path}: the header line is longer than {MAX_HEADER_CHARS:,} characters "
+            "(not a CSV header, or a file without line breaks)"
+        )
     if not first.strip():
         raise DataError(f"{path}: file is empty (no header line)")
     delimiter = "\t" if fmt == "tsv" else ","
@@ -114,7 +140,9 @@ def _read_table(path: Path, fmt: str, text_columns: list[str]) -> pd.DataFrame:
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc}); re-save it as UTF-8") from None
+    except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"{path}: cannot parse as {fmt.upper()} ({exc})") from None
 
 
@@ -292,6 +320,7 @@ def frame_to_long(
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    _check_options(columns, field, source)
     names = [_normalise(str(c)) for c in df.columns]
     has_date = "date" in (columns or {}).values() or any(n in STANDARD_NAMES["date"] for n in names)
     index_name = _normalise(str(df.index.name)) if df.index.name is not None else ""
@@ -327,6 +356,10 @@ def read_file_with_report(
         raise DataError(f"{p}: no such file")
     if p.is_dir():
         raise DataError(f"{p}: is a directory, not a file")
+    if not p.is_file():
+        # A device or pipe (/dev/zero behind a .csv name) could be read forever.
+        raise DataError(f"{p}: not a regular file (a device, pipe or socket)")
+    _check_options(columns, field, str(p))
     fmt = _format_of(p)
     header = _raw_header(p, fmt)
     _check_unique(header, str(p))

@@ -362,7 +362,13 @@ def _to_datetime(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if date_format is not None:
-            return pd.DatetimeIndex(pd.to_datetime(texts, format=date_format, errors="coerce"))
+            try:
+                parsed = pd.to_datetime(texts, format=date_format, errors="coerce")
+            except ValueError as exc:
+                raise DataError(
+                    f"{source}: date_format {date_format!r} is not a valid strftime format ({exc})"
+                ) from None
+            return pd.DatetimeIndex(parsed)
         iso = pd.DatetimeIndex(pd.to_datetime(texts, format="ISO8601", errors="coerce"))
         if not iso.isna().any():
             return iso
