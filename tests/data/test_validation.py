@@ -447,3 +447,12 @@ def test_bad_rows_argument_is_a_data_error() -> None:
 def test_one_ticker_given_as_a_string() -> None:
     clean, rep = validate_prices(_clean(), source="t.csv", tickers="BBB")
     assert set(clean["ticker"]) == {"BBB"} and rep.n_input == 4
+
+
+@pytest.mark.parametrize("bound", [2021, 2021.0, True])
+def test_numeric_start_end_are_refused_not_read_as_nanoseconds(bound: object) -> None:
+    # pd.Timestamp(2021) is 1970-01-01 00:00:00.000002021: every row would pass.
+    with pytest.raises(DataError, match=r"start=.*is a number"):
+        validate_prices(_clean(), source="t.csv", start=bound)
+    with pytest.raises(DataError, match=r"end=.*is a number"):
+        validate_prices(_clean(), source="t.csv", end=bound)

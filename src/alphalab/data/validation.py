@@ -243,6 +243,12 @@ def _fmt_num(x: Any) -> str:
 
 def _bound(value: Any, name: str, source: str) -> np.datetime64:
     """A start/end bound as naive datetime64[ns] (wall-clock, like the dates)."""
+    if isinstance(value, bool | int | float | np.number):
+        # pd.Timestamp(2021) is 2021 ns after 1970: a year given as a number
+        # would silently keep every row.
+        raise DataError(
+            f"{source}: {name}={_short(value)} is a number, not a date; pass e.g. '2021-01-01'"
+        )
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError):
