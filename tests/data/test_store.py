@@ -267,40 +267,47 @@ _READER = textwrap.dedent(
     from alphalab.data.store import Store
     s = Store(sys.argv[1], lock_timeout=20)
     stop = sys.argv[2]
-    seen = {s.load("ds").meta["content_hash"]}
-    print("ready", flush=True)
-    n = 0
-    deadline = time.monotonic() + 60
+    print(s.load("ds").meta["content_hash"], flush=True)
+    deadline = time.monotonic() + 120
     while not os.path.exists(stop) and time.monotonic() < deadline:
         p = s.load("ds")
         assert p.n_assets == 4, p
-        seen.add(p.meta["content_hash"])
-        n += 1
-    print(n, len(seen), flush=True)
+        print(p.meta["content_hash"], flush=True)
     """
 )
 
 
+def _read_until(reader: subprocess.Popen[str], want: str) -> int:
+    """Lines the reader printed until it reported loading version ``want``."""
+    assert reader.stdout is not None
+    n = 0
+    for line in reader.stdout:
+        n += 1
+        if line.strip() == want:
+            return n
+    pytest.fail(f"reader stopped before it saw version {want}: {reader.stderr.read() if reader.stderr else ''}")
+
+
 def test_readers_keep_working_during_writes(store: Store, vn30_small: pd.DataFrame, tmp_path: Path) -> None:
-    store.write(vn30_small, "ds")
+    first = store.write(vn30_small, "ds")
     stop = tmp_path / "stop"
     reader = _spawn(_READER, str(store.root), str(stop))
     try:
-        assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
-        # Write while the reader is known to be loading in its loop.
-        for k in range(6):
-            frac = 0.5 + 0.5 * (k % 2)
-            store.write(vn30_small.sample(frac=frac, random_state=k), "ds", replace=True)
-            time.sleep(0.05)
+        _read_until(reader, first.content_hash)
+        # Each write lands while the reader loops; wait (no timing guess) until
+        # the reader has loaded that very version before writing the next one.
+        hashes = {first.content_hash}
+        for k in range(4):
+            info = store.write(vn30_small.sample(frac=0.5 + 0.1 * k, random_state=k), "ds", replace=True)
+            hashes.add(info.content_hash)
+            _read_until(reader, info.content_hash)
         stop.touch()
-        out, err = reader.communicate(timeout=60)
+        _, err = reader.communicate(timeout=120)
     finally:
         if reader.poll() is None:
             reader.kill()
     assert reader.returncode == 0, err
-    n_loads, n_versions = (int(x) for x in out.split())
-    # It kept loading through the writes and saw several versions, never a broken one.
-    assert n_loads >= 3 and n_versions >= 2
+    assert len(hashes) == 5  # every write was a new version, and the reader saw each one
 
 
 # ------------------------------------------------------------------- CLI

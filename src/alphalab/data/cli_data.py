@@ -30,8 +30,15 @@ data_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+def _console(stderr: bool = False) -> Console:
+    # Built per call, not at import: Rich reads $COLUMNS when a Console is
+    # made, so a module-level one would keep the width of whatever process
+    # imported it first (80 under pytest-xdist, folding table cells).
+    return Console(stderr=stderr)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 HomeOpt = Annotated[
@@ -47,7 +54,7 @@ def _errors(func: F) -> F:
             return func(*args, **kwargs)
         except (AlphalabError, FileNotFoundError) as exc:
             text = " ".join(str(exc).split()) or type(exc).__name__
-            err_console.print(
+            _console(stderr=True).print(
                 f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True
             )
             raise typer.Exit(2) from None
@@ -105,14 +112,14 @@ def import_(
         file, name, market=market, mapping=_parse_map(map_), adjusted=adjusted, replace=replace
     )
     dropped = info.meta.get("validation", {}).get("n_dropped", 0)
-    console.print(
+    _console().print(
         f"imported [bold]{info.name}[/]: {info.n_rows:,} rows, {info.n_tickers} tickers, "
         f"{info.start_date.date() if info.start_date is not None else '-'} .. "
         f"{info.end_date.date() if info.end_date is not None else '-'}"
         + (f"; {dropped} bad rows dropped (see `data show {info.name}`)" if dropped else "")
     )
     if info.kind == "prices" and info.adjusted == "unknown":
-        console.print(
+        _console().print(
             "note: price adjustment unknown; pass --adjusted raw|adjusted|split_only so that "
             "studies can refuse to mix raw and adjusted data"
         )
@@ -124,7 +131,7 @@ def list_(home: HomeOpt = None) -> None:
     """List the datasets in the store."""
     cat = _store(home).list()
     if cat.empty:
-        console.print("the store is empty; add data with `alphalab data import FILE --name NAME`")
+        _console().print("the store is empty; add data with `alphalab data import FILE --name NAME`")
         return
     cols = [
         "name",
@@ -137,7 +144,7 @@ def list_(home: HomeOpt = None) -> None:
         "n_rows",
         "source",
     ]
-    console.print(_frame_table(cat[cols], title=None, max_rows=10_000))
+    _console().print(_frame_table(cat[cols], title=None, max_rows=10_000))
 
 
 @data_app.command("show")
@@ -145,7 +152,7 @@ def list_(home: HomeOpt = None) -> None:
 def show(name: str, home: HomeOpt = None) -> None:
     """Show one dataset's catalogue entry."""
     info = _store(home).info(name)
-    console.print_json(json.dumps(info.summary(), default=str))
+    _console().print_json(json.dumps(info.summary(), default=str))
 
 
 @data_app.command("query")
@@ -162,9 +169,9 @@ def query(
     df = _store(home).query(sql)
     if csv is not None:
         df.to_csv(csv, index=False)
-    console.print(_frame_table(df, max_rows=max_rows))
+    _console().print(_frame_table(df, max_rows=max_rows))
     if len(df) > max_rows:
-        console.print(f"... {len(df) - max_rows} more rows")
+        _console().print(f"... {len(df) - max_rows} more rows")
 
 
 @data_app.command("remove")
@@ -180,7 +187,7 @@ def remove(
     if not yes and not typer.confirm(f"remove dataset {name!r} from {store.root}?"):
         raise typer.Exit(1)
     store.remove(name)
-    console.print(f"removed {name}")
+    _console().print(f"removed {name}")
 
 
 @data_app.command("update")
@@ -195,11 +202,11 @@ def update(
 
     info, added = update_dataset(_store(home), name, end=end)
     if added == 0:
-        console.print(
+        _console().print(
             f"{name} is up to date (last date {info.end_date.date() if info.end_date is not None else '-'})"
         )
     else:
-        console.print(f"{name}: added {added:,} rows, now up to {info.end_date.date()}")
+        _console().print(f"{name}: added {added:,} rows, now up to {info.end_date.date()}")
 
 
 @data_app.command("fetch")
@@ -226,7 +233,7 @@ def fetch(
         name,
         replace=replace,
     )
-    console.print(f"fetched {info.name}: {info.n_rows:,} rows, {info.n_tickers} tickers")
+    _console().print(f"fetched {info.name}: {info.n_rows:,} rows, {info.n_tickers} tickers")
 
 
 @data_app.command("check")
@@ -251,8 +258,8 @@ def check(
     if as_json:
         print(report.to_json())
         return
-    console.print(report.summary(), highlight=False)
+    _console().print(report.summary(), highlight=False)
     shown = report.issues[report.issues["severity"] != "info"].head(max_rows)
     if len(shown):
         shown = shown.assign(date=shown["date"].dt.strftime("%Y-%m-%d"))
-        console.print(_frame_table(shown, max_rows=max_rows))
+        _console().print(_frame_table(shown, max_rows=max_rows))
