@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -163,20 +162,19 @@ def test_no_leakage_group_and_cap_alphas_cn(cn_small) -> None:
 
 
 @pytest.mark.slow
-def test_all_alphas_full_sp500_under_10s(us_sp500_long: pd.DataFrame) -> None:
+def test_all_alphas_full_sp500(us_sp500_long: pd.DataFrame) -> None:
+    # Speed is measured in benchmarks/alpha101_speed.py, not here.
     panel = Panel.from_long(us_sp500_long)
-    run(panel.iloc_dates(slice(0, 60)))  # load compiled kernels first
-    t0, c0 = time.perf_counter(), time.process_time()
     values, skipped = run(panel)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert len(values) + len(skipped) == 101
-    # CPU time is the budget (wall time on a shared 2-core box depends on its load)
-    assert cpu < 10.0, f"{len(values)} alphas took {cpu:.1f}s CPU ({wall:.1f}s wall)"
+    for name, arr in values.items():
+        assert arr.shape == panel.shape, name
+        assert np.isfinite(arr).any(), f"{name} is NaN everywhere on the full S&P panel"
 
 
 @pytest.mark.filterwarnings("ignore::alphalab.features.expr.ProxyFieldWarning")
 def test_registered_as_feature_sets(us_small: Panel) -> None:
-    sets = pytest.importorskip("alphalab.features.sets")
+    from alphalab.features import sets
     fs = sets.get_feature_set("alpha101")
     assert fs.lookback == max(
         compile_formula(f, ["open", "high", "low", "close", "volume", "cap"],
