@@ -329,3 +329,15 @@ def test_custom_rules_with_impossible_values_are_refused(field: str, value: floa
         sched = (("2000-01-01", value), ("2010-01-01", getattr(MarketRules("y"), field)))
         with pytest.raises(MarketRuleError, match=f"'x'.*{field}.*2000-01-01"):
             MarketRules("x", history=((field, sched),))
+
+
+def test_hostile_codes_and_tickers_give_short_messages() -> None:
+    huge = "6" * 100_000
+    for call in (
+        lambda: get_market(huge),
+        lambda: cn_board(huge),
+        lambda: cn_board("Ä\x00" * 5000),
+    ):
+        with pytest.raises(MarketRuleError) as info:
+            call()
+        assert len(str(info.value)) < 400

@@ -504,7 +504,7 @@ def get_market(code: str) -> MarketRules:
     try:
         return _TABLE[key]
     except KeyError:
-        raise MarketRuleError(f"unknown market {code!r}; known: {', '.join(_TABLE)}") from None
+        raise MarketRuleError(f"unknown market {code!r:.60}; known: {', '.join(_TABLE)}") from None
 
 
 def _fmt_band(value: float | None) -> str:
@@ -574,7 +574,7 @@ def cn_board(ticker: str) -> str:
     m = _CN_TICKER.match(str(ticker).strip())
     if m is None:
         raise MarketRuleError(
-            f"ticker {ticker!r} is not an A-share code (expected e.g. sh.600000 or 600000.SH)"
+            f"ticker {ticker!r:.60} is not an A-share code (expected e.g. sh.600000 or 600000.SH)"
         )
     num = m.group("num")
     if num.startswith(("60", "00")):
@@ -584,7 +584,7 @@ def cn_board(ticker: str) -> str:
     if num.startswith("68"):
         return "cn.star"
     raise MarketRuleError(
-        f"ticker {ticker!r}: code {num} is not on a supported board "
+        f"ticker {ticker!r:.60}: code {num} is not on a supported board "
         "(60/00 main, 30 ChiNext, 68 STAR; Beijing SE and B-shares are not modelled)"
     )
 
