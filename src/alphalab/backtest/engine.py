@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from alphalab.backtest.costs import Costs
+from alphalab.backtest.inputs import MAX_GROSS, check_arguments, check_prices, prepare_weights
 from alphalab.backtest.kernel import REJECT_DTYPE, run_kernel, scan_weights
 from alphalab.backtest.kernel_py import run_kernel_py
 from alphalab.backtest.result import BacktestResult
@@ -26,55 +27,10 @@ from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
 from alphalab.markets import MarketRules, ResolvedRules, get_market, resolve_rules
 
-__all__ = ["backtest", "prepare_weights"]
+__all__ = ["backtest", "prepare_weights"]  # prepare_weights lives in inputs
 
 _EMPTY = np.empty((0, 0))
 _BARS_PER_YEAR = 252.0  # borrow cost accrues per bar
-
-
-def prepare_weights(weights: Any, panel: Panel) -> np.ndarray:
-    """Target weights as a C-contiguous float64 ``(n_dates, n_assets)`` array.
-
-    A DataFrame must carry exactly the panel's dates (index) and assets
-    (columns), in any order; it is reordered to the panel's.
-
-    Raises
-    ------
-    DataError
-        Wrong shape, or labels that do not match the panel.
-    """
-    if isinstance(weights, pd.DataFrame):
-        idx = pd.DatetimeIndex(weights.index)
-        cols = pd.Index([str(c) for c in weights.columns])
-        extra_d = idx.difference(panel.dates)
-        missing_d = panel.dates.difference(idx)
-        if len(extra_d) or len(missing_d) or idx.has_duplicates:
-            what = (
-                f"dates not in the panel: {[str(d.date()) for d in extra_d[:3]]}"
-                if len(extra_d)
-                else f"panel dates missing from weights: {[str(d.date()) for d in missing_d[:3]]}"
-                if len(missing_d)
-                else "duplicated dates"
-            )
-            raise DataError(f"weights index does not match the panel dates: {what}")
-        extra_a = cols.difference(panel.assets)
-        missing_a = panel.assets.difference(cols)
-        if len(extra_a) or len(missing_a) or cols.has_duplicates:
-            raise DataError(
-                "weights columns do not match the panel assets: "
-                f"unknown {list(extra_a[:5])}, missing {list(missing_a[:5])}"
-            )
-        frame = weights.set_axis(cols, axis=1)
-        if not (idx.equals(panel.dates) and cols.equals(panel.assets)):
-            frame = frame.set_axis(idx, axis=0).reindex(index=panel.dates, columns=panel.assets)
-        arr = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        arr = np.asarray(weights, dtype=np.float64)
-    if arr.shape != panel.shape:
-        raise DataError(
-            f"weights have shape {arr.shape}, expected {panel.shape} (dates, assets) of the panel"
-        )
-    return np.ascontiguousarray(arr)
 
 
 # Studies run many backtests on one panel: rules and schedules are cached by
@@ -184,8 +140,10 @@ def backtest(
 
     Notes
     -----
-    Per execution bar: the book is valued at the execution prices (a held
-    asset that cannot trade keeps its last close); target shares = weight x
+    Per execution bar: the book is valued at prices known at execution (the
+    open with ``next_open``; a held asset whose open is missing, so that its
+    own order falls back to the close, or that cannot trade counts at its last
+    close); target shares = weight x
     value / price, rounded toward zero to whole lots (``rules="market"``);
     refused orders are recorded in ``rejected`` (band lock judged against the
     previous close only, T+N lock, no shorting, untradeable bar, less than a
@@ -198,10 +156,21 @@ def backtest(
     Raises
     ------
     DataError
-        Weights of the wrong shape or labels, or an infinite weight (named by
-        date and asset); a panel without ``close``.
+        ``panel`` not a :class:`Panel`, without dates or without ``close``;
+        weights of the wrong shape, labels or type (booleans, text, ragged
+        lists: see :func:`~alphalab.backtest.inputs.prepare_weights`); an
+        infinite weight on any row, a decision row with gross leverage above
+        :data:`~alphalab.backtest.inputs.MAX_GROSS`, or an infinite or negative
+        ``close``/``open`` (each named by date and asset).
+    MarketRuleError
+        Unknown market code, or ``market`` of the wrong type.
     ConfigError
-        Unknown ``execution``, ``rules`` or ``engine``; bad ``initial_cash``.
+        Unknown ``execution``, ``rules`` or ``engine``; ``costs`` not a
+        :class:`Costs`; ``initial_cash`` not a positive finite number.
+
+    An empty universe (0 assets) is not an error: the book stays in cash. An
+    order for an asset that has never had a price is recorded in ``rejected``
+    as ``untradeable`` with NaN shares (it cannot be sized), not dropped.
     """
     if execution not in ("next_open", "next_close"):
         raise ConfigError(f"execution must be 'next_open' or 'next_close', got {execution!r}")
@@ -209,18 +178,21 @@ def backtest(
         raise ConfigError(f"rules must be 'market' or 'proportional', got {rules!r}")
     if engine not in ("numba", "python"):
         raise ConfigError(f"engine must be 'numba' or 'python', got {engine!r}")
-    if not (np.isfinite(initial_cash) and initial_cash > 0):
-        raise ConfigError(f"initial_cash must be a positive finite number, got {initial_cash!r}")
-    costs = costs or Costs()
-    panel.require("close")
+    costs, initial_cash = check_arguments(panel, market, costs, initial_cash)
     w = prepare_weights(weights, panel)
+    check_prices(panel, ("close", "open") if execution == "next_open" else ("close",))
     n_d, n_a = panel.shape
 
     candidate = np.ones(n_d, dtype=bool) if rebalance is None else _schedule(panel, rebalance)
-    decide, bad_r, bad_c = scan_weights(w, candidate)
+    decide, bad_r, bad_c, big_r, big_gross = scan_weights(w, candidate, MAX_GROSS)
     if bad_r >= 0:
         raise DataError(
             f"weight is infinite on {panel.dates[bad_r].date()} for asset {panel.assets[bad_c]!r}"
+        )
+    if big_r >= 0:
+        raise DataError(
+            f"weights on {panel.dates[big_r].date()} have a gross leverage (sum of |w|) of "
+            f"{big_gross:.4g}, above {MAX_GROSS:g}: weights are fractions of equity"
         )
 
     market_mode = rules == "market"
@@ -240,6 +212,8 @@ def backtest(
         settle = np.zeros(n_d, dtype=np.int64)
         allow_short = True
         min_comm = 0.0
+    if n_a == 0:  # a universe with no asset holds cash; the kernel reads lot[t, 0]
+        band, lot = _EMPTY, np.ones((n_d, 1))
     comm_rate = (
         np.ascontiguousarray(rr.commission_rate, dtype=np.float64)
         if costs.commission_bps is None

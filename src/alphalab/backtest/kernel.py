@@ -21,6 +21,7 @@ __all__ = [
     "REJECT_DTYPE",
     "TRADE_DTYPE",
     "run_kernel",
+    "scan_prices",
     "scan_weights",
     "trade_records",
 ]
@@ -113,34 +114,72 @@ def trade_records(
 
 
 @njit(cache=True, error_model="numpy")
-def scan_weights(weights: np.ndarray, candidate: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """Decision rows and the first infinite weight.
+def scan_weights(
+    weights: np.ndarray, candidate: np.ndarray, max_gross: float
+) -> tuple[np.ndarray, int, int, int, float]:
+    """Decision rows, the first infinite weight and the first over-levered row.
 
     Parameters
     ----------
     weights : ndarray, shape ``(n_dates, n_assets)``
     candidate : ndarray of bool, shape ``(n_dates,)``
-        Rows allowed by the rebalance schedule; other rows are not read.
+        Rows allowed by the rebalance schedule.
+    max_gross : float
+        Largest accepted sum of ``|weight|`` in a candidate row.
 
     Returns
     -------
     decide : ndarray of bool, shape ``(n_dates,)``
         Candidate rows holding at least one non-NaN weight.
     bad_row, bad_col : int
-        Position of the first infinite weight in a candidate row, ``-1`` if none.
+        Position of the first infinite weight in any row (an off-schedule row
+        is ignored, but an infinity there is still bad data), ``-1`` if none.
+    big_row : int
+        First candidate row whose gross exceeds ``max_gross``, ``-1`` if none.
+    big_gross : float
+        Its gross.
     """
     n_d, n_a = weights.shape
     decide = np.zeros(n_d, dtype=np.bool_)
+    big_row = -1
+    big_gross = 0.0
     for t in range(n_d):
-        if not candidate[t]:
-            continue
+        gross = 0.0
         for j in range(n_a):
             w = weights[t, j]
             if w == w:
                 if np.isinf(w):
-                    return decide, t, j
+                    return decide, t, j, big_row, big_gross
+                gross += abs(w)
                 decide[t] = True
-    return decide, -1, -1
+        if not candidate[t]:
+            decide[t] = False
+        elif big_row < 0 and gross > max_gross:
+            big_row = t
+            big_gross = gross
+    return decide, -1, -1, big_row, big_gross
+
+
+@njit(cache=True, error_model="numpy")
+def scan_prices(prices: np.ndarray) -> tuple[int, int]:
+    """First price that is neither missing (NaN) nor finite and >= 0.
+
+    Parameters
+    ----------
+    prices : ndarray, shape ``(n_dates, n_assets)``
+
+    Returns
+    -------
+    row, col : int
+        Its position, ``(-1, -1)`` if every price is NaN or in ``[0, inf)``.
+    """
+    n_d, n_a = prices.shape
+    for t in range(n_d):
+        for j in range(n_a):
+            p = prices[t, j]
+            if p == p and (p < 0.0 or p == np.inf):
+                return t, j
+    return -1, -1
 
 
 @njit(cache=True, error_model="numpy")
@@ -387,10 +426,15 @@ def run_kernel(
             if has_susp:
                 for j in range(n_a):
                     px[j] = np.nan if suspended[t, j] == 1.0 else px[j]
+            # a held asset is valued at a price known at execution: its open,
+            # else (no open: its order fills at the close, or it cannot trade)
+            # its last close; the close of this bar is not known at the open
             value = cash
             for j in range(n_a):
                 if pos[j] != 0.0:
                     p = px[j]
+                    if has_open and not open_[t, j] > 0.0:
+                        p = np.nan
                     value += pos[j] * (p if p == p else last_close[j])
             # raw targets in shares, in a branch-free loop that vectorizes (the
             # division is the costliest step of sizing); a book worth <= 0
@@ -439,6 +483,15 @@ def run_kernel(
                             rejects[n_rj]["shares"] = abs(want)
                             rejects[n_rj]["reason"] = R_UNTRADEABLE
                             n_rj += 1
+                    elif w != 0.0:
+                        # never priced: the order cannot even be sized (NaN
+                        # shares), but it is recorded, not dropped
+                        rejects[n_rj]["bar"] = t
+                        rejects[n_rj]["asset"] = j
+                        rejects[n_rj]["side"] = 1 if w > 0 else -1
+                        rejects[n_rj]["shares"] = np.nan
+                        rejects[n_rj]["reason"] = R_UNTRADEABLE
+                        n_rj += 1
                     continue
                 raw = tg[j]
                 tgt = raw
@@ -605,6 +658,11 @@ def run_kernel(
                 c_slip += sl
                 if max_settle > 0:
                     ring_q[locked_slot, j] += qa
+            # a position in an asset that has never closed (filled at an open
+            # after a missing close) is marked at its fill price until it closes
+            for j in range(n_a):
+                if last_close[j] == 0.0 and pos[j] != 0.0:
+                    last_close[j] = px[j]
             costs_out[t, 0] = c_comm
             costs_out[t, 1] = c_tax
             costs_out[t, 2] = c_slip

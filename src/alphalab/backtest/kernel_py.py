@@ -92,8 +92,12 @@ def run_kernel_py(
                 [_exec_price(t, j, open_, close, volume, tradestatus, suspended)
                  for j in range(n_a)]
             )  # fmt: skip
+            # valued at prices known at execution: the open, else the last close
+            known = px.copy()
+            if open_.shape[0]:
+                known[~(open_[t] > 0)] = math.nan
             value = cash + sum(
-                pos[j] * (px[j] if px[j] == px[j] else last_close[j])
+                pos[j] * (known[j] if known[j] == known[j] else last_close[j])
                 for j in range(n_a)
                 if pos[j] != 0
             )
@@ -113,6 +117,8 @@ def run_kernel_py(
                         want -= pos[j]
                         if abs(want) > 1e-12:
                             reject(t, j, 1 if want > 0 else -1, abs(want), R_UNTRADEABLE)
+                    elif w != 0:  # never priced: cannot be sized, still recorded
+                        reject(t, j, 1 if w > 0 else -1, math.nan, R_UNTRADEABLE)
                     continue
                 raw = w * scale / p
                 tgt = raw if fractional else math.trunc(raw / _lot(lot, t, j)) * _lot(lot, t, j)
@@ -178,6 +184,10 @@ def run_kernel_py(
                 c_comm += cm
                 c_tax += tx
                 c_slip += sl
+            # never closed yet: marked at the fill price until a close arrives
+            for j in range(n_a):
+                if last_close[j] == 0 and pos[j] != 0:
+                    last_close[j] = px[j]
             costs_out[t, :3] = (c_comm, c_tax, c_slip)
             turnover[t] = traded / value if value > 0 else 0.0
             exec_bars[n_exec] = t
