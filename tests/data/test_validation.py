@@ -456,3 +456,20 @@ def test_numeric_start_end_are_refused_not_read_as_nanoseconds(bound: object) ->
         validate_prices(_clean(), source="t.csv", start=bound)
     with pytest.raises(DataError, match=r"end=.*is a number"):
         validate_prices(_clean(), source="t.csv", end=bound)
+
+
+def test_numeric_tickers_are_flagged_and_float_artifacts_removed() -> None:
+    df = _clean()
+    # A column upcast to float by a missing value: 600000.0 must read as "600000".
+    df["ticker"] = np.repeat([600000.0, 1.0, np.nan], 4)
+    with pytest.warns(DataQualityWarning, match="numeric_ticker 8"):
+        clean, rep = validate_prices(df, source="t.csv", mode="lenient")
+    assert sorted(set(clean["ticker"])) == ["1", "600000"]
+    assert rep.warnings["numeric_ticker"] == 8 and rep.errors["bad_ticker"] == 4
+
+
+def test_bool_tickers_are_bad() -> None:
+    df = _clean().astype({"ticker": object})
+    df.loc[0, "ticker"] = True
+    with pytest.raises(ValidationError, match=r"bad_ticker.*row 1"):
+        validate_prices(df, source="t.csv")

@@ -99,6 +99,7 @@ WARNING_RULES: dict[str, str] = {
     "missing_adj_close": "adj_close is NaN (kept as missing)",
     "missing_volume": "volume is NaN (kept as missing)",
     "ticker_whitespace": "ticker had leading/trailing whitespace (stripped)",
+    "numeric_ticker": "ticker was a number (leading zeros such as 000001 cannot be recovered)",
 }
 
 MAX_TICKER_LEN = 64
@@ -408,13 +409,28 @@ def _to_datetime(
         return best
 
 
-def _parse_tickers(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return (codes, uniques, bad_row_mask, stripped_row_mask); code -1 = missing.
+def _ticker_text(value: Any) -> str:
+    # 600000.0 is a float artifact of a missing value in the column: "600000".
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
-    Checks run on the distinct tickers only, then map back to rows by code.
+
+def _parse_tickers(
+    col: pd.Series,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (codes, uniques, bad_row_mask, stripped_row_mask, numeric_row_mask).
+
+    Code -1 = missing. Checks run on the distinct tickers only, then map back
+    to rows by code. A bool is not a ticker (bad); a number is kept as text
+    but flagged, since leading zeros (CN 000001) are already lost.
     """
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    raw = np.array([str(u) for u in uniques], dtype=object)
+    kinds = [
+        2 if isinstance(u, bool | np.bool_) else int(isinstance(u, int | float | np.number))
+        for u in uniques
+    ]
+    raw = np.array([_ticker_text(u) for u in uniques], dtype=object)
     stripped = np.array([u.strip() for u in raw], dtype=object)
     # Stripping may merge "AAPL " into "AAPL": factorize again.
     codes2, uniq2 = pd.factorize(stripped)
@@ -427,11 +443,14 @@ def _parse_tickers(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     safe = np.where(missing, 0, codes)
     if len(uniq2) == 0:
         n = len(codes)
-        return np.full(n, -1, np.intp), uniq2, np.ones(n, bool), np.zeros(n, bool)
+        none = np.zeros(n, bool)
+        return np.full(n, -1, np.intp), uniq2, np.ones(n, bool), none, none
+    kind = np.asarray(kinds, dtype=np.int8)[safe]
     final = np.where(missing, -1, codes2[safe])
-    bad_rows = missing | bad_u[np.where(missing, 0, final)]
+    bad_rows = missing | bad_u[np.where(missing, 0, final)] | (~missing & (kind == 2))
     changed_rows = ~missing & (raw != stripped)[safe]
-    return final, uniq2, bad_rows, changed_rows
+    numeric_rows = ~missing & (kind == 1)
+    return final, uniq2, bad_rows, changed_rows, numeric_rows
 
 
 def _to_float(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -548,7 +567,7 @@ def validate_prices(
         raise DataError(f"rows has length {len(rows)}, expected {n}")
     notes: list[str] = []
 
-    codes, uniq_tickers, bad_ticker, stripped = _parse_tickers(df["ticker"])
+    codes, uniq_tickers, bad_ticker, stripped, numeric_ticker = _parse_tickers(df["ticker"])
     keep = np.ones(n, dtype=bool)
     if tickers is not None:
         # One ticker given as a string means that ticker, not its letters.
@@ -570,6 +589,7 @@ def validate_prices(
         idx = np.flatnonzero(keep)
         df = df.iloc[idx]
         rows, codes, bad_ticker, stripped = rows[idx], codes[idx], bad_ticker[idx], stripped[idx]
+        numeric_ticker = numeric_ticker[idx]
         dates, nat = dates[idx], nat[idx]
         n = len(df)
         if n == 0:
@@ -603,6 +623,9 @@ def validate_prices(
         k: int((np.isnan(num[c]) & ~non_numeric).sum()) for k, c in warn.items() if c in num
     }
     warn_counts["ticker_whitespace"] = int(stripped.sum())
+    n_numeric_ticker = int((numeric_ticker & ~bad_ticker).sum())
+    if n_numeric_ticker:  # only when it happens: most sources have text tickers
+        warn_counts["numeric_ticker"] = n_numeric_ticker
 
     report = ValidationReport(
         source=source,
@@ -631,7 +654,7 @@ def validate_prices(
     report.n_output = len(clean)
     if drop.any():
         report.dropped = _dropped_frame(df, rows, drop, masks)
-    if not report.ok:
+    if not report.ok or n_numeric_ticker:
         _warn(report.summary())
     return clean, report
 
