@@ -425,3 +425,122 @@ def test_threads_read_while_another_thread_writes(store: Store, vn30_small: pd.D
         for t in threads:
             t.join(30)
     assert not errors, errors[0]
+
+
+# ------------------------------------------------------------- hostile input
+def test_query_cannot_read_files_outside_the_store(store: Store, vn30_small: pd.DataFrame, tmp_path: Path) -> None:
+    store.write(vn30_small, "ds")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("user,password\nroot,hunter2\n")
+    outside = shared_file("vn30_2016_2019.parquet")
+    inside = store.root / store.info("ds").path
+    for sql in (
+        f"SELECT * FROM read_csv('{secret}')",
+        f"SELECT * FROM read_csv_auto('{secret}')",
+        f"SELECT * FROM read_text('{secret}')",
+        f"SELECT * FROM glob('{tmp_path}/*')",
+        f"SELECT * FROM read_parquet('{outside}')",
+        f"SELECT * FROM '{outside}'",
+        f"SELECT * FROM read_parquet('{store.root}/datasets/../../secret.csv')",
+        f"SELECT * FROM read_csv('{store.catalog_path}')",
+        f"WITH t AS (SELECT * FROM read_csv('{secret}')) SELECT * FROM t",
+        f"SELECT * FROM sniff_csv('{secret}')",
+    ):
+        with pytest.raises(DataError, match="only the store's datasets"):
+            store.query(sql)
+    # The store's own data stays queryable, by view and by path.
+    assert store.query(f"SELECT count(*) AS n FROM read_parquet('{inside}')")["n"].iloc[0] == len(vn30_small)
+    assert store.query("SELECT count(*) AS n FROM ds")["n"].iloc[0] == len(vn30_small)
+
+
+@pytest.mark.parametrize("bad", ["datasets", "DATASETS", "con", "NUL", "aux.csv", "com1", "LPT9.x", "prn"])
+def test_reserved_names_rejected(bad: str) -> None:
+    with pytest.raises(DataError, match="reserved"):
+        validate_name(bad)
+
+
+def test_names_differing_only_in_case_collide(store: Store, vn30_small: pd.DataFrame) -> None:
+    store.write(vn30_small, "abc")
+    # SQL identifiers (and some filesystems) ignore case: 'ABC' would shadow 'abc'.
+    with pytest.raises(DataError, match="differs only in case from 'abc'"):
+        store.write(vn30_small.iloc[:10], "ABC")
+    assert store.names() == ["abc"]
+    assert store.query("SELECT count(*) AS n FROM ABC")["n"].iloc[0] == len(vn30_small)
+    store.write(vn30_small.iloc[:10], "abc", replace=True)  # the same name replaces as before
+
+
+def test_import_of_only_nan_prices_names_the_file_and_rules(store: Store, tmp_path: Path) -> None:
+    src = tmp_path / "nan.csv"
+    pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=5).repeat(2), "ticker": ["A", "B"] * 5,
+                  "close": np.nan}).to_csv(src, index=False)
+    with pytest.raises(DataError, match=r"nan\.csv.*all 10 rows failed validation.*close"):
+        store.import_file(src, "allnan")
+    assert store.names() == []
+
+
+@pytest.mark.parametrize("content", [b"", b"date,ticker,close\n", b"not a table \x00\xff"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_import_of_empty_or_junk_files(store: Store, tmp_path: Path, content: bytes, suffix: str) -> None:
+    src = tmp_path / f"bad{suffix}"
+    src.write_bytes(content)
+    with pytest.raises(DataError, match=r"bad\.(csv|parquet)"):
+        store.import_file(src, "bad")
+    assert store.names() == []
+
+
+def test_missing_or_corrupt_dataset_file_is_named(store: Store, vn30_small: pd.DataFrame) -> None:
+    gone = store.write(vn30_small, "gone")
+    bad = store.write(vn30_small, "bad")
+    store.write(vn30_small.iloc[:50], "ok")
+    (store.root / gone.path).unlink()
+    path = store.root / bad.path
+    path.write_bytes(path.read_bytes()[:100])
+    for call in (lambda: store.load("gone"), lambda: store.read_table("gone")):
+        with pytest.raises(DataError, match=r"dataset 'gone'.*missing.*data remove gone"):
+            call()
+    with pytest.raises(DataError, match=r"dataset 'bad'.*not readable"):
+        store.load("bad")
+    # The other datasets stay queryable; naming the broken one says what is wrong.
+    assert store.query("SELECT count(*) AS n FROM ok")["n"].iloc[0] == 50
+    with pytest.raises(DataError, match=r"dataset 'gone'.*missing"):
+        store.query("SELECT count(*) FROM gone")
+    store.remove("gone")
+    assert store.names() == ["bad", "ok"]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncate", "empty"])
+def test_corrupt_catalogue_gives_clear_error(store: Store, vn30_small: pd.DataFrame, damage: str) -> None:
+    store.write(vn30_small, "ds")
+    raw = store.catalog_path.read_bytes()
+    store.catalog_path.write_bytes({"garbage": b"junk" * 100, "truncate": raw[: len(raw) // 2], "empty": b""}[damage])
+    for call in (store.list, lambda: store.load("ds"), lambda: store.write(vn30_small, "x")):
+        with pytest.raises(DataError, match="catalog.duckdb"):
+            call()
+
+
+def test_store_root_that_is_a_file(tmp_path: Path, vn30_small: pd.DataFrame) -> None:
+    (tmp_path / "afile").write_text("x")
+    for root in (tmp_path / "afile", tmp_path / "afile" / "sub"):
+        s = Store(root)
+        for call in (s.list, lambda s=s: s.write(vn30_small, "ds")):
+            with pytest.raises(DataError, match="afile.*not a folder"):
+                call()
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_cli_hostile_input_exits_2_with_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from alphalab.data.cli_data import data_app
+
+    runner = CliRunner(env={"COLUMNS": "200"})
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "empty.csv").write_text("")
+    cases = [
+        ["import", str(tmp_path / "empty.csv"), "--name", "e", "--home", str(tmp_path / "h")],
+        ["list", "--home", str(tmp_path / "afile")],
+        ["query", f"SELECT * FROM read_csv('{tmp_path / 'empty.csv'}')", "--home", str(tmp_path / "h")],
+    ]
+    for args in cases:
+        res = runner.invoke(data_app, args)
+        assert res.exit_code == 2 and res.output.startswith("error:"), (args, res.output)

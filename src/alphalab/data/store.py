@@ -63,6 +63,11 @@ GRID_KEY = b"alphalab.grid"
 # DuckDB messages that mean "opened elsewhere right now", worth a retry.
 _BUSY = ("lock", "different configuration", "already attached", "file handle conflict")
 _READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}  # SHOW / DESCRIBE parse as SELECT in DuckDB
+# "datasets" is the catalogue's table in `query`; the others are device names
+# that Windows refuses as file or folder names (with any extension).
+_RESERVED = {"datasets", "con", "prn", "aux", "nul"} | {
+    f"{dev}{i}" for dev in ("com", "lpt") for i in range(1, 10)
+}
 
 _CATALOG_DDL = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -113,12 +118,19 @@ def validate_name(name: str) -> str:
 
     Names are 1-128 characters of letters, digits, ``_``, ``-`` and ``.``,
     start with a letter or digit and never contain ``..`` (so a name can not
-    reach outside the store's folder).
+    reach outside the store's folder). ``datasets`` (the catalogue in SQL) and
+    Windows device names (``con``, ``nul``, ``com1`` ..., with any extension)
+    are reserved.
     """
     if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
         raise DataError(
             f"invalid dataset name {name!r}: use 1-128 letters, digits, '_', '-' or '.', "
             "starting with a letter or digit, no '..' or slashes"
+        )
+    if name.lower() == "datasets" or name.split(".")[0].lower() in _RESERVED:
+        raise DataError(
+            f"invalid dataset name {name!r}: reserved ('datasets' is the catalogue table in "
+            "queries; con, prn, aux, nul, com1-9, lpt1-9 are device names on Windows)"
         )
     return name
 
@@ -305,9 +317,25 @@ class Store:
         return self.root / "catalog.duckdb"
 
     # ----------------------------------------------------------- connections
+    def _check_root(self) -> None:
+        """:class:`DataError` if the root, or the folder it would be made in, is a file."""
+        for p in (self.root, *self.root.parents):
+            if p.exists():
+                if not p.is_dir():
+                    raise DataError(
+                        f"store root {self.root}: {p} is not a folder; pass another --home "
+                        "or ALPHALAB_HOME"
+                    )
+                return
+
     @contextlib.contextmanager
     def _connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open the catalogue, retrying while another process holds its lock."""
+        """Open the catalogue, retrying while another process holds its lock.
+
+        DuckDB errors inside the block become :class:`DataError` naming the
+        catalogue (a damaged file fails on first read, not always on open).
+        """
+        self._check_root()
         if read_only and not self.catalog_path.exists():
             self._init_catalog()
         deadline = time.monotonic() + self.lock_timeout
@@ -329,12 +357,18 @@ class Store:
                 delay = min(delay * 2, 0.1)
         try:
             yield con
+        except duckdb.Error as exc:
+            raise DataError(
+                f"store catalogue {self.catalog_path} is unreadable (damaged?): {exc}; the data "
+                "files under datasets/ are untouched"
+            ) from None
         finally:
             con.close()
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
         """Serialise writers across processes (released by the OS if killed)."""
+        self._check_root()
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".write.lock", "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
@@ -344,7 +378,6 @@ class Store:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _init_catalog(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
         with self._write_lock(), self._connect(read_only=False) as con:
             con.execute(_CATALOG_DDL)
 
@@ -438,6 +471,13 @@ class Store:
             if old and not replace:
                 raise DataError(
                     f"dataset {name!r} already exists in {self.root}; remove it or pass replace"
+                )
+            # SQL names (and some filesystems) ignore case, so 'A' would shadow 'a'.
+            twins = self._rows("WHERE lower(name) = lower(?) AND name <> ?", [name, name])
+            if twins:
+                raise DataError(
+                    f"dataset name {name!r} differs only in case from {twins[0].name!r}, "
+                    "already in the store; choose another name"
                 )
             folder = self.root / "datasets" / name
             folder.mkdir(parents=True, exist_ok=True)
@@ -616,9 +656,20 @@ class Store:
                     f"--map names column(s) {missing} absent from {path}; columns: {list(df.columns)}"
                 )
             df = df.rename(columns=dict(mapping))
+        if df.empty:
+            raise DataError(f"cannot import {path}: no data rows (columns: {list(df.columns)})")
         meta: dict[str, Any] = {"file": str(path.resolve()), "mapping": dict(mapping or {})}
         if _guess_kind(list(df.columns)) == "prices":
+            n_in = len(df)
             df, meta["validation"], meta["dropped_rows"] = _validate(df, str(path))
+            if df.empty:
+                rules = ", ".join(f"{k} {v}" for k, v in meta["validation"]["errors"].items())
+                first = meta["dropped_rows"][0] if meta["dropped_rows"] else {}
+                raise DataError(
+                    f"cannot import {path}: all {n_in} rows failed validation ({rules}); "
+                    f"first: ticker {first.get('ticker')!r} on {first.get('date')}, "
+                    f"close={first.get('close')}"
+                )
         return self.write(
             df,
             name,
@@ -681,19 +732,34 @@ class Store:
     # ------------------------------------------------------------------ reads
     def _open(self, name: str) -> tuple[DatasetInfo, pq.ParquetFile]:
         # A writer may replace and delete the file between our catalogue read
-        # and the open: read the catalogue again and retry.
-        for _ in range(5):
+        # and the open: read the catalogue again and retry while the path moves.
+        last = None
+        for _ in range(20):
             info = self.info(name)
+            if info.path == last:
+                break  # the catalogue still points at it: really gone
+            last = info.path
             try:
                 return info, pq.ParquetFile(self.root / info.path, memory_map=True)
             except FileNotFoundError:
                 time.sleep(0.01)
-        raise DataError(f"dataset {name!r}: file {info.path} vanished repeatedly during reads")
+            except (OSError, pa.ArrowException) as exc:
+                raise _unreadable(name, info.path, exc) from None
+        raise _missing(name, info.path)
+
+    @contextlib.contextmanager
+    def _reading(self, info: DatasetInfo) -> Iterator[None]:
+        """Damage found while decoding (not at open) also names the dataset."""
+        try:
+            yield
+        except (OSError, pa.ArrowException) as exc:
+            raise _unreadable(info.name, info.path, exc) from None
 
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Dataset ``name`` as a pandas DataFrame (tickers as plain strings)."""
-        _, pf = self._open(name)
-        table = pf.read(columns=list(columns) if columns is not None else None)
+        info, pf = self._open(name)
+        with self._reading(info):
+            table = pf.read(columns=list(columns) if columns is not None else None)
         if "ticker" in table.column_names:
             i = table.column_names.index("ticker")
             table = table.set_column(i, "ticker", pc.cast(table.column(i), pa.string()))
@@ -762,7 +828,8 @@ class Store:
             grid = json.loads(grid_raw)
             dates = pd.DatetimeIndex(np.asarray(grid["dates"], dtype="datetime64[ns]"))
             assets = pd.Index(grid["tickers"], dtype=object)
-            table = pf.read(columns=list(fields), use_threads=True)
+            with self._reading(info):
+                table = pf.read(columns=list(fields), use_threads=True)
             shape = (len(dates), len(assets))
             arrays = {f: _column_f64(table.column(f)).reshape(shape) for f in fields}
             del table
@@ -779,12 +846,13 @@ class Store:
             filters.append(("date", "<=", pd.Timestamp(end)))
         if tickers is not None:
             filters.append(("ticker", "in", [str(t) for t in tickers]))
-        table = pq.read_table(
-            self.root / info.path,
-            columns=["date", "ticker", *fields],
-            filters=filters or None,
-            use_threads=True,
-        )
+        with self._reading(info):
+            table = pq.read_table(
+                self.root / info.path,
+                columns=["date", "ticker", *fields],
+                filters=filters or None,
+                use_threads=True,
+            )
         return panel_from_arrow(table, list(fields), meta=meta)
 
     def query(self, sql: str) -> pd.DataFrame:
@@ -792,8 +860,15 @@ class Store:
 
         The catalogue itself is the table ``datasets``. Statements other than
         SELECT / WITH / SHOW / DESCRIBE / EXPLAIN raise :class:`DataError`.
+        The statement runs in a private in-memory DuckDB that may read files
+        under ``ROOT/datasets/`` only: ``read_csv('/etc/passwd')``, ``glob``
+        or ``read_parquet`` of any other path raise :class:`DataError`.
         """
-        with self._connect(read_only=True) as con:
+        with self._connect(read_only=True) as cat:
+            catalogue = cat.sql("SELECT * FROM datasets ORDER BY name").to_arrow_table()
+        base = (self.root / "datasets").absolute()
+        con = duckdb.connect(":memory:")
+        try:
             try:
                 stmts = con.extract_statements(sql)
             except duckdb.Error as exc:
@@ -803,15 +878,61 @@ class Store:
             kind = stmts[0].type.name
             if kind not in _READ_ONLY_TYPES:
                 raise DataError(f"query is read-only: {kind} statements are not allowed")
-            for info in self._rows():
-                path = (self.root / info.path).as_posix().replace("'", "''")
-                con.execute(
-                    f"CREATE TEMP VIEW \"{info.name}\" AS SELECT * FROM read_parquet('{path}')"
-                )
+            con.register("_catalogue", catalogue)
+            con.execute("CREATE TABLE datasets AS SELECT * FROM _catalogue")
+            con.unregister("_catalogue")
+            for name, rel in zip(
+                catalogue.column("name").to_pylist(), catalogue.column("path").to_pylist(), strict=True
+            ):
+                path = _sql_str((base.parent / rel).as_posix())
+                try:
+                    con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({path})')
+                except duckdb.Error as exc:
+                    # A broken dataset must not block queries of the others:
+                    # its view raises the reason when (and only when) it is used.
+                    broken = (
+                        _missing(name, rel) if not (base.parent / rel).exists()
+                        else _unreadable(name, rel, exc)
+                    )
+                    con.execute(
+                        f'CREATE VIEW "{name}" AS SELECT * FROM range(1) '
+                        f"WHERE error({_sql_str(str(broken))}) IS NULL"
+                    )
+            # From here on the connection can read nothing but the store's files.
+            con.execute(f"SET allowed_directories=[{_sql_str(base.as_posix() + '/')}]")
+            con.execute("SET enable_external_access=false")
+            con.execute("SET lock_configuration=true")
             try:
                 return con.execute(sql).df()
             except duckdb.Error as exc:
-                raise DataError(f"query failed: {exc}") from None
+                text = str(exc)
+                if "Permission Error" in text or "disabled by configuration" in text:
+                    raise DataError(
+                        f"query may read only the store's datasets (their views, or files under "
+                        f"{base}): {text.splitlines()[0]}"
+                    ) from None
+                raise DataError(f"query failed: {text}") from None
+        finally:
+            con.close()
+
+
+def _sql_str(text: str) -> str:
+    """``text`` as a quoted SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _missing(name: str, path: str) -> DataError:
+    return DataError(
+        f"dataset {name!r}: its file {path} is missing from the store (deleted outside "
+        f"alphalab?); re-import it, or drop the entry with `alphalab data remove {name}`"
+    )
+
+
+def _unreadable(name: str, path: str, exc: BaseException) -> DataError:
+    return DataError(
+        f"dataset {name!r}: its file {path} is not readable Parquet (damaged?): {exc}; "
+        f"re-import it, or drop the entry with `alphalab data remove {name}`"
+    )
 
 
 MAX_DROPPED_KEPT = 10_000
