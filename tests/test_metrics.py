@@ -280,3 +280,11 @@ def test_exact_recovery_is_not_left_under_water_by_rounding(a: float) -> None:
     dd = m.drawdown_series(r)
     assert (dd[2:] == 0.0).all()
     assert m.max_drawdown_duration(r) == 1
+
+
+def test_returns_out_of_date_order_are_refused() -> None:
+    # Compounding and drawdowns follow the order of the bars: a shuffled
+    # series would give a wrong drawdown without any error.
+    r = pd.Series([0.1, -0.2, 0.05], index=IDX5[[0, 2, 1]])
+    with pytest.raises(DataError, match=r"not in date order.*2020-01-02"):
+        m.compute_metrics(r)

@@ -422,7 +422,7 @@ def cost_drag(costs: Any, equity: Any | None, periods_per_year: float) -> float:
 def _pair(returns: Any, benchmark: Any) -> tuple[np.ndarray, np.ndarray]:
     """Aligned (by index for Series, by position otherwise) bars where both exist."""
     if isinstance(returns, pd.Series) and isinstance(benchmark, pd.Series):
-        _unique_index(returns, "returns")
+        _unique_index(returns, "returns", ordered=True)
         _unique_index(benchmark, "benchmark")
         r = pd.Series(_clean(returns), index=_trimmed_index(returns))
         b = pd.Series(_as_float(benchmark, "benchmark")[0], index=benchmark.index).reindex(r.index)
@@ -436,9 +436,16 @@ def _pair(returns: Any, benchmark: Any) -> tuple[np.ndarray, np.ndarray]:
     return a[both], c[both]
 
 
-def _unique_index(s: pd.Series, name: str) -> None:
+def _unique_index(s: pd.Series, name: str, *, ordered: bool = False) -> None:
+    """Dates appear once and, if ``ordered`` (returns compound in order), increase."""
     if s.index.has_duplicates:
         raise DataError(f"{name}: date {s.index[s.index.duplicated()][0]} appears more than once")
+    if ordered and isinstance(s.index, pd.DatetimeIndex) and not s.index.is_monotonic_increasing:
+        pos = int(np.flatnonzero(np.diff(s.index.asi8) < 0)[0]) + 1
+        raise DataError(
+            f"{name} are not in date order: {s.index[pos].date()} comes after "
+            f"{s.index[pos - 1].date()}; sort the series by date"
+        )
 
 
 def _trimmed_index(s: pd.Series) -> pd.Index:
@@ -548,7 +555,7 @@ def compute_metrics(
         returns = returns.iloc[:, 0]
     if not isinstance(returns, pd.Series):
         returns = pd.Series(_as_float(returns, "returns")[0])
-    _unique_index(returns, "returns")
+    _unique_index(returns, "returns", ordered=True)
     _check_rf(risk_free)
     r = _clean(returns)
     idx = _trimmed_index(returns)
