@@ -166,7 +166,8 @@ def talib_loop(per_ticker: list[tuple[np.ndarray, ...]]) -> list[list[np.ndarray
             talib.OBV(c, v),
             talib.SUM(tp * v, 14) / talib.SUM(v, 14),
         ]
-        zs = [(x - talib.SMA(x, 60)) / (talib.STDDEV(x, 60, 1.0) * k) for x in series]
+        with np.errstate(divide="ignore", invalid="ignore"):  # flat windows: inf / NaN
+            zs = [(x - talib.SMA(x, 60)) / (talib.STDDEV(x, 60, 1.0) * k) for x in series]
         res.append(series + zs)
     return res
 

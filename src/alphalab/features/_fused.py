@@ -7,7 +7,8 @@ the inputs once: assets are split into blocks of :data:`BLOCK` adjacent
 columns (one cache line of float64); a block's inputs are gathered into
 column-major scratch; each column then runs one loop over its dates that
 updates every series' recursive state (kept in registers) and writes all 24
-outputs. Threads take blocks in a fixed round-robin (``prange``); a column's
+outputs, each contiguous (the outputs are Fortran-ordered ``(n_dates,
+n_assets)`` arrays, so writing them needs no transposition). Threads take blocks in a fixed round-robin (``prange``); a column's
 arithmetic does not depend on the thread that runs it, so results are
 deterministic.
 
@@ -426,7 +427,7 @@ def _seed_ta_kernel(
     nthreads: int,
     out: np.ndarray,
 ) -> None:
-    """``out``: ``(2 * NS, n_dates, n_assets)``; series then their z-scores.
+    """``out``: ``(2 * NS, n_assets, n_dates)``; series then their z-scores.
 
     Assets go in blocks of :data:`BLOCK` adjacent columns: a block's inputs are
     gathered into column-major scratch and each column runs
@@ -448,9 +449,9 @@ def _seed_ta_kernel(
                     inp[2, b, i] = c[i, j0 + b]
                     inp[3, b, i] = v[i, j0 + b]
             for b in range(nb):
-                # written in place: the block's output lines stay in cache
-                # across its columns, so the strided writes cost little
-                _seed_ta_column(inp[0, b], inp[1, b], inp[2, b], inp[3, b], out[:, :, j0 + b], w)
+                # out is (2 NS, n_assets, n_dates): each column's outputs are
+                # contiguous, written once, in order
+                _seed_ta_column(inp[0, b], inp[1, b], inp[2, b], inp[3, b], out[:, j0 + b, :], w)
 
 
 def seed_ta_fused(
@@ -468,13 +469,17 @@ def seed_ta_fused(
     -------
     dict of str to numpy.ndarray
         ``SEED_TA_SERIES`` names and ``<name>_z<zwindow>``, each
-        ``(n_dates, n_assets)`` (views into one block of memory).
+        ``(n_dates, n_assets)`` float64, Fortran-ordered views into one block
+        of memory (each asset's history contiguous: the kernel writes every
+        output once, in order; ``np.ascontiguousarray`` gives C order).
     """
     arrs = [np.ascontiguousarray(a, dtype=np.float64) for a in (high, low, close, volume)]
-    out = np.empty((2 * NS, *arrs[2].shape))
+    n, m = arrs[2].shape
+    out = np.empty((2 * NS, m, n))
     _seed_ta_kernel(*arrs, int(zwindow), get_num_threads(), out)
     names = list(SEED_TA_SERIES) + [f"{s}_z{zwindow}" for s in SEED_TA_SERIES]
-    return {name: out[k] for k, name in enumerate(names)}
+    # transposed views: (n_dates, n_assets) arrays in Fortran order, no copy
+    return {name: out[k].T for k, name in enumerate(names)}
 
 
 def seed_ta_py(
