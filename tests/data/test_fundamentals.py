@@ -151,3 +151,67 @@ def test_max_age_and_errors() -> None:
     bad = t.assign(report_date=pd.to_datetime(["2020-12-01"]))
     with pytest.raises(DataError, match="before period_end"):
         join_fundamentals(_panel(), bad)
+
+
+# ------------------------------------------------------------- hostile input
+def _q1(**overrides: object) -> pd.DataFrame:
+    t = pd.DataFrame({
+        "ticker": ["A", "A", "B"],
+        "period_end": pd.to_datetime(["2021-03-31"] * 3),
+        "report_date": pd.to_datetime(["2021-04-20", "2021-04-20", "2021-04-22"]),
+        "v": [1.0, 2.0, 3.0],
+    })
+    return t.assign(**overrides)
+
+
+def test_conflicting_duplicate_reports_refused() -> None:
+    # Two versions of one report published the same day: which is true is unknowable.
+    with pytest.raises(DataError, match=r"'q'.*1 report.*disagree.*\('A', 2021-03-31\).*2021-04-20"):
+        join_fundamentals(_panel(), _q1(), fields=["v"], name="q")
+    # Without announcement dates the lag gives both rows the same date: refused too.
+    with pytest.warns(FundamentalsLagWarning), pytest.raises(DataError, match="disagree"):
+        join_fundamentals(_panel(), _q1().drop(columns="report_date"), fields=["v"])
+    # Exact copies are harmless and collapse to one report.
+    out = join_fundamentals(_panel(), _q1(v=[1.0, 1.0, 3.0]), fields=["v"]).frame("v")
+    assert out.loc["2021-04-21", "A"] == 1.0 and np.isnan(out.loc["2021-04-20", "A"])
+    assert out.loc["2021-04-23", "B"] == 3.0
+    copies = _q1(v=[np.nan, np.nan, 3.0])
+    assert np.isnan(join_fundamentals(_panel(), copies, fields=["v"]).frame("v")["A"]).all()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"period_end": pd.to_datetime(["2021-03-31", None, "2021-03-31"])}, r"1 row.*no period_end"),
+        ({"period_end": ["2021-03-31", "31/31/2021", "2021-03-31"]}, r"period_end.*'31/31/2021'"),
+        ({"report_date": ["2021-04-20", "soon", "2021-04-22"]}, r"report_date.*'soon'"),
+        ({"ticker": ["A", None, "B"]}, r"1 row.*no ticker"),
+        ({"report_date": pd.to_datetime(["2021-04-20", "2021-01-01", "2021-04-22"])}, "before period_end"),
+    ],
+)
+def test_bad_keys_named(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        join_fundamentals(_panel(), _q1(v=[1.0, 1.0, 3.0], **overrides), fields=["v"])
+
+
+def test_argument_shapes() -> None:
+    t = _q1(v=[1.0, 1.0, 3.0])
+    with pytest.raises(DataError, match="DataFrame"):
+        join_fundamentals(_panel(), t.to_dict("list"))  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="fields=\\[\\]"):
+        join_fundamentals(_panel(), t, fields=[])
+    one = join_fundamentals(_panel(), t, fields="v")  # a string is one field, not its letters
+    np.testing.assert_array_equal(one["v"], join_fundamentals(_panel(), t, fields=["v"])["v"])
+    # Time-zone-aware announcement stamps are compared in UTC, like the store's dates.
+    tz = t.assign(report_date=t["report_date"].dt.tz_localize("UTC"))
+    np.testing.assert_array_equal(join_fundamentals(_panel(), tz, fields=["v"])["v"], one["v"])
+
+
+def test_tickers_not_in_panel_warn_and_are_counted() -> None:
+    t = _q1(v=[1.0, 1.0, 3.0], ticker=["A.VN", "A.VN", "B.VN"])
+    with pytest.warns(UserWarning, match=r"none of the 2 tickers.*'A.VN'"):
+        out = join_fundamentals(_panel(), t, fields=["v"], name="q")
+    assert np.isnan(out["v"]).all()
+    assert out.meta["fundamentals"]["q"]["n_tickers_matched"] == 0
+    part = join_fundamentals(_panel(), _q1(v=[1.0, 1.0, 3.0], ticker=["A", "A", "Z"]), fields=["v"], name="q")
+    assert part.meta["fundamentals"]["q"]["n_tickers_matched"] == 1

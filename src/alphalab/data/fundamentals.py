@@ -35,6 +35,29 @@ class FundamentalsLagWarning(UserWarning):
     """A fundamentals table has no announcement date; a declared lag is assumed."""
 
 
+def _dates(table: pd.DataFrame, col: str, name: str) -> pd.Series:
+    """Column ``col`` as naive datetime64 (UTC for zone-aware stamps).
+
+    Values that are present but not dates raise :class:`DataError` naming
+    the first one; missing values stay NaT.
+    """
+    raw = table[col]
+    try:
+        out = pd.to_datetime(raw, errors="coerce", format="mixed")
+    except (TypeError, ValueError):  # mixed zones or objects no parser takes
+        out = pd.Series(pd.NaT, index=table.index)
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    bad = out.isna() & raw.notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"fundamentals table {name!r}: {col} has {int(bad.sum())} value(s) that are not "
+            f"dates, first {raw.iloc[i]!r} (row {i})"
+        )
+    return out
+
+
 def _is_annual(table: pd.DataFrame) -> np.ndarray:
     if "fiscal_quarter" in table.columns:
         return (pd.to_numeric(table["fiscal_quarter"], errors="coerce") == 4).to_numpy()
@@ -65,17 +88,28 @@ def availability_dates(
     name : str
         The table's name, used in the warning.
     """
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"fundamentals table {name!r} must be a pandas DataFrame, got {type(table).__name__}")
     if "period_end" not in table.columns:
         raise DataError(f"fundamentals table {name!r} lacks column 'period_end'")
     if lag_days < 0 or annual_lag_days < 0:
         raise DataError("lag_days and annual_lag_days must be >= 0")
-    pend = pd.to_datetime(table["period_end"])
+    pend = _dates(table, "period_end", name)
+    if pend.isna().any():
+        i = int(np.flatnonzero(pend.isna().to_numpy())[0])
+        raise DataError(
+            f"fundamentals table {name!r}: {int(pend.isna().sum())} row(s) have no period_end, "
+            f"first row {i}; a report without its period can not be placed in time"
+        )
     if date_col == "auto":
         date_col = "report_date" if "report_date" in table.columns else None
     if date_col is not None and date_col not in table.columns:
         raise DataError(f"fundamentals table {name!r} has no column {date_col!r}")
-    announced = pd.to_datetime(table[date_col]) if date_col is not None else pd.Series(pd.NaT, index=table.index)
-    lag = np.where(_is_annual(table), annual_lag_days, lag_days)
+    announced = (
+        _dates(table, date_col, name) if date_col is not None
+        else pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns]")
+    )
+    lag = np.where(_is_annual(table.assign(period_end=pend)), annual_lag_days, lag_days)
     lagged = pend + pd.to_timedelta(lag, unit="D")
     missing = announced.isna()
     if missing.any():
@@ -90,10 +124,12 @@ def availability_dates(
         )
     early = (~missing) & (announced < pend)
     if early.any():
-        row = table.loc[early].iloc[0]
+        i = int(np.flatnonzero(early.to_numpy())[0])
         raise DataError(
-            f"fundamentals table {name!r}: {date_col} {pd.Timestamp(announced[early].iloc[0]).date()} "
-            f"is before period_end {pd.Timestamp(row['period_end']).date()} for {row['ticker']}"
+            f"fundamentals table {name!r}: {date_col} {pd.Timestamp(announced.iloc[i]).date()} "
+            f"is before period_end {pd.Timestamp(pend.iloc[i]).date()} for "
+            f"{table['ticker'].iloc[i] if 'ticker' in table.columns else '?'} (row {i}; "
+            f"{int(early.sum())} such row(s))"
         )
     return announced.where(~missing, lagged).rename("available")
 
@@ -148,9 +184,21 @@ def join_fundamentals(
         Missing keys or fields, non-numeric fields, or a name collision.
     """
     name = name or "fundamentals"
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"fundamentals table {name!r} must be a pandas DataFrame, got {type(table).__name__}")
     for col in ("ticker", "period_end"):
         if col not in table.columns:
             raise DataError(f"fundamentals table {name!r} lacks column {col!r}")
+    no_ticker = table["ticker"].isna()
+    if no_ticker.any():
+        raise DataError(
+            f"fundamentals table {name!r}: {int(no_ticker.sum())} row(s) have no ticker, "
+            f"first row {int(np.flatnonzero(no_ticker.to_numpy())[0])}"
+        )
+    if isinstance(fields, str):
+        fields = [fields]
+    if fields is not None and len(fields) == 0:
+        raise DataError(f"fields=[] joins nothing from fundamentals table {name!r}; name a field or pass None")
     keys = {"ticker", "period_end", "report_date", "fiscal_year", "fiscal_quarter"}
     if date_col not in (None, "auto"):
         keys.add(str(date_col))
@@ -166,14 +214,32 @@ def join_fundamentals(
 
     avail = availability_dates(table, date_col=date_col, lag_days=lag_days,
                                annual_lag_days=annual_lag_days, name=name)
+    values: dict[str, np.ndarray] = {}
+    for f in fields:
+        try:
+            values[f] = pd.to_numeric(table[f], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+        except (ValueError, TypeError):
+            raise DataError(f"fundamentals table {name!r}: field {f!r} is not numeric") from None
     t = pd.DataFrame({
         "ticker": table["ticker"].astype(str).to_numpy(),
-        "period_end": pd.to_datetime(table["period_end"]).to_numpy(),
+        "period_end": _dates(table, "period_end", name).to_numpy(),
         "avail": avail.to_numpy(),
         "_row": np.arange(len(table)),
     })
+    t = _drop_copies(t, values, name)
     col_of = pd.Series(np.arange(panel.n_assets), index=pd.Index(panel.assets))
-    t = t[t["ticker"].isin(col_of.index)]
+    table_tickers = pd.unique(t["ticker"])
+    matched = t["ticker"].isin(col_of.index)
+    n_matched = int(pd.Series(table_tickers).isin(col_of.index).sum())
+    if len(t) and n_matched == 0:
+        warnings.warn(
+            f"fundamentals table {name!r}: none of the {len(table_tickers)} tickers (e.g. "
+            f"{table_tickers[0]!r}) is in the panel (e.g. {panel.assets[0] if panel.n_assets else None!r}); "
+            "every joined value is NaN",
+            UserWarning,
+            stacklevel=2,
+        )
+    t = t[matched]
     t = t.sort_values(["ticker", "avail", "period_end"], kind="stable")
     # Skip late restatements of periods older than one already announced.
     newest = t.groupby("ticker")["period_end"].cummax()
@@ -198,11 +264,7 @@ def join_fundamentals(
     src_rows = t["_row"].to_numpy()
     arrays: dict[str, np.ndarray] = {}
     for f in fields:
-        try:
-            vals = pd.to_numeric(table[f], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
-        except (ValueError, TypeError):
-            raise DataError(f"fundamentals table {name!r}: field {f!r} is not numeric") from None
-        vals = vals[src_rows] if len(src_rows) else np.empty(0)
+        vals = values[f][src_rows] if len(src_rows) else np.empty(0)
         out = np.full((n_d, n_a), np.nan)
         if len(vals):
             out[known] = vals[safe[known]]
@@ -212,5 +274,30 @@ def join_fundamentals(
         "fields": [prefix + f for f in fields],
         "date_col": "report_date" if date_col == "auto" and "report_date" in table.columns else date_col,
         "lag_days": lag_days, "annual_lag_days": annual_lag_days, "same_day": same_day,
+        "n_tickers_matched": n_matched, "n_tickers_table": len(table_tickers),
     }
     return panel.with_fields(**arrays).with_meta(fundamentals=meta)
+
+
+def _drop_copies(t: pd.DataFrame, values: dict[str, np.ndarray], name: str) -> pd.DataFrame:
+    """Collapse exact copies of a report; refuse versions that disagree.
+
+    Rows sharing ``(ticker, period_end, avail)`` are one report published
+    once: identical copies are harmless, but differing values leave no way to
+    tell which was public, so they raise :class:`DataError`.
+    """
+    keys = ["ticker", "period_end", "avail"]
+    dup = t.duplicated(keys, keep=False).to_numpy()
+    if not dup.any():
+        return t
+    sub = t[dup].assign(**{f"_v{k}": v[dup] for k, v in enumerate(values.values())})
+    variants = sub.drop_duplicates([c for c in sub.columns if c != "_row"]).groupby(keys).size()
+    clash = variants[variants > 1]
+    if len(clash):
+        tick, pend, avail = clash.index[0]
+        raise DataError(
+            f"fundamentals table {name!r}: {len(clash)} report(s) appear more than once with values "
+            f"that disagree, first ({tick!r}, {pd.Timestamp(pend).date()}) available "
+            f"{pd.Timestamp(avail).date()}; keep one row per (ticker, period_end, report date)"
+        )
+    return t[~t.duplicated(keys, keep="first").to_numpy()]
