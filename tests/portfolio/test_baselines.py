@@ -325,3 +325,9 @@ def test_decide_refuses_non_panels_and_missing_close(kind: str, panel: Panel) ->
     no_close = Panel.from_long(volume.stack().rename("volume").reset_index(), ["volume"])
     with pytest.raises(DataError, match=f"{kind}.*'close'"):
         strat.decide(no_close, no_close.dates[-1:])
+
+
+def test_buy_and_hold_buys_at_the_earliest_decision_date(panel: Panel) -> None:
+    d1, d3 = panel.dates[10], panel.dates[30]
+    w = BuyAndHold().decide(panel, pd.DatetimeIndex([d3, d1]))
+    assert np.isnan(w[0]).all() and np.isfinite(w[1]).all()

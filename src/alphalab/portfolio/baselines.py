@@ -257,7 +257,7 @@ class BuyAndHold(Strategy):
 
     Notes
     -----
-    ``decide`` returns the initial weights on the first of ``dates`` and NaN
+    ``decide`` returns the initial weights on the earliest of ``dates`` and NaN
     rows (no decision: positions drift with prices) on the others. A runner
     that calls ``decide`` once per test fold buys once per fold.
     """
@@ -273,13 +273,15 @@ class BuyAndHold(Strategy):
         out = np.full((len(rows), panel.n_assets), np.nan)
         if len(rows) == 0:
             return out
-        first = int(rows[0])
+        # The purchase is at the earliest date, whatever order the dates come in.
+        k = int(np.argmin(rows))
+        first = int(rows[k])
         if self.weights is None:
             close = panel["close"][first]
-            out[0] = _equal(np.isfinite(close) & (close > 0))
+            out[k] = _equal(np.isfinite(close) & (close > 0))
         else:
             _check_tickers(self.weights, panel, "buy_and_hold")
-            out[0] = _fixed_row(self.weights, panel, first)
+            out[k] = _fixed_row(self.weights, panel, first)
         return out
 
 
