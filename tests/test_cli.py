@@ -125,7 +125,11 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert result.exception is not None and "strategies" in str(result.exception)
 
 
-def test_markets_version_schema(tmp_path: Path) -> None:
+def test_markets_version_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from alphalab import cli
+
+    # The module's console fixed its width when first imported (under xdist, before COLUMNS).
+    monkeypatch.setattr(cli.console, "width", 200)
     result = runner.invoke(app, ["markets"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     for code in list_markets():
@@ -144,3 +148,70 @@ def test_python_dash_m() -> None:
         [sys.executable, "-m", "alphalab", "--version"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and __version__ in proc.stdout
+
+
+# ------------------------------------------------------------ hostile input
+_OK = "name: x\ndata: {dataset: sp500_20}\nstrategies: [{name: a, kind: equal_weight}]\n"
+_BOMB = "a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def _one_error(result: Result, needle: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and needle in " ".join(result.output.split()), result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"name: x\xff\n", "not UTF-8 text"),
+        (b"- a\n- b\n", "must be a mapping of keys, got a list"),
+        (b"", "the study file is empty"),
+        ((_OK + "#" + "x" * (10 * 2**20)).encode(), "a study file may be at most 1 MB"),
+        ((_BOMB + "name: x\n").encode(), "alias bomb"),
+        (_OK.replace("sp500_20}", "sp500_20}\nexecution: {initial_cash: .nan}").encode(),
+         "execution.initial_cash: must be a finite number"),
+        (_OK.replace("sp500_20}", "sp500_20}\nexecution: {initial_cash: -1}").encode(),
+         "execution.initial_cash: must be > 0"),
+        (_OK.replace("[{name: a, kind: equal_weight}]", "[]").encode(),
+         "at least one strategy is needed"),
+        (_OK.replace("name: x\n", "name: x\nname: y\n").encode(), "duplicated key 'name'"),
+        (_OK.replace("sp500_20}", "sp500_20, tickers: [ZZZ1, ZZZ2]}").encode(),
+         "ticker(s) not in the data: 'ZZZ1', 'ZZZ2'"),
+    ],
+    ids=["non-utf8", "list", "empty", "10-MB", "alias-bomb", "nan-cash", "negative-cash",
+         "no-strategies", "duplicate-key", "unknown-tickers"],
+)  # fmt: skip
+def test_hostile_study_files(tmp_path: Path, content: bytes, needle: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "o")])
+    _one_error(result, needle)
+    if b"tickers" in content:
+        assert "error: data.tickers: " in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_output_dir_that_is_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(_OK + "report: {charts: false, html: false}\n")
+    afile = tmp_path / "afile"
+    afile.write_text("precious")
+    _one_error(runner.invoke(app, ["run", str(path), "--out", str(afile)]), "is a file")
+    assert afile.read_text() == "precious"
+
+
+def test_report_on_broken_run_dirs(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(_OK + "report: {charts: false, html: false}\n")
+    run_dir = tmp_path / "run"
+    assert runner.invoke(app, ["run", str(path), "--out", str(run_dir)]).exit_code == 0
+    _one_error(runner.invoke(app, ["report", str(run_dir / "metrics.json")]), "not a directory")
+    equity = run_dir / "equity.parquet"
+    equity.write_bytes(equity.read_bytes()[: equity.stat().st_size // 2])
+    _one_error(runner.invoke(app, ["report", str(run_dir)]), "equity.parquet: cannot read parquet")
+    (run_dir / "manifest.json").write_text('{"study": "x", ')
+    _one_error(runner.invoke(app, ["report", str(run_dir)]), "manifest.json: not valid JSON")

@@ -348,3 +348,49 @@ def test_example_studies_run_end_to_end(example: Path, tmp_path: Path) -> None:
     assert (result.run_dir / "report.html").is_file()
     assert list(result.metrics.index) == [s.name for s in study.config.strategies] + ["benchmark"]
     assert np.isfinite(result.metrics["sharpe"]).all()
+
+
+# ------------------------------------------------------------ hostile input
+def test_study_needs_a_config() -> None:
+    with pytest.raises(ConfigError, match="needs a StudyConfig, got dict"):
+        Study({"name": "x"})  # type: ignore[arg-type]
+
+
+def test_tickers_not_in_the_data_name_the_key(data_dir: Path, tmp_path: Path) -> None:
+    cfg = StudyConfig.from_dict(_study(data_dir, tickers=["AAPL", "NOPE"]), base_dir=data_dir)
+    with pytest.raises(DataError, match=r"data\.tickers: .*'NOPE'"):
+        Study(cfg).run(out=tmp_path / "o", progress=False)
+
+
+def test_benchmark_with_all_nan_closes(data_dir: Path, tmp_path: Path) -> None:
+    bench = pd.read_parquet(data_dir / "index.parquet").assign(close=np.nan)
+    bench.to_parquet(tmp_path / "nan.parquet", index=False)
+    cfg = StudyConfig.from_dict(
+        _study(data_dir, benchmark=str(tmp_path / "nan.parquet")), base_dir=data_dir
+    )
+    with pytest.raises(DataError, match=r"benchmark .*nan\.parquet.*: no valid rows"):
+        Study(cfg).run(out=tmp_path / "o", progress=False)
+    assert not (tmp_path / "o").exists()
+
+
+def test_benchmark_ticker_with_all_nan_closes(data_dir: Path, tmp_path: Path) -> None:
+    prices = pd.read_parquet(data_dir / "prices.parquet")
+    odd = prices[prices["ticker"] == prices["ticker"].iloc[0]].assign(ticker="DEAD")
+    odd[["open", "high", "low", "close"]] = np.nan
+    pd.concat([prices, odd]).to_parquet(tmp_path / "p.parquet", index=False)
+    cfg = StudyConfig.from_dict(
+        _study(data_dir, dataset=str(tmp_path / "p.parquet"), benchmark="DEAD"), base_dir=data_dir
+    )
+    with pytest.raises(DataError, match="benchmark 'DEAD'"):
+        Study(cfg).run(out=tmp_path / "o", progress=False)
+
+
+def test_output_path_that_is_a_file(data_dir: Path, tmp_path: Path) -> None:
+    cfg = StudyConfig.from_dict(_study(data_dir), base_dir=data_dir)
+    afile = tmp_path / "afile"
+    afile.write_text("precious")
+    with pytest.raises(ConfigError, match=r"afile is a file, not a folder"):
+        Study(cfg).run(out=afile, progress=False)
+    with pytest.raises(ConfigError, match=r"afile is a file, not a folder"):
+        Study(cfg).run(out=afile / "run", progress=False)
+    assert afile.read_text() == "precious"

@@ -277,6 +277,8 @@ def report(
     """(Re)build the charts and report.html of a run directory."""
     from alphalab.errors import ConfigError
 
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"{run_dir} is not a directory; give the run directory")
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory not found: {run_dir}")
     if not (run_dir / "manifest.json").is_file():

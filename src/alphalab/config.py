@@ -447,7 +447,9 @@ def _check_tree(root: yaml.Node, source: str) -> None:
             return sizes[key]
         if key in active:
             line = node.start_mark.line + 1
-            raise ConfigError(f"{source}: line {line}: the alias at {path or 'top'} refers to itself")
+            raise ConfigError(
+                f"{source}: line {line}: the alias at {path or 'top'} refers to itself"
+            )
         if depth > MAX_YAML_DEPTH:
             raise ConfigError(
                 f"{source}: {path or 'top'} is nested too deeply (more than {MAX_YAML_DEPTH} levels)"

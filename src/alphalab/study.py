@@ -203,15 +203,21 @@ def _load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
     from alphalab.data import load
 
     source = cfg.resolve_source(cfg.data.dataset)
-    panel = load(
-        source,
-        market=cfg.data.market,
-        mode=cfg.data.mode,
-        columns=dict(cfg.data.columns) or None,
-        tickers=cfg.data.tickers,
-        # Nothing after the study's end is ever loaded; history before its start is.
-        end=cfg.data.end,
-    )
+    try:
+        panel = load(
+            source,
+            market=cfg.data.market,
+            mode=cfg.data.mode,
+            columns=dict(cfg.data.columns) or None,
+            tickers=cfg.data.tickers,
+            # Nothing after the study's end is ever loaded; history before its start is.
+            end=cfg.data.end,
+        )
+    except DataError as exc:
+        # The loader names the file; the study key that asked for the missing names is ours to add.
+        if cfg.data.tickers and "not in the data" in str(exc):
+            raise DataError(f"data.tickers: {exc}") from None
+        raise
     if panel.n_dates < 2:
         raise DataError(
             f"dataset {cfg.data.dataset!r} has {panel.n_dates} date(s) up to "
@@ -270,7 +276,18 @@ def _load_benchmark(cfg: StudyConfig, panel: Panel) -> pd.Series | None:
     source = cfg.resolve_source(name)
     if isinstance(source, Path) and not source.exists():
         raise FileNotFoundError(f"benchmark file not found: {source}")
-    return _close_series(load_benchmark(source, mode=cfg.data.mode, end=cfg.data.end), name)
+    try:
+        loaded = load_benchmark(source, mode=cfg.data.mode, end=cfg.data.end)
+    except DataError as exc:
+        if isinstance(source, Path):
+            raise DataError(f"benchmark {name!r}: {exc}") from None
+        # A bare name: a ticker of the dataset (possibly dropped by validation) or a dataset.
+        raise DataError(
+            f"benchmark {name!r} is not a ticker of the dataset with valid prices"
+            f"{' after lenient validation' if cfg.data.mode == 'lenient' else ''}, "
+            f"nor a dataset: {exc}"
+        ) from None
+    return _close_series(loaded, name)
 
 
 def benchmark_returns(close: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
@@ -553,6 +570,11 @@ class Study:
                 "this study has no sealed holdout to evaluate: add validation.holdout.start"
             )
         final = Path(out) if out is not None else _default_out(cfg)
+        for part in (final, *final.parents):
+            if part.is_file():
+                raise ConfigError(
+                    f"output path {part} is a file, not a folder; choose another --out"
+                )
         if final.exists() and not _is_replaceable(final):
             raise ConfigError(
                 f"output folder {final} exists and is not an alphalab run directory; "
@@ -615,7 +637,10 @@ class Study:
                 window_dates = next(iter(results.values())).returns.index
                 bench = None if full_bench is None else full_bench.reindex(window_dates)
                 n_decisions = int(
-                    max(np.isfinite(v.walk_forward.weights).any(axis=1).sum() for v in validations.values())
+                    max(
+                        np.isfinite(v.walk_forward.weights).any(axis=1).sum()
+                        for v in validations.values()
+                    )
                 )
                 extras = self._validation_extras(validations, holdout)
             timer.timings["strategies"] = per_strategy

@@ -115,7 +115,9 @@ def test_gates_section_shows_each_verdict(page: str, run_dir: Path) -> None:
     for name, verdict in gates.items():
         cls = "pass" if verdict["status"] == "PASS" else "fail"
         badge = f'<span class="badge {cls}">{verdict["status"]}</span>'
-        assert f'<div class="card {cls}"><div class="card-head"><b>{esc(name)}</b> {badge}' in section
+        assert (
+            f'<div class="card {cls}"><div class="card-head"><b>{esc(name)}</b> {badge}' in section
+        )
         for reason in verdict["reasons"]:
             assert f"<li>{esc(reason)}</li>" in section
     # The real gates on real data give both outcomes here (a sanity check on the fixture).
@@ -224,7 +226,7 @@ def test_config_title_and_rolling_window(run_dir: Path, tmp_path: Path) -> None:
 def test_bad_config_yaml_is_named(run_dir: Path, tmp_path: Path) -> None:
     d = Path(shutil.copytree(run_dir, tmp_path / "run"))
     (d / "config.yaml").write_text("name: x\nexecution: {at: [\n")
-    with pytest.raises(DataError, match=r"config\.yaml: not valid YAML \(line"):
+    with pytest.raises(DataError, match=r"config\.yaml: line 3, column 1: YAML syntax error"):
         read_run(d)
 
 

@@ -141,9 +141,7 @@ def test_trials_chart_has_a_line_per_candidate_and_stars_the_chosen(
     assert len(fig.data) == n_sets + 1 and fig.data[-1].name == "chosen"
     assert len(fig.data[-1].x) == len(mom["folds"])
     best = {f["fold"]: f["params"] for f in mom["folds"]}
-    by_fold = {
-        (t["fold"], t["params"]["lookback"]): t["score"] for t in mom["trials"]
-    }
+    by_fold = {(t["fold"], t["params"]["lookback"]): t["score"] for t in mom["trials"]}
     for x, y in zip(fig.data[-1].x, fig.data[-1].y, strict=True):
         assert y == pytest.approx(by_fold[(int(x), best[int(x)]["lookback"])])
     assert fig_trials("eq", {"trials": []}) is None

@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from alphalab.errors import DataError
+from alphalab.errors import ConfigError, DataError
 
 __all__ = ["BENCHMARK", "RunData", "read_run", "safe_name"]
 
@@ -148,14 +147,14 @@ def _dig(obj: Any, *keys: str) -> Any:
 
 
 def _read_yaml(path: Path) -> tuple[str, dict[str, Any] | None]:
-    text = path.read_text(encoding="utf-8", errors="replace")
+    # Same guards as a study file (size, UTF-8, duplicated keys, alias bombs).
+    from alphalab.config import read_yaml_file
+
     try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise DataError(f"{path}: not valid YAML{where}: {exc}") from exc
-    return text, parsed if isinstance(parsed, dict) else None
+        parsed = read_yaml_file(path)
+    except ConfigError as exc:
+        raise DataError(str(exc)) from None
+    return path.read_text(encoding="utf-8"), parsed if isinstance(parsed, dict) else None
 
 
 def _read_json(path: Path) -> Any:
@@ -244,6 +243,8 @@ def read_run(run_dir: str | Path) -> RunData:
         (the message names the file and what is wrong).
     """
     path = Path(run_dir)
+    if path.exists() and not path.is_dir():
+        raise DataError(f"run directory {path} is not a directory")
     if not path.is_dir():
         raise DataError(f"run directory {path} does not exist")
     missing = [name for name in _REQUIRED if not (path / name).is_file()]
@@ -288,9 +289,7 @@ def read_run(run_dir: str | Path) -> RunData:
         config=config,
         gates=_read_json(path / "gates.json") if (path / "gates.json").is_file() else None,
         validation=(
-            _read_json(path / "validation.json")
-            if (path / "validation.json").is_file()
-            else None
+            _read_json(path / "validation.json") if (path / "validation.json").is_file() else None
         ),
         health=_read_json(path / "health.json") if (path / "health.json").is_file() else None,
     )

@@ -452,8 +452,8 @@ def data_validation_section(dv: Any) -> str:
         share = f" ({dropped / n_in:.3%} of the input)"
     cls = "pass" if not dropped else "warn"
     parts = [
-        f'<p>Source <code>{esc(dv.get("source", "n/a"))}</code>, mode '
-        f'<b>{esc(dv.get("mode", "n/a"))}</b>: '
+        f"<p>Source <code>{esc(dv.get('source', 'n/a'))}</code>, mode "
+        f"<b>{esc(dv.get('mode', 'n/a'))}</b>: "
         f"{_fmt_int(n_in)} rows in, {_fmt_int(n_out)} used, "
         f'<span class="badge {cls}">{_fmt_int(dropped)} dropped</span>{share}.</p>'
     ]
