@@ -30,6 +30,7 @@ from alphalab.markets import MarketRules, ResolvedRules, get_market, resolve_rul
 __all__ = ["backtest", "prepare_weights"]  # prepare_weights lives in inputs
 
 _EMPTY = np.empty((0, 0))
+_EMPTY1 = np.empty(0)
 _BARS_PER_YEAR = 252.0  # borrow cost accrues per bar
 
 
@@ -90,6 +91,17 @@ def _schedule(panel: Panel, rule: RebalanceRule) -> np.ndarray:
     return hit
 
 
+def _min_order(rr: ResolvedRules, n_assets: int) -> np.ndarray:
+    """Fewest shares per buy order, shape ``(n_assets,)``; empty where no asset has one.
+
+    Rules resolved for one asset (every market but China) hold one value for all.
+    """
+    mo = rr.min_order
+    if mo is None or n_assets == 0 or not np.any(np.asarray(mo) > 0):
+        return _EMPTY1
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(mo, dtype=np.float64), (n_assets,)))
+
+
 def _field(panel: Panel, name: str) -> np.ndarray:
     arr = panel.get(name)
     return _EMPTY if arr is None else np.ascontiguousarray(arr)
@@ -147,7 +159,7 @@ def backtest(
     value / price, rounded toward zero to whole lots (``rules="market"``);
     refused orders are recorded in ``rejected`` (band lock judged against the
     previous close only, T+N lock, no shorting, untradeable bar, less than a
-    lot); sells fill first, then buys in increasing order value, the largest
+    lot or than the board's minimum buy order, e.g. STAR's 200 shares); sells fill first, then buys in increasing order value, the largest
     cut when cash runs short (no margin: cash never goes below zero by a buy);
     the book is then marked at the close. A decision on the last bar has no
     bar to execute on and is ignored. Borrow cost accrues on the short value
@@ -206,12 +218,14 @@ def backtest(
         min_comm = (
             float(rr.min_commission) if costs.min_commission is None else costs.min_commission
         )
+        min_order = _min_order(rr, n_a)
     else:
         band = _EMPTY
         lot = np.ones((n_d, 1))
         settle = np.zeros(n_d, dtype=np.int64)
         allow_short = True
         min_comm = 0.0
+        min_order = _EMPTY1
     if n_a == 0:  # a universe with no asset holds cash; the kernel reads lot[t, 0]
         band, lot = _EMPTY, np.ones((n_d, 1))
     comm_rate = (
@@ -246,7 +260,7 @@ def backtest(
     run = run_kernel if engine == "numba" else run_kernel_py
     slip = costs.slippage_bps / 1e4
     _, n_tr, n_rj = run(
-        w, decide, open_, close, volume, tradestatus, suspended, band, lot,
+        w, decide, open_, close, volume, tradestatus, suspended, band, lot, min_order,
         sell_tax, buy_tax, comm_rate, float(min_comm), slip, settle,
         allow_short, float(rr.borrow_rate) / _BARS_PER_YEAR, not market_mode,
         float(initial_cash), equity, cash, costs_out, turnover, exec_bars,

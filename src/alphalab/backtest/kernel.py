@@ -291,6 +291,7 @@ def run_kernel(
     suspended: np.ndarray,
     band: np.ndarray,
     lot: np.ndarray,
+    min_order: np.ndarray,
     sell_tax: np.ndarray,
     buy_tax: np.ndarray,
     comm_rate: np.ndarray,
@@ -333,6 +334,8 @@ def run_kernel(
     lot : ndarray, shape ``(n_dates, n_assets)`` or ``(n_dates, 1)``
         Board lot per date and asset (one column = all assets); ignored when
         ``fractional``.
+    min_order : ndarray, shape ``(n_assets,)`` or ``(0,)``
+        Fewest shares one buy order may hold (STAR: 200); empty = one lot.
     sell_tax, buy_tax, comm_rate : ndarray, shape ``(n_dates,)``
         Fractions of traded value.
     min_comm, slip : float
@@ -373,6 +376,7 @@ def run_kernel(
     has_band = band.shape[0] > 0
     band_per_asset = band.shape[1] > 1
     lot_per_asset = lot.shape[1] > 1
+    has_min = min_order.shape[0] > 0
 
     pos = np.zeros(n_a)
     last_close = np.zeros(n_a)  # last finite close; 0 = never priced
@@ -574,6 +578,14 @@ def run_kernel(
                         rejects[n_rj]["reason"] = R_BAND_UP
                         n_rj += 1
                         continue
+                    if has_min and delta < min_order[j]:
+                        rejects[n_rj]["bar"] = t
+                        rejects[n_rj]["asset"] = j
+                        rejects[n_rj]["side"] = 1
+                        rejects[n_rj]["shares"] = delta
+                        rejects[n_rj]["reason"] = R_LOT
+                        n_rj += 1
+                        continue
                     # buys fill from the top of the order arrays down
                     k = n_a - 1 - n_buy
                     o_idx[k] = j
@@ -636,6 +648,8 @@ def run_kernel(
                 p = px[j]
                 lt = lot[t, j if lot_per_asset else 0]
                 qa = _affordable(q, p * (1.0 + slip), cash, rate, btax, min_comm, lt, fractional)
+                if has_min and qa < min_order[j]:
+                    qa = 0.0
                 if qa < q:
                     rejects[n_rj]["bar"] = t
                     rejects[n_rj]["asset"] = j

@@ -53,7 +53,7 @@ def _fits(cost: float, cash: float) -> bool:
 
 
 def run_kernel_py(
-    weights, decide, open_, close, volume, tradestatus, suspended, band, lot,
+    weights, decide, open_, close, volume, tradestatus, suspended, band, lot, min_order,
     sell_tax, buy_tax, comm_rate, min_comm, slip, settle, allow_short, borrow_daily,
     fractional, initial_cash, equity, cash_out, costs_out, turnover, exec_bars,
     tr_bar, tr_asset, tr_shares, tr_price, rejects,
@@ -150,6 +150,9 @@ def run_kernel_py(
                     if limited and p >= ref * (1 + b - BAND_TOL):
                         reject(t, j, 1, delta, R_BAND_UP)
                         continue
+                    if min_order.shape[0] and delta < min_order[j]:  # STAR: 200 shares
+                        reject(t, j, 1, delta, R_LOT)
+                        continue
                     buys.append({"asset": j, "shares": delta, "value": delta * p})
             traded = c_comm = c_tax = c_slip = 0.0
             for o in sells:
@@ -170,6 +173,8 @@ def run_kernel_py(
                     if not fractional:
                         qa = math.floor(qa / _lot(lot, t, j)) * _lot(lot, t, j)
                     qa = min(max(qa, 0.0), q)
+                    if min_order.shape[0] and qa < min_order[j]:
+                        qa = 0.0
                     reject(t, j, 1, q - qa, R_CASH)
                     q = qa
                 if q <= 0:
