@@ -61,3 +61,11 @@ def test_tradable_and_st_masks_on_cn_sample() -> None:
     st = st_mask(p)
     assert st.sum() == int((df["isST"] == 1).sum())
     assert not st_mask(p.drop_fields("isST")).any()
+
+
+def test_one_day_and_reversed_ranges() -> None:
+    one = trading_calendar("us", "2020-01-02", "2020-01-02")
+    assert list(one.sessions) == [pd.Timestamp("2020-01-02")]
+    assert len(trading_calendar("cn", "2020-01-04", "2020-01-04").sessions) == 0  # a Saturday
+    with pytest.raises(DataError, match="start 2020-01-10 is after end 2020-01-02"):
+        trading_calendar("us", "2020-01-10", "2020-01-02")

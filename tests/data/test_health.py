@@ -11,6 +11,7 @@ import pytest
 from alphalab.data.calendars import trading_calendar
 from alphalab.data.health import check_fundamentals, check_health
 from alphalab.data.panel import Panel
+from alphalab.errors import MarketRuleError
 from tests.conftest import shared_file
 
 
@@ -254,3 +255,34 @@ def test_industry_map_is_a_table_not_a_panel(tmp_path) -> None:
     assert store.read_table("citic")["industry_citic_l1"].nunique() == 30
     with pytest.raises(DataError, match="table, not prices"):
         store.load("citic")
+
+
+# ------------------------------------------------------------- hostile input
+@pytest.mark.parametrize("market", [None, "us", "cn", "vn.hose"])
+def test_single_row_panel(market: str | None) -> None:
+    one = Panel({"close": np.array([[10.0, 20.0]]), "volume": np.array([[1e5, 0.0]])},
+                pd.DatetimeIndex(["2020-01-02"]), ["A", "B"])
+    rep = check_health(one, market=market)
+    assert rep.stats["n_dates"] == 1 and rep.counts.get("bad_print", 0) == 0
+    assert rep.status in ("pass", "flagged")
+
+
+def test_all_nan_panel_is_an_error_not_a_pass() -> None:
+    dates = pd.bdate_range("2020-01-06", periods=30)
+    nan = Panel({"close": np.full((30, 3), np.nan), "volume": np.full((30, 3), np.nan)}, dates, ["A", "B", "C"])
+    for market in (None, "us"):
+        rep = check_health(nan, market=market)
+        assert rep.status == "errors"
+        assert list(rep.of_kind("no_prices")["severity"]) == ["error"]
+    # One ticker without a single close among good ones: a warning naming it.
+    close = 100 + np.cumsum(np.full((30, 3), 0.1), axis=0)
+    close[:, 1] = np.nan
+    part = check_health(Panel({"close": close}, dates, ["A", "B", "C"]))
+    hit = part.of_kind("no_prices")
+    assert list(hit["ticker"]) == ["B"] and list(hit["severity"]) == ["warning"]
+
+
+def test_unknown_market_refused() -> None:
+    one = Panel({"close": np.ones((3, 1))}, pd.bdate_range("2020-01-06", periods=3), ["A"])
+    with pytest.raises(MarketRuleError, match="unknown market 'zz'"):
+        check_health(one, market="zz")

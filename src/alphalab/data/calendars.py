@@ -69,7 +69,8 @@ def _exchange_sessions(code: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*Series.values.*")
-        cal = xcals.get_calendar(code, start=start, end=end)
+        # The library wants start < end; a one-day range is padded and cut below.
+        cal = xcals.get_calendar(code, start=start, end=max(end, start + pd.Timedelta(days=7)))
     # Holidays can make the first/last session fall inside [start, end].
     lo = max(start, pd.Timestamp(cal.first_session))
     hi = min(end, pd.Timestamp(cal.last_session))
@@ -102,6 +103,8 @@ def trading_calendar(
         No exchange calendar and no ``data_dates`` to derive one from.
     """
     lo, hi = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if lo > hi:
+        raise DataError(f"cannot build a trading calendar: start {lo.date()} is after end {hi.date()}")
     code = EXCHANGE_CODES.get(market_family(market) or "")
     if code is not None:
         try:

@@ -24,6 +24,8 @@ Checks and their kinds (severity in brackets):
 * ``stale_price`` [warning] runs of unchanged closes on days that traded,
   ``zero_volume`` [warning] runs of zero volume, ``suspended`` [info] runs of
   ``tradestatus == 0``;
+* ``no_prices`` [error] no close anywhere in the data, [warning] a ticker
+  without a single close;
 * ``late_listing`` / ``ends_early`` [info], ``survivorship`` [info] when no
   ticker ends before the data does;
 * fundamentals: ``zero_size`` [warning] zero or negative market caps / share
@@ -334,6 +336,10 @@ def check_health(
     panel = _as_panel(data)
     panel.require("close")
     market = market if market is not None else panel.meta.get("market")
+    if market is not None:
+        from alphalab.markets import get_market
+
+        get_market(market)  # a typo must not silently switch the limit checks off
     name = name or str(panel.meta.get("dataset") or panel.meta.get("source") or "data")
     n_d, n_a = panel.shape
     dates, assets = panel.dates, panel.assets
@@ -548,6 +554,16 @@ def check_health(
             sl[keep],
             "consecutive rows with zero volume",
         )
+
+    # ---- tickers (or a whole panel) without a single price
+    if not has.any():
+        iss.add(
+            "no_prices", "error", None, dates[0] if n_d else pd.NaT, n_a,
+            f"no close at all ({n_d} dates x {n_a} tickers): nothing to study",
+        )
+    else:
+        empty = np.flatnonzero(~any_row)
+        iss.add("no_prices", "warning", tick_names[empty], pd.NaT, np.nan, "no close on any date")
 
     # ---- listings
     if n_d:
