@@ -127,6 +127,15 @@ def test_extreme_price_scales_stay_finite(case, scale: float) -> None:
         np.testing.assert_allclose(got.equity_values, ref.equity_values, rtol=1e-9)
 
 
+@pytest.mark.parametrize("scale", [1e-310, 5e-324])
+def test_subnormal_prices_are_refused_before_shares_overflow(case, scale: float) -> None:
+    # 1e6 / 1e-310 shares is inf, and inf x 0 made the equity NaN
+    panel, w = case
+    sub = panel.with_fields(close=np.array(panel["close"]) * scale)
+    with pytest.raises(DataError, match=r"close price .*too small for an initial cash of 1e\+06"):
+        backtest(w, sub, "us", execution="next_close", initial_cash=1e6)
+
+
 # ---------------------------------------------------------------- the weights
 def test_all_nan_weights_are_no_decision(case) -> None:
     panel, _ = case

@@ -192,7 +192,7 @@ def backtest(
         raise ConfigError(f"engine must be 'numba' or 'python', got {engine!r}")
     costs, initial_cash = check_arguments(panel, market, costs, initial_cash)
     w = prepare_weights(weights, panel)
-    check_prices(panel, ("close", "open") if execution == "next_open" else ("close",))
+    check_prices(panel, ("close", "open") if execution == "next_open" else ("close",), initial_cash)
     n_d, n_a = panel.shape
 
     candidate = np.ones(n_d, dtype=bool) if rebalance is None else _schedule(panel, rebalance)

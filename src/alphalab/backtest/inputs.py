@@ -72,26 +72,40 @@ def check_arguments(panel: Any, market: Any, costs: Any, initial_cash: Any) -> t
     return costs, cash
 
 
-def check_prices(panel: Panel, names: tuple[str, ...]) -> None:
-    """Refuse infinite or negative prices in the fields ``names`` that the panel has.
+def check_prices(panel: Panel, names: tuple[str, ...], initial_cash: float) -> None:
+    """Refuse prices in the fields ``names`` that the simulation cannot use.
 
     NaN and 0 mean "no price" (the asset cannot trade on that bar and keeps
-    its last close for valuation); anything else must be finite and positive.
+    its last close for valuation); anything else must be finite and positive,
+    and not so small that a book of ``MAX_GROSS x initial_cash`` would hold
+    more shares than a float can count (1e-310 yields infinite shares, then
+    NaN equity).
 
     Raises
     ------
     DataError
-        Names the field, date, asset and value of the first bad price.
+        Names the field, date, asset and value of the first bad price, or the
+        smallest price and the cash it cannot be sized with.
     """
     for name in names:
         arr = panel.get(name)
         if arr is None or arr.size == 0:
             continue
-        r, c = scan_prices(np.ascontiguousarray(arr))
+        r, c, smallest = scan_prices(np.ascontiguousarray(arr))
         if r >= 0:
             raise DataError(
                 f"{name} price {float(arr[r, c])!r} on {panel.dates[r].date()} for asset "
                 f"{panel.assets[c]!r}: prices must be finite and >= 0 (NaN or 0 = missing)"
+            )
+        with np.errstate(over="ignore"):
+            most_shares = initial_cash * MAX_GROSS / smallest
+        if not np.isfinite(most_shares):
+            r, c = np.argwhere(arr == smallest)[0]
+            raise DataError(
+                f"{name} price {smallest!r} on {panel.dates[r].date()} for asset "
+                f"{panel.assets[c]!r} is too small for an initial cash of {initial_cash:g}: "
+                "share counts would overflow a float; quote prices in a larger unit or "
+                "start with less cash"
             )
 
 

@@ -161,8 +161,8 @@ def scan_weights(
 
 
 @njit(cache=True, error_model="numpy")
-def scan_prices(prices: np.ndarray) -> tuple[int, int]:
-    """First price that is neither missing (NaN) nor finite and >= 0.
+def scan_prices(prices: np.ndarray) -> tuple[int, int, float]:
+    """First price that is neither missing (NaN) nor finite and >= 0; smallest price > 0.
 
     Parameters
     ----------
@@ -171,15 +171,22 @@ def scan_prices(prices: np.ndarray) -> tuple[int, int]:
     Returns
     -------
     row, col : int
-        Its position, ``(-1, -1)`` if every price is NaN or in ``[0, inf)``.
+        Position of the first bad price, ``(-1, -1)`` if every price is NaN or
+        in ``[0, inf)``.
+    smallest : float
+        Smallest positive price seen before stopping (``inf`` if none).
     """
     n_d, n_a = prices.shape
+    smallest = np.inf
     for t in range(n_d):
         for j in range(n_a):
             p = prices[t, j]
-            if p == p and (p < 0.0 or p == np.inf):
-                return t, j
-    return -1, -1
+            if p == p:
+                if p < 0.0 or p == np.inf:
+                    return t, j, smallest
+                if 0.0 < p < smallest:
+                    smallest = p
+    return -1, -1, smallest
 
 
 @njit(cache=True, error_model="numpy")
