@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from alphalab._console import make_console
 from alphalab.errors import AlphalabError
 
 __all__ = ["data_app"]
@@ -36,7 +37,7 @@ def _console(stderr: bool = False) -> Console:
     # Built per call, not at import: Rich reads $COLUMNS when a Console is
     # made, so a module-level one would keep the width of whatever process
     # imported it first (80 under pytest-xdist, folding table cells).
-    return Console(stderr=stderr)
+    return make_console(stderr=stderr)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
