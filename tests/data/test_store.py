@@ -25,7 +25,7 @@ from alphalab.data.store import (
     default_root,
     validate_name,
 )
-from alphalab.errors import DataError
+from alphalab.errors import AlphalabError, DataError
 from tests.conftest import shared_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -514,7 +514,7 @@ def test_corrupt_catalogue_gives_clear_error(store: Store, vn30_small: pd.DataFr
     raw = store.catalog_path.read_bytes()
     store.catalog_path.write_bytes({"garbage": b"junk" * 100, "truncate": raw[: len(raw) // 2], "empty": b""}[damage])
     for call in (store.list, lambda: store.load("ds"), lambda: store.write(vn30_small, "x")):
-        with pytest.raises(DataError, match="catalog.duckdb"):
+        with pytest.raises(DataError, match=r"catalog\.duckdb"):
             call()
 
 
@@ -523,7 +523,7 @@ def test_store_root_that_is_a_file(tmp_path: Path, vn30_small: pd.DataFrame) -> 
     for root in (tmp_path / "afile", tmp_path / "afile" / "sub"):
         s = Store(root)
         for call in (s.list, lambda s=s: s.write(vn30_small, "ds")):
-            with pytest.raises(DataError, match="afile.*not a folder"):
+            with pytest.raises(DataError, match=r"afile.*not a folder"):
                 call()
     assert (tmp_path / "afile").read_text() == "x"
 
@@ -544,3 +544,46 @@ def test_cli_hostile_input_exits_2_with_one_line(tmp_path: Path) -> None:
     for args in cases:
         res = runner.invoke(data_app, args)
         assert res.exit_code == 2 and res.output.startswith("error:"), (args, res.output)
+
+
+def test_write_and_append_argument_errors(store: Store, vn30_small: pd.DataFrame) -> None:
+    small = vn30_small.iloc[:40]
+    cases = [
+        (lambda: store.write([1, 2], "x"), "pandas DataFrame, got list"),  # type: ignore[arg-type]
+        (lambda: store.write(small, "x", market="zz"), "unknown market 'zz'"),
+        (lambda: store.write(small.drop(columns="date"), "x", kind="prices"), "lacks column.*'date'"),
+        (lambda: store.write(pd.concat([small, small[["close"]]], axis=1), "x"), "duplicated column.*'close'"),
+        (lambda: store.write(small.assign(date=small["date"].astype(str).where(small.index != small.index[3], "32/13/2019")),
+                             "x"), r"column 'date'.*'32/13/2019'"),
+        (lambda: store.append("nope", small), "'nope' is not in the store"),
+    ]
+    for call, message in cases:
+        with pytest.raises(AlphalabError, match=message):  # DataError, MarketRuleError
+            call()
+    assert store.names() == []
+    store.write(small, "ds")
+    with pytest.raises(DataError, match="pandas DataFrame"):
+        store.append("ds", [1])  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"lack column.*'date'"):
+        store.append("ds", small.drop(columns="date"))
+    assert store.info("ds").n_rows == 40
+
+
+def test_load_and_read_argument_errors(store: Store, vn30_small: pd.DataFrame) -> None:
+    store.write(vn30_small, "ds")
+    with pytest.raises(DataError, match=r"no column\(s\) \['nope'\]"):
+        store.read_table("ds", columns=["date", "nope"])  # was: silently fewer columns
+    with pytest.raises(DataError, match=r"fields=\[\]"):
+        store.load("ds", fields=[])
+    np.testing.assert_array_equal(store.load("ds", fields="close")["close"], store.load("ds", ["close"])["close"])
+    with pytest.raises(DataError, match=r"start.*'garbage'"):
+        store.load("ds", start="garbage")
+
+
+def test_import_mapping_that_duplicates_a_column(store: Store, tmp_path: Path) -> None:
+    src = shared_file("vn30_2016_2019.parquet")
+    with pytest.raises(DataError, match=r"--map.*duplicated column.*'date'"):
+        store.import_file(src, "m", mapping={"ticker": "date"})
+    with pytest.raises(DataError, match=r"^cannot import .*tmp.*: expected \.parquet or \.csv$"):
+        store.import_file(tmp_path, "m")
+    assert store.names() == []

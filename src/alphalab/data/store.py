@@ -454,6 +454,11 @@ class Store:
             Overwrite an existing dataset of that name (else :class:`DataError`).
         """
         validate_name(name)
+        _check_frame(df, f"dataset {name!r}")
+        if market is not None:
+            from alphalab.markets import get_market
+
+            get_market(market)  # a typo would silently switch off the market's rules later
         if adjusted not in ADJUSTED_STATES:
             raise DataError(f"adjusted must be one of {ADJUSTED_STATES}, got {adjusted!r}")
         kind = kind or _guess_kind(list(df.columns))
@@ -461,6 +466,10 @@ class Store:
             raise DataError(f"kind must be one of {KINDS}, got {kind!r}")
         if df.empty:
             raise DataError(f"refusing to store an empty frame as {name!r}")
+        needed = {"prices": ("date", "ticker"), "fundamentals": ("ticker", "period_end")}
+        lacking = [c for c in needed.get(kind, ()) if c not in df.columns]
+        if lacking:
+            raise DataError(f"dataset {name!r} of kind {kind} lacks column(s) {lacking}")
         df, axes = self._normalise(df, kind, name)
         table = _to_arrow(df, kind, axes)
         with self._write_lock():
@@ -564,9 +573,7 @@ class Store:
             df["ticker"] = df["ticker"].astype(str)
         for col in ("date", "period_end", "report_date"):
             if col in df.columns:
-                d = pd.to_datetime(df[col])
-                if getattr(d.dt, "tz", None) is not None:
-                    d = d.dt.tz_convert("UTC").dt.tz_localize(None)
+                d = _to_dates(df[col], f"dataset {name!r}: column {col!r}")
                 df[col] = d.astype("datetime64[us]")
         if kind == "prices":
             if df["date"].isna().any():
@@ -640,13 +647,10 @@ class Store:
         if not path.exists():
             raise DataError(f"file to import does not exist: {path}")
         suffix = path.suffix.lower()
+        if path.is_dir() or suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
+            raise DataError(f"cannot import {path}: expected .parquet or .csv")
         try:
-            if suffix in (".parquet", ".pq"):
-                df = pd.read_parquet(path)
-            elif suffix in (".csv", ".txt", ".gz"):
-                df = pd.read_csv(path)
-            else:
-                raise DataError(f"cannot import {path}: expected .parquet or .csv")
+            df = pd.read_parquet(path) if suffix in (".parquet", ".pq") else pd.read_csv(path)
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise DataError(f"cannot read {path}: {exc}") from None
         if mapping:
@@ -656,6 +660,11 @@ class Store:
                     f"--map names column(s) {missing} absent from {path}; columns: {list(df.columns)}"
                 )
             df = df.rename(columns=dict(mapping))
+            twice = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+            if twice:
+                raise DataError(
+                    f"--map {dict(mapping)} leaves duplicated column(s) {twice} in {path}"
+                )
         if df.empty:
             raise DataError(f"cannot import {path}: no data rows (columns: {list(df.columns)})")
         meta: dict[str, Any] = {"file": str(path.resolve()), "mapping": dict(mapping or {})}
@@ -683,6 +692,10 @@ class Store:
     def append(self, name: str, new: pd.DataFrame) -> DatasetInfo:
         """Add rows to a price dataset; stored rows win on (date, ticker) overlap."""
         info = self.info(name)
+        _check_frame(new, f"rows to append to {name!r}")
+        lacking = [c for c in ("date", "ticker") if c not in new.columns]
+        if lacking:
+            raise DataError(f"rows to append to {name!r} lack column(s) {lacking}")
         old = self.read_table(name)
         both = pd.concat(
             [old, new[[c for c in new.columns if c in old.columns]]], ignore_index=True
@@ -758,8 +771,15 @@ class Store:
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Dataset ``name`` as a pandas DataFrame (tickers as plain strings)."""
         info, pf = self._open(name)
+        if columns is not None:
+            columns = [columns] if isinstance(columns, str) else list(columns)
+            absent = [c for c in columns if c not in pf.schema_arrow.names]
+            if absent:
+                raise DataError(
+                    f"dataset {name!r} has no column(s) {absent}; columns: {pf.schema_arrow.names}"
+                )
         with self._reading(info):
-            table = pf.read(columns=list(columns) if columns is not None else None)
+            table = pf.read(columns=columns)
         if "ticker" in table.column_names:
             i = table.column_names.index("ticker")
             table = table.set_column(i, "ticker", pc.cast(table.column(i), pa.string()))
@@ -791,6 +811,10 @@ class Store:
             Fields of shape ``(n_dates, n_assets)``; ``meta`` carries the
             dataset name, market, source, adjusted state and content hash.
         """
+        start, end = (
+            None if v is None else pd.Timestamp(_to_dates(pd.Series([v]), f"{k}=").iloc[0])
+            for k, v in (("start", start), ("end", end))
+        )
         info, pf = self._open(name)
         if info.kind != "prices":
             raise DataError(
@@ -808,8 +832,12 @@ class Store:
                 or pa.types.is_boolean(f.type)
             )
         ]
+        if isinstance(fields, str):
+            fields = [fields]
         if fields is None:
             fields = numeric
+        elif len(fields) == 0:
+            raise DataError(f"fields=[] loads nothing from dataset {name!r}; pass None for all")
         else:
             bad = [f for f in fields if f not in numeric]
             if bad:
@@ -914,6 +942,36 @@ class Store:
                 raise DataError(f"query failed: {text}") from None
         finally:
             con.close()
+
+
+def _check_frame(df: Any, what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    twice = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if twice:
+        raise DataError(f"{what} has duplicated column(s) {twice}")
+
+
+def _to_dates(values: pd.Series, what: str) -> pd.Series:
+    """Parse dates; zone-aware stamps become naive UTC; bad values name themselves."""
+    try:
+        d = pd.to_datetime(values)  # fast path: one inferred format
+    except (TypeError, ValueError, OverflowError):
+        # Slow path only to find and name the culprits.
+        try:
+            d = pd.to_datetime(values, errors="coerce", format="mixed")
+        except (TypeError, ValueError) as exc:  # e.g. mixed time zones
+            raise DataError(f"{what} cannot be read as dates: {exc}") from None
+        bad = d.isna() & values.notna()
+        if not bad.any():
+            raise DataError(f"{what} cannot be read as dates (mixed formats?)") from None
+        first = values[bad].iloc[0]
+        raise DataError(
+            f"{what} has {int(bad.sum())} value(s) that are not dates, first {first!r}"
+        ) from None
+    if getattr(d.dt, "tz", None) is not None:
+        d = d.dt.tz_convert("UTC").dt.tz_localize(None)
+    return d
 
 
 def _sql_str(text: str) -> str:
