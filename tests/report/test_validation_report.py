@@ -59,6 +59,15 @@ def test_verdict_is_the_first_section_with_a_badge_and_reasons_per_strategy(
     assert {v["status"] for v in holdout["strategies"].values()} == {"PASS", "REJECTED"}
 
 
+def test_header_sums_up_the_verdict(holdout_page: str, validated_runs: dict[str, Path]) -> None:
+    gates = json.loads((validated_runs["holdout"] / "gates.json").read_text())
+    statuses = [v["status"] for v in gates["strategies"].values()]
+    header = holdout_page[holdout_page.index("<header>") : holdout_page.index("</header>")]
+    n_pass = statuses.count("PASS")
+    want = f"verdict on the holdout span: {n_pass} PASS, {len(statuses) - n_pass} REJECTED"
+    assert want in header
+
+
 def test_scope_and_holdout_looks(dev_page: str, holdout_page: str) -> None:
     dev = _section(dev_page, "gates")
     assert "Scope: <b>development</b>" in dev and "Sealed holdout: not opened." in dev

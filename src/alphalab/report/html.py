@@ -42,6 +42,7 @@ from alphalab.report.validation import (
     overfitting_table,
     trials_table,
     verdict_block,
+    verdict_summary,
     walkforward_section,
 )
 
@@ -237,7 +238,7 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
         "</head><body>\n"
         f"<header><h1>{title}</h1>"
         f"<p>alphalab report of study {esc(run.study_name)}: "
-        f"{len(run.strategies)} strategies{vs}</p></header>\n"
+        f"{len(run.strategies)} strategies{vs}{verdict_summary(run.gates)}</p></header>\n"
         f"<nav>{nav}</nav>\n"
         f"<main>{verdict}"
         f'<section id="run"><h2>Run</h2>{header_table(run)}</section>{body}</main>\n'

@@ -27,6 +27,7 @@ __all__ = [
     "overfitting_table",
     "trials_table",
     "verdict_block",
+    "verdict_summary",
     "walkforward_section",
 ]
 
@@ -145,6 +146,18 @@ def _scope_sentence(scope: Any, validation: Mapping[str, Any]) -> str:
             f"{dates}; the sealed holdout is not in them."
         )
     return f"Scope: <b>{esc(scope)}</b>{dates}."
+
+
+def verdict_summary(gates: Any) -> str:
+    """``"; verdict on the holdout: 2 PASS, 2 REJECTED"`` for the page header ("" without gates)."""
+    per = _strategies(gates)
+    if not per:
+        return ""
+    statuses = [_status(v) for v in per.values()]
+    n_pass = sum(s in _PASS for s in statuses)
+    scope = gates.get("scope") if isinstance(gates, Mapping) else None
+    where = f" on the {esc(scope)} span" if isinstance(scope, str) else ""
+    return f"; verdict{where}: {n_pass} PASS, {len(statuses) - n_pass} REJECTED"
 
 
 def verdict_block(gates: Any, validation: Any = None) -> str:
