@@ -294,7 +294,7 @@ def test_fiinquant_adapter() -> None:
 
 
 def test_fiinquant_failures() -> None:
-    with pytest.raises(ProviderError, match="fiinquant: login refused: Invalid username or password"):
+    with pytest.raises(ProviderError, match="fiinquant: login refused: RuntimeError: Invalid username or password"):
         FiinQuantProvider("me", "wrong", module=FakeFiinModule()).fetch(["HPG"], "2024-08-01", "2024-08-02")
     with pytest.raises(ProviderError, match="fiinquant: cannot reach"):
         FiinQuantProvider("me", "secret", module=FakeFiinModule(offline=True)).fetch(["HPG"], "2024-08-01", "2024-08-02")

@@ -532,28 +532,16 @@ def check_health(
     traded = ~suspended & (vol != 0 if vol is not None else True)
     same = np.zeros(panel.shape, dtype=bool)
     same[1:] = (close[1:] == close[:-1]) & traded[1:]
-    s0, sc, sl = _runs(same)
-    keep = sl >= stale_days
-    iss.add(
-        "stale_price",
-        "warning",
-        tick_names[sc[keep]],
-        dates[s0[keep]],
-        sl[keep],
-        "close unchanged on consecutive trading days",
-    )
+
+    def add_runs(kind: str, mask: np.ndarray, shortest: int, detail: str) -> None:
+        s0, sc, sl = _runs(mask)
+        keep = sl >= shortest
+        iss.add(kind, "warning", tick_names[sc[keep]], dates[s0[keep]], sl[keep], detail)
+
+    add_runs("stale_price", same, stale_days, "close unchanged on consecutive trading days")
     if vol is not None:
-        zero = (vol == 0) & ~suspended
-        s0, sc, sl = _runs(zero)
-        keep = sl >= zero_volume_days
-        iss.add(
-            "zero_volume",
-            "warning",
-            tick_names[sc[keep]],
-            dates[s0[keep]],
-            sl[keep],
-            "consecutive rows with zero volume",
-        )
+        add_runs("zero_volume", (vol == 0) & ~suspended, zero_volume_days,
+                 "consecutive rows with zero volume")
 
     # ---- tickers (or a whole panel) without a single price
     if not has.any():

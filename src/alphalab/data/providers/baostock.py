@@ -10,8 +10,8 @@ import pandas as pd
 from alphalab.data.providers.base import (
     ProviderError,
     finish,
-    is_network_error,
     network_error,
+    provider_failure,
     require_module,
 )
 
@@ -89,9 +89,7 @@ class BaostockProvider:
         except ProviderError:
             raise
         except Exception as exc:
-            if is_network_error(exc):
-                raise network_error(self.name, exc, "baostock.com") from None
-            raise ProviderError(f"cn: baostock failed: {type(exc).__name__}: {exc}") from None
+            raise provider_failure(self.name, exc, "baostock.com", "cn: baostock failed") from None
         finally:
             try:
                 bs.logout()

@@ -78,6 +78,17 @@ def network_error(provider: str, exc: BaseException, where: str = "") -> Provide
     )
 
 
+def provider_failure(provider: str, exc: BaseException, where: str, what: str) -> ProviderError:
+    """The error to raise for ``exc`` from a provider's call.
+
+    An unreachable server gets :func:`network_error`'s message; anything else
+    is ``what`` (e.g. ``"cn: baostock failed"``) with the exception's type and text.
+    """
+    if is_network_error(exc):
+        return network_error(provider, exc, where)
+    return ProviderError(f"{what}: {type(exc).__name__}: {exc}")
+
+
 def require_module(module: str, provider: str, hint: str | None = None) -> Any:
     """Import an optional client library or raise one clear :class:`ProviderError`."""
     import importlib

@@ -10,8 +10,7 @@ import pandas as pd
 from alphalab.data.providers.base import (
     ProviderError,
     finish,
-    is_network_error,
-    network_error,
+    provider_failure,
     require_module,
 )
 
@@ -59,9 +58,7 @@ class FiinQuantProvider:
             try:
                 self._session = mod.FiinSession(username=self.username, password=self.password).login()
             except Exception as exc:
-                if is_network_error(exc):
-                    raise network_error(self.name, exc, "FiinQuant servers") from None
-                raise ProviderError(f"fiinquant: login refused: {exc}") from None
+                raise provider_failure(self.name, exc, "FiinQuant servers", "fiinquant: login refused") from None
             if self._session is None:
                 raise ProviderError("fiinquant: login refused (no session returned)")
         return self._session
@@ -82,9 +79,9 @@ class FiinQuantProvider:
         except ProviderError:
             raise
         except Exception as exc:
-            if is_network_error(exc):
-                raise network_error(self.name, exc, "FiinQuant servers") from None
-            raise ProviderError(f"fiinquant: Fetch_Trading_Data failed: {type(exc).__name__}: {exc}") from None
+            raise provider_failure(
+                self.name, exc, "FiinQuant servers", "fiinquant: Fetch_Trading_Data failed"
+            ) from None
         if raw is None or len(raw) == 0:
             raise ProviderError(f"fiinquant: no rows for {list(tickers)} between {start} and {end}")
         df = raw.rename(columns={"timestamp": "date"})

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from alphalab.data.providers.base import ProviderError, finish, is_network_error, network_error
+from alphalab.data.providers.base import ProviderError, finish, provider_failure
 
 __all__ = ["API_URL", "VNDirectProvider", "urllib_transport"]
 
@@ -69,9 +69,9 @@ class VNDirectProvider:
         try:
             reply = self.transport(API_URL, params)
         except Exception as exc:
-            if is_network_error(exc):
-                raise network_error(self.name, exc, "finfo-api.vndirect.com.vn") from None
-            raise ProviderError(f"vn: VNDIRECT request failed: {type(exc).__name__}: {exc}") from None
+            raise provider_failure(
+                self.name, exc, "finfo-api.vndirect.com.vn", "vn: VNDIRECT request failed"
+            ) from None
         if not isinstance(reply, dict) or "data" not in reply:
             detail = reply.get("message") or reply.get("error") if isinstance(reply, dict) else reply
             raise ProviderError(f"vn: unexpected VNDIRECT reply: {str(detail)[:200]}")
