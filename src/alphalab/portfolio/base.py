@@ -86,13 +86,18 @@ class Strategy(ABC):
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params: Any) -> Strategy:
+        """Change parameters; the values pass the constructor's own checks first."""
         valid = set(self._param_names())
-        for key, value in params.items():
+        for key in params:
             if key not in valid:
                 raise ConfigError(
                     f"{type(self).__name__} has no parameter {key!r}; valid: {sorted(valid)}"
                 )
-            setattr(self, key, value)
+        if not params:
+            return self
+        checked = type(self)(**{**self.get_params(), **params})
+        for key in valid:
+            setattr(self, key, getattr(checked, key))
         return self
 
     def clone(self) -> Strategy:
