@@ -358,3 +358,37 @@ def test_cli_fetch_without_client_library_is_one_line(tmp_path: Path) -> None:
     assert text.startswith("error: yahoo: the 'yfinance' package is not installed")
     assert "alphalab[data]" in text
     assert "Traceback" not in res.output
+
+
+# ------------------------------------------------------------- hostile replies
+def test_finish_names_junk_values_instead_of_blanking_them() -> None:
+    from alphalab.data.providers.base import finish
+
+    reply = pd.DataFrame({
+        "date": ["2024-01-02", "2024-01-03", "2024-01-04"],
+        "ticker": ["AAA", "AAA", "AAA"],
+        "close": ["10.5", "", "1,234.5"],
+        "volume": [100, None, "n/a"],
+    })
+    with pytest.raises(ProviderError, match=r"vn: field 'close'.*1 value.*'1,234.5'.*AAA.*2024-01-04"):
+        finish(reply, "vn")
+    # Empty cells and common null words stay missing values.
+    ok = finish(reply.assign(close=["10.5", "", "null"]), "vn")
+    assert ok["close"].isna().sum() == 2 and ok["volume"].isna().sum() == 2
+    with pytest.raises(ProviderError, match=r"vn: reply date.*'yesterday'"):
+        finish(reply.assign(date=["2024-01-02", "yesterday", "2024-01-04"], close=1.0, volume=1), "vn")
+
+
+def test_finish_warns_on_conflicting_duplicate_bars() -> None:
+    from alphalab.data.providers.base import finish
+
+    reply = pd.DataFrame({"date": ["2024-01-02"] * 3, "ticker": ["A", "A", "B"], "close": [1.0, 2.0, 3.0]})
+    with pytest.warns(UserWarning, match=r"vn: 1 \(date, ticker\) bar\(s\) sent twice with different values.*'A'.*2024-01-02"):
+        out = finish(reply, "vn")
+    assert list(out["close"]) == [2.0, 3.0]  # the later copy wins, as documented
+    same = pd.DataFrame({"date": ["2024-01-02"] * 2, "ticker": ["A", "A"], "close": [1.0, 1.0]})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(finish(same, "vn")) == 1  # exact copies (chunk overlaps) are silent

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import urllib.error
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -141,7 +142,16 @@ def finish(
         if col not in df.columns:
             raise ProviderError(f"{provider}: reply lacks a {col!r} column; got {list(df.columns)}")
     out = df.copy()
-    dates = pd.to_datetime(out["date"])
+    try:
+        dates = pd.to_datetime(out["date"])
+    except (TypeError, ValueError, OverflowError):
+        parsed = pd.to_datetime(out["date"], errors="coerce", format="mixed")
+        bad = out["date"][parsed.isna() & out["date"].notna()]
+        first = bad.iloc[0] if len(bad) else "?"
+        raise ProviderError(
+            f"{provider}: reply date column holds {len(bad)} value(s) that are not dates, "
+            f"first {first!r}"
+        ) from None
     if dates.dt.tz is not None:
         # Vendors stamp daily bars at the exchange's midnight: keep the local date.
         dates = dates.dt.tz_localize(None)
@@ -153,11 +163,61 @@ def finish(
     if missing:
         raise ProviderError(f"{provider}: reply lacks field(s) {missing}; got {list(out.columns)}")
     for f in wanted:
-        out[f] = pd.to_numeric(out[f].replace("", np.nan), errors="coerce").astype("float64")
+        if fields is None and _is_text(out[f]):
+            continue  # a label column (e.g. the company name) stays text, not all-NaN
+        out[f] = _numbers(out, f, provider)
     out = out[keep + wanted]
     if start is not None:
         out = out[out["date"] >= pd.Timestamp(start)]
     if end is not None:
         out = out[out["date"] <= pd.Timestamp(end)]
+    dup = out.duplicated(["date", "ticker"], keep=False)
+    if dup.any():
+        # Chunk overlaps repeat bars exactly (harmless); differing copies mean
+        # the vendor revised a bar mid-download: keep the later one, say so.
+        variants = out[dup].drop_duplicates().groupby(["date", "ticker"]).size()
+        clash = variants[variants > 1]
+        if len(clash):
+            d, t = clash.index[0]
+            warnings.warn(
+                f"{provider}: {len(clash)} (date, ticker) bar(s) sent twice with different "
+                f"values, first ({t!r}, {pd.Timestamp(d).date()}); the later copy is kept",
+                UserWarning,
+                stacklevel=2,
+            )
     out = out.drop_duplicates(["date", "ticker"], keep="last")
     return out.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
+
+
+_NULL_WORDS = {"", "null", "none", "nan", "n/a", "na", "-", "--"}
+
+
+def _is_text(col: pd.Series) -> bool:
+    """True for a non-numeric column none of whose values reads as a number."""
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return False
+    words = col.astype("string").str.strip().str.lower()
+    real = col.notna() & ~words.isin(_NULL_WORDS).fillna(True)
+    return bool(real.any()) and not pd.to_numeric(col[real], errors="coerce").notna().any()
+
+
+def _numbers(df: pd.DataFrame, field: str, provider: str) -> pd.Series:
+    """Column ``field`` as float64; empty cells and null words become NaN.
+
+    Any other text that is not a number raises :class:`ProviderError` naming
+    it, instead of turning quietly into a missing price.
+    """
+    col = df[field]
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        return col.astype("float64")
+    text = col.astype("string").str.strip()
+    blank = col.isna() | text.str.lower().isin(_NULL_WORDS).fillna(True)
+    values = pd.to_numeric(col.where(~blank), errors="coerce").astype("float64")
+    bad = values.isna() & ~blank
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ProviderError(
+            f"{provider}: field {field!r} holds {int(bad.sum())} value(s) that are not numbers, "
+            f"first {col.iloc[i]!r} ({df['ticker'].iloc[i]}, {pd.Timestamp(df['date'].iloc[i]).date()})"
+        )
+    return values
