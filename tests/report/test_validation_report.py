@@ -178,12 +178,24 @@ def test_data_section_shows_rows_dropped_by_rule(
     assert data_validation_section(None).startswith('<p class="muted">')
 
 
-def test_plain_run_keeps_working(run_dir: Path) -> None:
+def test_plain_run_keeps_working(run_dir: Path, tmp_path: Path) -> None:
     page = render_html(read_run(run_dir))
     assert 'id="overfitting"' not in page and 'id="walkforward"' not in page
     # the fixture's flat gates.json (no scope) still gives the verdict at the top
     assert page[page.index("<main>") :].startswith('<main><section id="gates">')
     assert "Sealed holdout" not in page
+    d = Path(shutil.copytree(run_dir, tmp_path / "run"))
+    (d / "gates.json").unlink()
+    plain = render_html(read_run(d))
+    main = plain[plain.index("<main>") :]
+    assert main.startswith('<main><section id="caveat"><p class="holdout warn">Not validated')
+
+
+def test_high_pbo_is_marked() -> None:
+    html = overfitting_table({"m": {"overfitting": {"pbo": 0.8, "pbo_splits": 70, "dsr": 0.2}}})
+    assert '<td class="num bad">0.800</td>' in html
+    html = overfitting_table({"m": {"overfitting": {"pbo": 0.1}}})
+    assert "bad" not in html.split("<p")[0]
 
 
 HOSTILE_JSON = [

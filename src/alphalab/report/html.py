@@ -188,6 +188,14 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
             '<section id="gates"><h2>Verdict: acceptance gates</h2>'
             f"{verdict_block(run.gates, run.validation)}</section>"
         )
+    elif run.validation is None:
+        # A plain run has no out-of-sample evidence at all; say so where a verdict would be.
+        verdict = (
+            '<section id="caveat"><p class="holdout warn">Not validated: this run has no '
+            "walk-forward, no sealed holdout and no acceptance gates, so every number below is "
+            "an in-sample backtest. Add <code>validation</code> and <code>gates</code> to the "
+            "study and run <code>alphalab evaluate</code> for a verdict.</p></section>"
+        )
     sections: list[tuple[str, str, str]] = []  # (anchor, title, body html)
     sections.append(("data", "Data", data_validation_section(run.manifest.get("data_validation"))))
     if run.health is not None:

@@ -297,11 +297,14 @@ def overfitting_table(validation: Any) -> str:
         minbtl = _num(o.get("min_backtest_years"))
         short = minbtl is not None and years is not None and minbtl > years
         mark = ' class="num bad"' if short else ' class="num"'
+        pbo = _num(o.get("pbo"))
+        # PBO >= 0.5: the in-sample winner is more often than not below median out of sample.
+        pbo_mark = ' class="num bad"' if pbo is not None and pbo >= 0.5 else ' class="num"'
         rows.append(
             f'<tr><th class="rowh">{esc(name)}</th>'
             f'<td class="num">{_fmt(o.get("n_trials", s.get("n_trials")), 0)}</td>'
             f'<td class="num">{_fmt(o.get("dsr"))}</td><td class="num">{_fmt(o.get("sr0"), 4)}</td>'
-            f'<td class="num">{_fmt(o.get("pbo"))}</td>'
+            f"<td{pbo_mark}>{_fmt(o.get('pbo'))}</td>"
             f'<td class="num">{_fmt(o.get("pbo_splits"), 0)}</td>'
             f"<td{mark}>{_fmt(minbtl, 2)}</td>"
             f'<td class="num">{_fmt(years, 2)}</td></tr>'
@@ -316,7 +319,7 @@ def overfitting_table(validation: Any) -> str:
         '<p class="note">DSR: probability that the true Sharpe exceeds SR0, the best Sharpe '
         "expected from that many trials by luck alone. PBO: probability that the configuration "
         "best in-sample ranks below the median out of sample (combinatorially symmetric "
-        "cross-validation over the PBO splits). MinBTL: years of data needed before that many "
+        "cross-validation over the PBO splits); marked red from 0.5. MinBTL: years of data needed before that many "
         "trials could not produce the observed Sharpe by chance; marked red when longer than "
         "the span tested.</p>"
     )
