@@ -153,3 +153,39 @@ def test_forward_adjustment_is_point_in_time(cn_panel: Panel) -> None:
         assert_no_leakage(lambda p: adjust_from_preclose(p, how="forward")["close"], sub, n_trials=4, seed=3)
     with pytest.raises(DataError, match="how must be"):
         adjust_from_preclose(cn_panel, how="sideways")
+
+
+# ------------------------------------------------------------- hostile input
+def _flat() -> Panel:
+    dates = pd.bdate_range("2021-01-04", periods=10)
+    return Panel({"close": np.full((10, 2), 100.0)}, dates, ["A", "B"])
+
+
+@pytest.mark.parametrize(
+    ("splits", "dividends", "message"),
+    [
+        ({"ratio": [2.0, 2.0]}, None, r"splits: 1 duplicated \(ticker, date\).*'A'.*2021-01-08"),
+        ({"ratio": [np.nan, 2.0]}, None, r"splits: ratio.*missing.*'A'"),
+        ({"ratio": ["2:1", 2.0]}, None, r"splits: ratio.*'2:1'"),
+        (None, {"amount": [np.nan, 1.0]}, r"dividends: amount.*missing.*'A'"),
+        (None, {"amount": [-1.0, 1.0]}, r"dividends: amount.*negative.*'A'"),
+        (None, {"amount": [1.0, 1.0]}, r"dividends: 1 duplicated \(ticker, date, amount\)"),
+        (None, {"amount": [1.0, 1.0], "date": ["2021-01-08", "someday"]}, r"dividends: date.*'someday'"),
+    ],
+)
+def test_bad_event_tables_named(splits: dict | None, dividends: dict | None, message: str) -> None:
+    base = {"ticker": ["A", "A"], "date": ["2021-01-08", "2021-01-08"]}
+    with pytest.raises(DataError, match=message):
+        adjust_from_factors(
+            _flat(),
+            None if splits is None else pd.DataFrame({**base, **splits}),
+            None if dividends is None else pd.DataFrame({**base, **dividends}),
+        )
+
+
+def test_two_different_dividends_on_one_day_both_count() -> None:
+    # A regular and a special dividend can share an ex-date: that is not a duplicate.
+    div = pd.DataFrame({"ticker": ["A", "A"], "date": ["2021-01-08"] * 2, "amount": [1.0, 4.0]})
+    out = adjust_from_factors(_flat(), None, div)
+    np.testing.assert_allclose(out["close"][0, 0], 100.0 * (1 - 1 / 100) * (1 - 4 / 100))
+    assert np.isfinite(out["close"]).all()

@@ -105,16 +105,51 @@ def apply_factors(panel: Panel, factor: np.ndarray, *, adjusted: str = "adjusted
 
 
 def _events_frame(df: pd.DataFrame | None, value: str, what: str) -> pd.DataFrame:
+    """``ticker, date, value`` checked row by row; errors name the first bad row.
+
+    Missing, non-numeric or negative values, unparseable dates and repeated
+    events (same ticker and date for splits, same ticker, date and amount for
+    dividends, which may legitimately pay twice on one day) raise
+    :class:`DataError`: applied twice, a repeated event would halve prices
+    silently.
+    """
     if df is None or len(df) == 0:
         return pd.DataFrame({"ticker": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
                              value: pd.Series(dtype=float)})
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in ("ticker", "date", value) if c not in df.columns]
     if missing:
         raise DataError(f"{what} table lacks column(s) {missing}; need ticker, date, {value}")
-    out = df[["ticker", "date", value]].copy()
+    out = df[["ticker", "date", value]].reset_index(drop=True)
+
+    def first(mask: pd.Series, col: str) -> str:
+        i = int(np.flatnonzero(mask.to_numpy())[0])
+        return f"first {out[col].iloc[i]!r} for {str(out['ticker'].iloc[i])!r} (row {i})"
+
+    if out["ticker"].isna().any():
+        raise DataError(f"{what}: {int(out['ticker'].isna().sum())} row(s) have no ticker")
     out["ticker"] = out["ticker"].astype(str)
-    out["date"] = pd.to_datetime(out["date"])
-    out[value] = pd.to_numeric(out[value], errors="coerce")
+    dates = pd.to_datetime(out["date"], errors="coerce", format="mixed")
+    if dates.isna().any():
+        raise DataError(f"{what}: date missing or not a date in {int(dates.isna().sum())} row(s), "
+                        f"{first(dates.isna(), 'date')}")
+    nums = pd.to_numeric(out[value], errors="coerce")
+    if nums.isna().any():
+        raise DataError(f"{what}: {value} missing or not a number in {int(nums.isna().sum())} row(s), "
+                        f"{first(nums.isna(), value)}")
+    if (nums < 0).any():
+        raise DataError(f"{what}: {value} is negative in {int((nums < 0).sum())} row(s), {first(nums < 0, value)}")
+    out["date"], out[value] = dates, nums.astype(float)
+    keys = ["ticker", "date"] if what == "splits" else ["ticker", "date", value]
+    dup = out.duplicated(keys)
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DataError(
+            f"{what}: {int(dup.sum())} duplicated ({', '.join(keys)}) row(s), first "
+            f"({out['ticker'].iloc[i]!r}, {out['date'].iloc[i].date()}); an event listed twice "
+            "would be applied twice" + ("" if what == "splits" else "; sum real double payments into one row")
+        )
     return out
 
 
