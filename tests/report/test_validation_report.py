@@ -189,6 +189,7 @@ def test_plain_run_keeps_working(run_dir: Path, tmp_path: Path) -> None:
     plain = render_html(read_run(d))
     main = plain[plain.index("<main>") :]
     assert main.startswith('<main><section id="caveat"><p class="holdout warn">Not validated')
+    assert 'href="#gates"' not in plain and 'href="#gates"' in page
 
 
 def test_high_pbo_is_marked() -> None:

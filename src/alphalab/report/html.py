@@ -224,7 +224,7 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
     vs = f" vs {esc(run.benchmark)}" if run.benchmark else ""
     nav = "".join(
         f'<a href="#{a}">{t}</a>'
-        for a, t, _ in [("gates", "Verdict", "")] * bool(verdict) + [("run", "Run", ""), *sections]
+        for a, t, _ in [("gates", "Verdict", "")] * (run.gates is not None) + [("run", "Run", ""), *sections]
     )
     body = "".join(f'<section id="{a}"><h2>{t}</h2>{b}</section>' for a, t, b in sections)
     # plotly's to_json escapes "<" and "/" inside strings, so no name can close the script.

@@ -448,7 +448,7 @@ def data_validation_section(dv: Any) -> str:
         return render_obj(dv)
     n_in, n_out, dropped = dv.get("n_input"), dv.get("n_output"), dv.get("n_dropped")
     share = ""
-    if isinstance(n_in, int) and isinstance(dropped, int) and n_in > 0:
+    if isinstance(n_in, int) and isinstance(dropped, int) and n_in > 0 and dropped > 0:
         share = f" ({dropped / n_in:.3%} of the input)"
     cls = "pass" if not dropped else "warn"
     parts = [
