@@ -92,3 +92,37 @@ def test_market_cap_from_pit_shares() -> None:
     assert not mask[np.nan_to_num(p["isST"]) == 1].any()
     with pytest.raises(DataError, match="market cap needs"):
         market_cap(p.drop_fields("totalShare"))
+
+
+# ------------------------------------------------------------- hostile input
+def _tiny() -> Panel:
+    dates = pd.bdate_range("2021-01-04", periods=10)
+    return Panel({"close": np.ones((10, 3))}, dates, ["AAA", "BBB", "CCC"])
+
+
+def test_static_universe_takes_one_string_as_one_ticker() -> None:
+    got = static_universe(_tiny(), "BBB")  # type: ignore[arg-type]
+    assert got[:, 1].all() and not got[:, [0, 2]].any()
+
+
+@pytest.mark.parametrize(
+    ("membership", "message"),
+    [
+        (pd.DataFrame({"ticker": ["AAA"], "start": [None], "end": [None]}), r"start.*missing.*'AAA'"),
+        (pd.DataFrame({"ticker": ["AAA"], "start": ["2021-01-08"], "end": ["2021-01-05"]}), r"end before start.*'AAA'"),
+        (pd.DataFrame({"ticker": ["AAA"], "start": ["soon"]}), r"start.*'soon'"),
+        (pd.DataFrame({"date": ["2021-01-04", None], "ticker": ["AAA", "BBB"]}), r"date.*missing.*'BBB'"),
+        (pd.DataFrame({"date": ["2021-01-04"], "ticker": [None]}), r"no ticker"),
+    ],
+)
+def test_bad_membership_rows_named(membership: pd.DataFrame, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        index_membership(_tiny(), membership)
+
+
+def test_membership_matching_no_panel_ticker_warns() -> None:
+    snaps = pd.DataFrame({"date": ["2021-01-04"] * 2, "ticker": ["AAA US", "BBB US"]})
+    with pytest.warns(UserWarning, match=r"none of the 2 membership tickers.*'AAA US'"):
+        assert not index_membership(_tiny(), snaps).any()
+    with pytest.raises(DataError, match="DataFrame"):
+        index_membership(_tiny(), [("2021-01-04", "AAA")])  # type: ignore[arg-type]

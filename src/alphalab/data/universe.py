@@ -14,6 +14,7 @@ backtest. The result is a boolean mask of shape ``(n_dates, n_assets)``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,6 +42,8 @@ def static_universe(panel: Panel, tickers: Sequence[str]) -> np.ndarray:
     DataError
         A ticker is not in the panel.
     """
+    if isinstance(tickers, str):
+        tickers = [tickers]  # one ticker, not its letters
     unknown = sorted(set(map(str, tickers)) - set(panel.assets))
     if unknown:
         raise DataError(f"universe tickers not in the data: {unknown[:10]}")
@@ -63,26 +66,48 @@ def index_membership(panel: Panel, membership: pd.DataFrame) -> np.ndarray:
     Tickers absent from the panel are ignored (the index held stocks the data
     does not have).
     """
+    if not isinstance(membership, pd.DataFrame):
+        raise DataError(f"membership must be a pandas DataFrame, got {type(membership).__name__}")
     n_d, n_a = panel.shape
     col_of = pd.Series(np.arange(n_a), index=pd.Index(panel.assets))
     out = np.zeros((n_d, n_a), dtype=bool)
+    if "ticker" in membership.columns:
+        membership = membership.reset_index(drop=True)
+        if membership["ticker"].isna().any():
+            raise DataError(f"membership: {int(membership['ticker'].isna().sum())} row(s) have no ticker")
+        names = pd.unique(membership["ticker"].astype(str))
+        if len(names) and not pd.Index(names).isin(col_of.index).any():
+            warnings.warn(
+                f"none of the {len(names)} membership tickers (e.g. {names[0]!r}) is in the panel "
+                f"(e.g. {panel.assets[0] if n_a else None!r}): the universe is empty",
+                UserWarning,
+                stacklevel=2,
+            )
     if {"ticker", "start"} <= set(membership.columns):
-        m = membership[membership["ticker"].astype(str).isin(col_of.index)]
-        start = panel.dates.searchsorted(pd.to_datetime(m["start"]).to_numpy(), side="left")
+        start_ts = _member_dates(membership, "start", required=True)
+        end_ts = _member_dates(membership, "end", required=False)
+        backwards = (end_ts < start_ts).to_numpy()
+        if backwards.any():
+            i = int(np.flatnonzero(backwards)[0])
+            raise DataError(
+                f"membership: end before start in {int(backwards.sum())} row(s), first "
+                f"{str(membership['ticker'].iloc[i])!r} {start_ts.iloc[i].date()} .. {end_ts.iloc[i].date()}"
+            )
+        inside = membership["ticker"].astype(str).isin(col_of.index).to_numpy()
+        m, start_ts, end_ts = membership[inside], start_ts[inside], end_ts[inside]
+        start = panel.dates.searchsorted(start_ts.to_numpy(), side="left")
         end = np.full(len(m), n_d, dtype=np.int64)
-        if "end" in m.columns:
-            end_ts = pd.to_datetime(m["end"])
-            has_end = end_ts.notna().to_numpy()
-            end[has_end] = panel.dates.searchsorted(end_ts[has_end].to_numpy(), side="right")
+        has_end = end_ts.notna().to_numpy()
+        end[has_end] = panel.dates.searchsorted(end_ts[has_end].to_numpy(), side="right")
         delta = np.zeros((n_d + 1, n_a), dtype=np.int64)
         cols = col_of[m["ticker"].astype(str)].to_numpy()
         np.add.at(delta, (start, cols), 1)
         np.add.at(delta, (end, cols), -1)
         return np.cumsum(delta, axis=0)[:-1] > 0
     if {"date", "ticker"} <= set(membership.columns):
-        snap_dates = pd.DatetimeIndex(pd.to_datetime(membership["date"]).unique()).sort_values()
+        m = membership.assign(date=_member_dates(membership, "date", required=True))
+        snap_dates = pd.DatetimeIndex(m["date"].unique()).sort_values()
         which = snap_dates.searchsorted(panel.dates, side="right") - 1  # latest snapshot <= date
-        m = membership.assign(date=pd.to_datetime(membership["date"]))
         m = m[m["ticker"].astype(str).isin(col_of.index)]
         by_snap = m.groupby("date")["ticker"].apply(lambda s: col_of[s.astype(str)].to_numpy())
         for k, d in enumerate(snap_dates):
@@ -94,6 +119,21 @@ def index_membership(panel: Panel, membership: pd.DataFrame) -> np.ndarray:
         "membership needs columns (date, ticker) for snapshots or (ticker, start[, end]) "
         f"for intervals; got {list(membership.columns)}"
     )
+
+
+def _member_dates(m: pd.DataFrame, col: str, *, required: bool) -> pd.Series:
+    """Column ``col`` of a membership table as dates; bad or (if required) missing ones named."""
+    if col not in m.columns:
+        return pd.Series(pd.NaT, index=m.index, dtype="datetime64[ns]")
+    out = pd.to_datetime(m[col], errors="coerce", format="mixed")
+    bad = out.isna() & (m[col].notna() | required)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"membership: {col} missing or not a date in {int(bad.sum())} row(s), first "
+            f"{m[col].iloc[i]!r} for {str(m['ticker'].iloc[i])!r} (row {i})"
+        )
+    return out
 
 
 def listing_age(panel: Panel) -> np.ndarray:
