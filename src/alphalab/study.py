@@ -265,19 +265,21 @@ def _close_series(obj: Any, name: str) -> pd.Series:
     return out
 
 
-def _load_benchmark(cfg: StudyConfig, panel: Panel) -> pd.Series | None:
+def _load_benchmark(cfg: StudyConfig, panel: Panel) -> tuple[pd.Series | None, Any]:
+    """The benchmark's closes and the loader's validation report of its file (None for a ticker)."""
     name = cfg.data.benchmark
     if name is None:
-        return None
+        return None, None
     if name in panel.assets:
-        return _close_series(panel.frame("close")[name], name)
-    from alphalab.data import load_benchmark
+        return _close_series(panel.frame("close")[name], name), None
+    from alphalab.data import load
 
     source = cfg.resolve_source(name)
     if isinstance(source, Path) and not source.exists():
         raise FileNotFoundError(f"benchmark file not found: {source}")
     try:
-        loaded = load_benchmark(source, mode=cfg.data.mode, end=cfg.data.end)
+        # load() rather than load_benchmark(): its validation report goes into the manifest.
+        bench = load(source, mode=cfg.data.mode, end=cfg.data.end, fields=["close"])
     except DataError as exc:
         if isinstance(source, Path):
             raise DataError(f"benchmark {name!r}: {exc}") from None
@@ -287,7 +289,12 @@ def _load_benchmark(cfg: StudyConfig, panel: Panel) -> pd.Series | None:
             f"{' after lenient validation' if cfg.data.mode == 'lenient' else ''}, "
             f"nor a dataset: {exc}"
         ) from None
-    return _close_series(loaded, name)
+    if bench.n_assets != 1:
+        raise DataError(
+            f"benchmark {name!r} holds {bench.n_assets} tickers "
+            f"({', '.join(map(str, bench.assets[:5]))}); it must hold one series"
+        )
+    return _close_series(bench.frame("close").iloc[:, 0], name), bench.meta.get("validation")
 
 
 def benchmark_returns(close: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
@@ -591,7 +598,7 @@ class Study:
             bar.step("loading data")
             with timer.stage("load"):
                 panel, source = _load_panel(cfg)
-                bench_close = _load_benchmark(cfg, panel)
+                bench_close, bench_validation = _load_benchmark(cfg, panel)
             bar.advance()
 
             strategies = {s.name: s.build() for s in cfg.strategies}
@@ -666,6 +673,7 @@ class Study:
                 },
                 "n_assets": panel.n_assets,
                 "data_validation": panel.meta.get("validation"),
+                "benchmark_validation": bench_validation,
                 "strategies": [
                     {"name": s.name, "kind": s.kind, "params": dict(s.params)}
                     for s in cfg.strategies

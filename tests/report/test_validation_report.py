@@ -175,6 +175,13 @@ def test_data_section_shows_rows_dropped_by_rule(
     assert f"{dv['n_dropped']:,} dropped</span>" in section
     for rule, n in dv["errors"].items():
         assert f"<td>dropped</td><td>{rule}</td><td>{n:,}</td>" in section
+    # The VN-Index file has faults of its own: they are shown under Benchmark.
+    bv = manifest["benchmark_validation"]
+    assert bv["n_dropped"] > 0
+    bench = section[section.index("<h3>Benchmark</h3>") :]
+    assert f"{bv['n_dropped']:,} dropped</span>" in bench
+    for rule, n in bv["errors"].items():
+        assert f"<td>dropped</td><td>{rule}</td><td>{n:,}</td>" in bench
     assert data_validation_section(None).startswith('<p class="muted">')
 
 

@@ -197,7 +197,13 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
             "study and run <code>alphalab evaluate</code> for a verdict.</p></section>"
         )
     sections: list[tuple[str, str, str]] = []  # (anchor, title, body html)
-    sections.append(("data", "Data", data_validation_section(run.manifest.get("data_validation"))))
+    data = data_validation_section(run.manifest.get("data_validation"))
+    if run.manifest.get("benchmark_validation") is not None:
+        data = (
+            f"<h3>Dataset</h3>{data}<h3>Benchmark</h3>"
+            f"{data_validation_section(run.manifest['benchmark_validation'])}"
+        )
+    sections.append(("data", "Data", data))
     if run.health is not None:
         sections.append(("health", "Data health", health_section(run.health)))
     note = (
@@ -224,7 +230,8 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
     vs = f" vs {esc(run.benchmark)}" if run.benchmark else ""
     nav = "".join(
         f'<a href="#{a}">{t}</a>'
-        for a, t, _ in [("gates", "Verdict", "")] * (run.gates is not None) + [("run", "Run", ""), *sections]
+        for a, t, _ in [("gates", "Verdict", "")] * (run.gates is not None)
+        + [("run", "Run", ""), *sections]
     )
     body = "".join(f'<section id="{a}"><h2>{t}</h2>{b}</section>' for a, t, b in sections)
     # plotly's to_json escapes "<" and "/" inside strings, so no name can close the script.

@@ -498,7 +498,7 @@ def _inline(obj: Any) -> str:
 # Manifest keys the header shows in its own rows; the rest go under "full manifest".
 _HEADER_KEYS = {"study", "name", "market", "dataset", "benchmark", "window", "n_assets",
                 "config_hash", "data_hash", "seed", "created", "python", "platform", "versions",
-                "costs", "data_validation"}  # fmt: skip
+                "costs", "data_validation", "benchmark_validation"}  # fmt: skip
 
 
 def header_table(run: RunData) -> str:
