@@ -254,6 +254,11 @@ def test_hostile_study_files_give_one_clear_error(
     assert needle in _load_error(tmp_path, content)
 
 
+def test_a_folder_is_not_a_study(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a folder; give the study's YAML file"):
+        StudyConfig.from_yaml(tmp_path)
+
+
 def test_anchors_and_merge_keys_still_work(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(

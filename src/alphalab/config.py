@@ -357,6 +357,8 @@ class StudyConfig(_Model):
             YAML syntax error (with line and column) or an invalid study.
         """
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"{path} is a folder; give the study's YAML file")
         if not path.is_file():
             raise FileNotFoundError(f"study file not found: {path}")
         data = read_yaml_file(path)
