@@ -20,7 +20,9 @@ Built-in sets
     The founding notebook's features: EMA 5/20/50, MACD 12/26/9 line, signal
     and difference, RSI 14, Bollinger 20/2 upper and lower, ATR 14, OBV, VWAP
     14 (TA-Lib definitions, see ``docs/indicators.md``), each also as a
-    60-row rolling z-score ``<name>_z60``. One fused numba pass.
+    60-row rolling z-score ``<name>_z60``. One fused numba pass; its fields
+    are Fortran-ordered ``(n_dates, n_assets)`` arrays (each asset's history
+    contiguous) when computed, C-ordered when read from the cache.
 ``indicators``
     Every indicator of :data:`alphalab.features.indicators.INDICATORS` that
     needs no benchmark, with default parameters, named ``<indicator>`` or
