@@ -196,11 +196,7 @@ def backtest(
     n_d, n_a = panel.shape
 
     candidate = np.ones(n_d, dtype=bool) if rebalance is None else _schedule(panel, rebalance)
-    decide, bad_r, bad_c, big_r, big_gross = scan_weights(w, candidate, MAX_GROSS)
-    if bad_r >= 0:
-        raise DataError(
-            f"weight is infinite on {panel.dates[bad_r].date()} for asset {panel.assets[bad_c]!r}"
-        )
+    decide, big_r, big_gross = scan_weights(w, candidate, MAX_GROSS)
     if big_r >= 0:
         raise DataError(
             f"weights on {panel.dates[big_r].date()} have a gross leverage (sum of |w|) of "

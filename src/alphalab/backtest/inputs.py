@@ -16,7 +16,6 @@ import pandas as pd
 
 from alphalab._inputs import as_dates, real_number
 from alphalab.backtest.costs import Costs
-from alphalab.backtest.kernel import scan_prices
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError, MarketRuleError
 from alphalab.markets import MarketRules
@@ -87,26 +86,33 @@ def check_prices(panel: Panel, names: tuple[str, ...], initial_cash: float) -> N
         Names the field, date, asset and value of the first bad price, or the
         smallest price and the cash it cannot be sized with.
     """
+    # the largest float over the most shares a book can want: a smaller price
+    # overflows the share count (0 when the cash is tiny: nothing to check)
+    floor = initial_cash * MAX_GROSS / np.finfo(np.float64).max
     for name in names:
         arr = panel.get(name)
         if arr is None or arr.size == 0:
             continue
-        r, c, smallest = scan_prices(np.ascontiguousarray(arr))
-        if r >= 0:
+        # two SIMD reductions (NaN ignored) instead of a per-cell scan; the
+        # cells are located only when something is wrong
+        lo = np.fmin.reduce(arr, axis=None)
+        hi = np.fmax.reduce(arr, axis=None)
+        if lo < 0 or hi == np.inf:
+            r, c = np.argwhere((arr < 0) | (arr == np.inf))[0]
             raise DataError(
                 f"{name} price {float(arr[r, c])!r} on {panel.dates[r].date()} for asset "
                 f"{panel.assets[c]!r}: prices must be finite and >= 0 (NaN or 0 = missing)"
             )
-        with np.errstate(over="ignore"):
-            most_shares = initial_cash * MAX_GROSS / smallest
-        if not np.isfinite(most_shares):
-            r, c = np.argwhere(arr == smallest)[0]
-            raise DataError(
-                f"{name} price {smallest!r} on {panel.dates[r].date()} for asset "
-                f"{panel.assets[c]!r} is too small for an initial cash of {initial_cash:g}: "
-                "share counts would overflow a float; quote prices in a larger unit or "
-                "start with less cash"
-            )
+        if lo < floor:
+            tiny = np.argwhere((arr > 0) & (arr < floor))
+            if len(tiny):
+                r, c = tiny[0]
+                raise DataError(
+                    f"{name} price {float(arr[r, c])!r} on {panel.dates[r].date()} for asset "
+                    f"{panel.assets[c]!r} is too small for an initial cash of "
+                    f"{initial_cash:g}: share counts would overflow a float; quote prices in "
+                    "a larger unit or start with less cash"
+                )
 
 
 def _first_non_real(cells: np.ndarray) -> tuple[int, int] | None:
@@ -207,8 +213,8 @@ def prepare_weights(weights: Any, panel: Panel) -> np.ndarray:
     ------
     DataError
         Wrong shape, ragged rows, labels that do not match the panel, a
-        duplicated date or asset, or a cell that is not a real number (named
-        by date and asset).
+        duplicated date or asset, a cell that is not a real number or an
+        infinite weight on any row (named by date and asset).
     """
     if isinstance(weights, pd.DataFrame):
         arr = _frame_values(weights, panel)
@@ -225,4 +231,14 @@ def prepare_weights(weights: Any, panel: Panel) -> np.ndarray:
                 "the panel"
             )
         arr = _as_float(raw, panel, "weights")
-    return np.ascontiguousarray(arr)
+    arr = np.ascontiguousarray(arr)
+    # every row, on schedule or not: an infinity anywhere is broken input.
+    # Two SIMD reductions (NaN ignored); cells are located only on failure.
+    if arr.size and (
+        np.fmax.reduce(arr, axis=None) == np.inf or np.fmin.reduce(arr, axis=None) == -np.inf
+    ):
+        r, c = np.argwhere(np.isinf(arr))[0]
+        raise DataError(
+            f"weight is infinite on {panel.dates[r].date()} for asset {panel.assets[c]!r}"
+        )
+    return arr

@@ -21,17 +21,21 @@ __all__ = [
     "REJECT_DTYPE",
     "TRADE_DTYPE",
     "run_kernel",
-    "scan_prices",
     "scan_weights",
     "trade_records",
 ]
 
+# what every order record starts with: where, which way and how many shares
+_ORDER_HEAD = [
+    ("bar", np.int64),
+    ("asset", np.int64),
+    ("side", np.int64),
+    ("shares", np.float64),
+]
+
 TRADE_DTYPE = np.dtype(
     [
-        ("bar", np.int64),
-        ("asset", np.int64),
-        ("side", np.int64),
-        ("shares", np.float64),
+        *_ORDER_HEAD,
         ("price", np.float64),
         ("value", np.float64),
         ("commission", np.float64),
@@ -42,15 +46,7 @@ TRADE_DTYPE = np.dtype(
 """One fill: execution bar, asset column, side (+1 buy, -1 sell), shares (> 0),
 fill price after slippage, value = shares * fill price, and its costs."""
 
-REJECT_DTYPE = np.dtype(
-    [
-        ("bar", np.int64),
-        ("asset", np.int64),
-        ("side", np.int64),
-        ("shares", np.float64),
-        ("reason", np.int64),
-    ]
-)
+REJECT_DTYPE = np.dtype([*_ORDER_HEAD, ("reason", np.int64)])
 """One refused (part of an) order: execution bar, asset, side, shares not
 filled and a reason code (an index into :data:`REASONS`)."""
 
@@ -116,14 +112,15 @@ def trade_records(
 @njit(cache=True, error_model="numpy")
 def scan_weights(
     weights: np.ndarray, candidate: np.ndarray, max_gross: float
-) -> tuple[np.ndarray, int, int, int, float]:
-    """Decision rows, the first infinite weight and the first over-levered row.
+) -> tuple[np.ndarray, int, float]:
+    """Decision rows and the first over-levered one.
 
     Parameters
     ----------
     weights : ndarray, shape ``(n_dates, n_assets)``
+        Finite or NaN (infinities are refused before).
     candidate : ndarray of bool, shape ``(n_dates,)``
-        Rows allowed by the rebalance schedule.
+        Rows allowed by the rebalance schedule; other rows are not read.
     max_gross : float
         Largest accepted sum of ``|weight|`` in a candidate row.
 
@@ -131,9 +128,6 @@ def scan_weights(
     -------
     decide : ndarray of bool, shape ``(n_dates,)``
         Candidate rows holding at least one non-NaN weight.
-    bad_row, bad_col : int
-        Position of the first infinite weight in any row (an off-schedule row
-        is ignored, but an infinity there is still bad data), ``-1`` if none.
     big_row : int
         First candidate row whose gross exceeds ``max_gross``, ``-1`` if none.
     big_gross : float
@@ -141,52 +135,31 @@ def scan_weights(
     """
     n_d, n_a = weights.shape
     decide = np.zeros(n_d, dtype=np.bool_)
-    big_row = -1
-    big_gross = 0.0
     for t in range(n_d):
+        if not candidate[t]:
+            continue
         gross = 0.0
         for j in range(n_a):
             w = weights[t, j]
             if w == w:
-                if np.isinf(w):
-                    return decide, t, j, big_row, big_gross
                 gross += abs(w)
                 decide[t] = True
-        if not candidate[t]:
-            decide[t] = False
-        elif big_row < 0 and gross > max_gross:
-            big_row = t
-            big_gross = gross
-    return decide, -1, -1, big_row, big_gross
+        if gross > max_gross:
+            return decide, t, gross
+    return decide, -1, 0.0
 
 
 @njit(cache=True, error_model="numpy")
-def scan_prices(prices: np.ndarray) -> tuple[int, int, float]:
-    """First price that is neither missing (NaN) nor finite and >= 0; smallest price > 0.
-
-    Parameters
-    ----------
-    prices : ndarray, shape ``(n_dates, n_assets)``
-
-    Returns
-    -------
-    row, col : int
-        Position of the first bad price, ``(-1, -1)`` if every price is NaN or
-        in ``[0, inf)``.
-    smallest : float
-        Smallest positive price seen before stopping (``inf`` if none).
-    """
-    n_d, n_a = prices.shape
-    smallest = np.inf
-    for t in range(n_d):
-        for j in range(n_a):
-            p = prices[t, j]
-            if p == p:
-                if p < 0.0 or p == np.inf:
-                    return t, j, smallest
-                if 0.0 < p < smallest:
-                    smallest = p
-    return -1, -1, smallest
+def _reject(
+    rejects: np.ndarray, n_rj: int, t: int, j: int, side: int, shares: float, reason: int
+) -> int:
+    """Write one refusal at ``rejects[n_rj]``; returns the next free slot."""
+    rejects[n_rj]["bar"] = t
+    rejects[n_rj]["asset"] = j
+    rejects[n_rj]["side"] = side
+    rejects[n_rj]["shares"] = shares
+    rejects[n_rj]["reason"] = reason
+    return n_rj + 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -274,8 +247,16 @@ def _buy(
     tr_shares: np.ndarray,
     tr_price: np.ndarray,
     n_tr: int,
+    traded: float,
+    c_comm: float,
+    c_tax: float,
+    c_slip: float,
 ) -> tuple[float, float, float, float, float]:
-    """Fill a buy of q shares at p; returns cash and (traded, commission, tax, slippage)."""
+    """Fill a buy of q shares at p.
+
+    Returns cash and the bar's running totals (traded value, commission, tax,
+    slippage) with this fill added.
+    """
     val = q * (p * (1.0 + slip))
     comm = max(rate * val, min_comm)
     tax = btax * val
@@ -284,7 +265,13 @@ def _buy(
     tr_asset[n_tr] = j
     tr_shares[n_tr] = q
     tr_price[n_tr] = p
-    return cash - (val + comm + tax), q * p, comm, tax, q * p * slip
+    return (
+        cash - (val + comm + tax),
+        traded + q * p,
+        c_comm + comm,
+        c_tax + tax,
+        c_slip + q * p * slip,
+    )
 
 
 @njit(cache=True, error_model="numpy")
@@ -488,40 +475,24 @@ def run_kernel(
                             want = np.trunc(want / lt) * lt
                         want -= pos[j]
                         if abs(want) > _SIZE_EPS:
-                            rejects[n_rj]["bar"] = t
-                            rejects[n_rj]["asset"] = j
-                            rejects[n_rj]["side"] = 1 if want > 0 else -1
-                            rejects[n_rj]["shares"] = abs(want)
-                            rejects[n_rj]["reason"] = R_UNTRADEABLE
-                            n_rj += 1
+                            n_rj = _reject(
+                                rejects, n_rj, t, j, 1 if want > 0 else -1, abs(want), R_UNTRADEABLE
+                            )
                     elif w != 0.0:
                         # never priced: the order cannot even be sized (NaN
                         # shares), but it is recorded, not dropped
-                        rejects[n_rj]["bar"] = t
-                        rejects[n_rj]["asset"] = j
-                        rejects[n_rj]["side"] = 1 if w > 0 else -1
-                        rejects[n_rj]["shares"] = np.nan
-                        rejects[n_rj]["reason"] = R_UNTRADEABLE
-                        n_rj += 1
+                        n_rj = _reject(
+                            rejects, n_rj, t, j, 1 if w > 0 else -1, np.nan, R_UNTRADEABLE
+                        )
                     continue
                 raw = tg[j]
                 tgt = raw
                 if not fractional:
                     tgt = tl[j]
                     if tgt == 0.0 and raw != 0.0 and pos[j] == 0.0:
-                        rejects[n_rj]["bar"] = t
-                        rejects[n_rj]["asset"] = j
-                        rejects[n_rj]["side"] = 1 if raw > 0 else -1
-                        rejects[n_rj]["shares"] = abs(raw)
-                        rejects[n_rj]["reason"] = R_LOT
-                        n_rj += 1
+                        n_rj = _reject(rejects, n_rj, t, j, 1 if raw > 0 else -1, abs(raw), R_LOT)
                 if tgt < 0.0 and not allow_short:
-                    rejects[n_rj]["bar"] = t
-                    rejects[n_rj]["asset"] = j
-                    rejects[n_rj]["side"] = -1
-                    rejects[n_rj]["shares"] = -tgt
-                    rejects[n_rj]["reason"] = R_NO_SHORT
-                    n_rj += 1
+                    n_rj = _reject(rejects, n_rj, t, j, -1, -tgt, R_NO_SHORT)
                     tgt = 0.0
                 delta = tgt - pos[j]
                 if delta == 0.0 or (fractional and abs(delta) <= _SIZE_EPS):
@@ -532,12 +503,7 @@ def run_kernel(
                 ref = last_close[j]
                 if delta < 0.0:
                     if b < np.inf and ref > 0.0 and p <= ref * (1.0 - b + BAND_TOL):
-                        rejects[n_rj]["bar"] = t
-                        rejects[n_rj]["asset"] = j
-                        rejects[n_rj]["side"] = -1
-                        rejects[n_rj]["shares"] = -delta
-                        rejects[n_rj]["reason"] = R_BAND_DOWN
-                        n_rj += 1
+                        n_rj = _reject(rejects, n_rj, t, j, -1, -delta, R_BAND_DOWN)
                         continue
                     q = -delta
                     if settle[t] > 0 and pos[j] > 0.0:
@@ -548,12 +514,7 @@ def run_kernel(
                         sellable = max(pos[j] - locked, 0.0)
                         long_part = min(q, pos[j])
                         if long_part > sellable:
-                            rejects[n_rj]["bar"] = t
-                            rejects[n_rj]["asset"] = j
-                            rejects[n_rj]["side"] = -1
-                            rejects[n_rj]["shares"] = q - sellable
-                            rejects[n_rj]["reason"] = R_T_PLUS
-                            n_rj += 1
+                            n_rj = _reject(rejects, n_rj, t, j, -1, q - sellable, R_T_PLUS)
                             q = sellable
                     if q <= 0.0:
                         continue
@@ -578,20 +539,10 @@ def run_kernel(
                         any_short = True
                 else:
                     if b < np.inf and ref > 0.0 and p >= ref * (1.0 + b - BAND_TOL):
-                        rejects[n_rj]["bar"] = t
-                        rejects[n_rj]["asset"] = j
-                        rejects[n_rj]["side"] = 1
-                        rejects[n_rj]["shares"] = delta
-                        rejects[n_rj]["reason"] = R_BAND_UP
-                        n_rj += 1
+                        n_rj = _reject(rejects, n_rj, t, j, 1, delta, R_BAND_UP)
                         continue
                     if has_min and delta < min_order[j]:
-                        rejects[n_rj]["bar"] = t
-                        rejects[n_rj]["asset"] = j
-                        rejects[n_rj]["side"] = 1
-                        rejects[n_rj]["shares"] = delta
-                        rejects[n_rj]["reason"] = R_LOT
-                        n_rj += 1
+                        n_rj = _reject(rejects, n_rj, t, j, 1, delta, R_LOT)
                         continue
                     # buys fill from the top of the order arrays down
                     k = n_a - 1 - n_buy
@@ -635,15 +586,11 @@ def run_kernel(
                 if n_cut > 0 and cut[k]:
                     continue
                 j = o_idx[k]
-                cash, tv, cm, tx, sl = _buy(
+                cash, traded, c_comm, c_tax, c_slip = _buy(
                     t, j, o_q[k], px[j], cash, rate, btax, min_comm, slip, pos,
-                    tr_bar, tr_asset, tr_shares, tr_price, n_tr,
+                    tr_bar, tr_asset, tr_shares, tr_price, n_tr, traded, c_comm, c_tax, c_slip,
                 )  # fmt: skip
                 n_tr += 1
-                traded += tv
-                c_comm += cm
-                c_tax += tx
-                c_slip += sl
                 if max_settle > 0:
                     ring_q[locked_slot, j] += o_q[k]
             # then the cut ones, smallest first, each as far as the cash goes
@@ -658,25 +605,16 @@ def run_kernel(
                 if has_min and qa < min_order[j]:
                     qa = 0.0
                 if qa < q:
-                    rejects[n_rj]["bar"] = t
-                    rejects[n_rj]["asset"] = j
-                    rejects[n_rj]["side"] = 1
-                    rejects[n_rj]["shares"] = q - qa
-                    rejects[n_rj]["reason"] = R_CASH
-                    n_rj += 1
+                    n_rj = _reject(rejects, n_rj, t, j, 1, q - qa, R_CASH)
                 if qa <= 0.0:
                     continue
-                cash, tv, cm, tx, sl = _buy(
+                cash, traded, c_comm, c_tax, c_slip = _buy(
                     t, j, qa, p, cash, rate, btax, min_comm, slip, pos,
-                    tr_bar, tr_asset, tr_shares, tr_price, n_tr,
+                    tr_bar, tr_asset, tr_shares, tr_price, n_tr, traded, c_comm, c_tax, c_slip,
                 )  # fmt: skip
                 if fractional and qa < q:
                     cash = 0.0  # a cash-limited fractional buy spends all of it, not ~1e-12 less
                 n_tr += 1
-                traded += tv
-                c_comm += cm
-                c_tax += tx
-                c_slip += sl
                 if max_settle > 0:
                     ring_q[locked_slot, j] += qa
             # a position in an asset that has never closed (filled at an open

@@ -180,15 +180,21 @@ class BacktestResult:
             value / self.equity_values[:, None], index=self.dates, columns=self.assets
         )
 
+    def _order_columns(self, rec: np.ndarray) -> dict[str, Any]:
+        """date, ticker, side ("buy"/"sell") and shares of fill or refusal records."""
+        return {
+            "date": self.dates[rec["bar"]],
+            "ticker": self.assets[rec["asset"]],
+            "side": np.where(rec["side"] > 0, "buy", "sell"),
+            "shares": rec["shares"],
+        }
+
     def trades_frame(self) -> pd.DataFrame:
         """Trades as a long DataFrame: date, ticker, side ("buy"/"sell"), shares, ..."""
         tr = self.trades
         return pd.DataFrame(
             {
-                "date": self.dates[tr["bar"]],
-                "ticker": self.assets[tr["asset"]],
-                "side": np.where(tr["side"] > 0, "buy", "sell"),
-                "shares": tr["shares"],
+                **self._order_columns(tr),
                 "price": tr["price"],
                 "value": tr["value"],
                 "commission": tr["commission"],
@@ -202,10 +208,7 @@ class BacktestResult:
         rj = self.rejected
         return pd.DataFrame(
             {
-                "date": self.dates[rj["bar"]],
-                "ticker": self.assets[rj["asset"]],
-                "side": np.where(rj["side"] > 0, "buy", "sell"),
-                "shares": rj["shares"],
+                **self._order_columns(rj),
                 "reason": np.asarray(REASONS, dtype=object)[rj["reason"]],
             }
         )
