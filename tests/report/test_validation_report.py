@@ -14,6 +14,7 @@ from alphalab.report import read_run, write_report
 from alphalab.report.html import render_html
 from alphalab.report.tables import data_validation_section, esc
 from alphalab.report.validation import (
+    cpcv_table,
     fig_trials,
     holdout_sentence,
     overfitting_table,
@@ -120,6 +121,23 @@ def test_overfitting_table_shows_the_numbers_of_validation_json(
             assert f">{o['pbo']:.3f}<" in row and f">{o['pbo_splits']:,}<" in row
             assert f">{o['min_backtest_years']:.2f}<" in row
     assert summary["momentum"]["overfitting"]["n_trials"] > 1  # tuning trials are counted
+
+
+def test_cpcv_distribution_is_shown_when_present(
+    dev_page: str, validated_runs: dict[str, Path]
+) -> None:
+    summary = json.loads((validated_runs["dev"] / "validation.json").read_text())
+    with_cpcv = {n: s["cpcv"] for n, s in summary.items() if isinstance(s.get("cpcv"), dict)}
+    section = _section(dev_page, "overfitting")
+    if not with_cpcv:
+        assert "Combinatorial purged" not in section
+    for name, c in with_cpcv.items():
+        row = section[section.index(f'<th class="rowh">{esc(name)}</th>', section.index("cpcv")) :]
+        row = row[: row.index("</tr>")]
+        assert f">{c['n_splits']:,}<" in row and f">{c['sharpe_p50']:.2f}<" in row
+    assert cpcv_table({"m": {"cpcv": None}}) == ""
+    html = cpcv_table({"m": {"cpcv": {"n_splits": 15, "sharpe_p05": 0.1, "share_positive": 0.8}}})
+    assert ">15<" in html and ">0.10<" in html and ">80%<" in html
 
 
 def test_walkforward_folds_and_trials(dev_page: str, validated_runs: dict[str, Path]) -> None:

@@ -38,6 +38,7 @@ from alphalab.report.tables import (
     trades_table,
 )
 from alphalab.report.validation import (
+    cpcv_table,
     fig_trials,
     overfitting_table,
     trials_table,
@@ -214,7 +215,8 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
     perf = ("chart-equity", "chart-drawdown", "chart-rolling-sharpe", "chart-returns")
     sections.append(("performance", "Performance", "".join(charts[k] for k in perf)))
     if isinstance(run.validation, dict):
-        sections.append(("overfitting", "Overfitting", overfitting_table(run.validation)))
+        overfit = overfitting_table(run.validation) + cpcv_table(run.validation)
+        sections.append(("overfitting", "Overfitting", overfit))
         sections.append(("walkforward", "Walk-forward", _walkforward(run, charts)))
     if "chart-monthly" in charts:
         sections.append(("monthly", "Monthly returns", charts["chart-monthly"]))

@@ -22,6 +22,7 @@ from alphalab.report.style import PALETTE
 from alphalab.report.tables import esc, render_obj
 
 __all__ = [
+    "cpcv_table",
     "fig_trials",
     "holdout_sentence",
     "overfitting_table",
@@ -322,6 +323,35 @@ def overfitting_table(validation: Any) -> str:
         "cross-validation over the PBO splits); marked red from 0.5. MinBTL: years of data needed before that many "
         "trials could not produce the observed Sharpe by chance; marked red when longer than "
         "the span tested.</p>"
+    )
+
+
+def cpcv_table(validation: Any) -> str:
+    """The CPCV Sharpe distribution per strategy (``summary["cpcv"]``); "" when none has one."""
+    rows = []
+    for name, s in _summaries(validation).items():
+        c = s.get("cpcv")
+        if not isinstance(c, Mapping):
+            continue
+        share = _num(c.get("share_positive"))
+        rows.append(
+            f'<tr><th class="rowh">{esc(name)}</th>'
+            f'<td class="num">{_fmt(c.get("n_splits"), 0)}</td>'
+            + "".join(
+                f'<td class="num">{_fmt(c.get(k), 2)}</td>'
+                for k in ("sharpe_p05", "sharpe_p50", "sharpe_p95", "sharpe_mean", "sharpe_std")
+            )
+            + f'<td class="num">{"n/a" if share is None else f"{share:.0%}"}</td></tr>'
+        )
+    if not rows:
+        return ""
+    return (
+        "<h3>Combinatorial purged cross-validation</h3>"
+        '<table class="num cpcv"><thead><tr><th>strategy</th><th>splits</th><th>Sharpe p5</th>'
+        "<th>median</th><th>p95</th><th>mean</th><th>std</th><th>share &gt; 0</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        '<p class="note">Annualised Sharpe of each CPCV test path on the development span: '
+        "a wide spread or a low share above zero says the walk-forward path was lucky.</p>"
     )
 
 
