@@ -892,6 +892,16 @@ class Store:
         under ``ROOT/datasets/`` only: ``read_csv('/etc/passwd')``, ``glob``
         or ``read_parquet`` of any other path raise :class:`DataError`.
         """
+        # A concurrent write may replace (and delete) a file between the
+        # catalogue read and the scan: read the catalogue again and retry.
+        for attempt in range(5):
+            try:
+                return self._query_once(sql, final=False)
+            except _Vanished:
+                time.sleep(0.01 * (attempt + 1))
+        return self._query_once(sql, final=True)
+
+    def _query_once(self, sql: str, *, final: bool) -> pd.DataFrame:
         with self._connect(read_only=True) as cat:
             catalogue = cat.sql("SELECT * FROM datasets ORDER BY name").to_arrow_table()
         base = (self.root / "datasets").absolute()
@@ -916,6 +926,8 @@ class Store:
                 try:
                     con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({path})')
                 except duckdb.Error as exc:
+                    if not final and not (base.parent / rel).exists():
+                        raise _Vanished from None
                     # A broken dataset must not block queries of the others:
                     # its view raises the reason when (and only when) it is used.
                     broken = (
@@ -933,6 +945,9 @@ class Store:
             try:
                 return con.execute(sql).df()
             except duckdb.Error as exc:
+                paths = catalogue.column("path").to_pylist()
+                if not final and not all((base.parent / rel).exists() for rel in paths):
+                    raise _Vanished from None
                 text = str(exc)
                 if "Permission Error" in text or "disabled by configuration" in text:
                     raise DataError(
@@ -942,6 +957,10 @@ class Store:
                 raise DataError(f"query failed: {text}") from None
         finally:
             con.close()
+
+
+class _Vanished(Exception):
+    """A dataset file went away during a query (a concurrent replace): retry."""
 
 
 def _check_frame(df: Any, what: str) -> None:
