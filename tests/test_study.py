@@ -362,6 +362,7 @@ def test_tickers_not_in_the_data_name_the_key(data_dir: Path, tmp_path: Path) ->
         Study(cfg).run(out=tmp_path / "o", progress=False)
 
 
+@pytest.mark.filterwarnings("ignore::alphalab.data.validation.DataQualityWarning")
 def test_benchmark_with_all_nan_closes(data_dir: Path, tmp_path: Path) -> None:
     bench = pd.read_parquet(data_dir / "index.parquet").assign(close=np.nan)
     bench.to_parquet(tmp_path / "nan.parquet", index=False)
@@ -373,6 +374,7 @@ def test_benchmark_with_all_nan_closes(data_dir: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.filterwarnings("ignore::alphalab.data.validation.DataQualityWarning")
 def test_benchmark_ticker_with_all_nan_closes(data_dir: Path, tmp_path: Path) -> None:
     prices = pd.read_parquet(data_dir / "prices.parquet")
     odd = prices[prices["ticker"] == prices["ticker"].iloc[0]].assign(ticker="DEAD")
