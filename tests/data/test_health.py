@@ -286,3 +286,22 @@ def test_unknown_market_refused() -> None:
     one = Panel({"close": np.ones((3, 1))}, pd.bdate_range("2020-01-06", periods=3), ["A"])
     with pytest.raises(MarketRuleError, match="unknown market 'zz'"):
         check_health(one, market="zz")
+
+
+def test_fundamentals_check_reports_broken_keys_instead_of_crashing() -> None:
+    f = pd.DataFrame({
+        "ticker": [None, "A", "B", "C"],
+        "period_end": ["2020-03-31", "2020-03-31", "31/31/2020", "2020-03-31"],
+        "report_date": ["2020-04-20", "someday", "2020-04-20", "2020-04-22"],
+        "pe": [1.0, 2.0, 3.0, 4.0],
+    })
+    rep = check_fundamentals(f, name="f")
+    bad = rep.of_kind("bad_key")
+    assert list(bad["severity"].unique()) == ["error"]
+    assert sorted(bad["value"].astype(int)) == [0, 1, 2]  # the rows, by position
+    assert any("31/31/2020" in d for d in bad["detail"]) and any("someday" in d for d in bad["detail"])
+    assert rep.stats["n_reports"] == 4
+    from alphalab.errors import DataError
+
+    with pytest.raises(DataError, match="DataFrame"):
+        check_fundamentals([1, 2])  # type: ignore[arg-type]

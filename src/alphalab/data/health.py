@@ -31,7 +31,8 @@ Checks and their kinds (severity in brackets):
 * fundamentals: ``zero_size`` [warning] zero or negative market caps / share
   counts, ``extreme_value`` [warning] |P/E| > 1000, P/B > 100, growth rates
   beyond +-100x, ``duplicate_report`` [error], ``announced_before_period_end``
-  [error].
+  [error], ``bad_key`` [error] rows without a ticker or with a missing or
+  unreadable ``period_end`` / ``report_date``.
 """
 
 from __future__ import annotations
@@ -638,13 +639,31 @@ def check_fundamentals(
         Extra ``{column: predicate}`` where ``predicate(values) -> bool array``
         marks extreme values.
     """
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"fundamentals table {name!r} must be a pandas DataFrame, got {type(df).__name__}")
     for col in ("ticker", "period_end"):
         if col not in df.columns:
             raise DataError(f"fundamentals table {name!r} lacks column {col!r}")
+    df = df.reset_index(drop=True)
     iss = _Issues()
     tick = df["ticker"].astype(str).to_numpy(dtype=object)
-    pend = pd.DatetimeIndex(pd.to_datetime(df["period_end"]))
-    dup = df.duplicated(["ticker", "period_end"], keep=False).to_numpy()
+    # Rows whose keys are missing or not dates are errors of their own; the
+    # other checks still run on the rest (a health check reports, never crashes).
+    parsed = {}
+    for col in ("ticker", "period_end", "report_date"):
+        if col not in df.columns:
+            continue
+        raw = df[col]
+        if col == "ticker":
+            bad = raw.isna().to_numpy()
+        else:
+            parsed[col] = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce", format="mixed"))
+            bad = np.asarray(parsed[col].isna()) & (raw.notna().to_numpy() | (col == "period_end"))
+        rows = np.flatnonzero(bad)
+        iss.add("bad_key", "error", tick[rows], pd.NaT, rows,
+                [f"row {i}: {col} {raw.iloc[i]!r} is missing or not valid" for i in rows])
+    pend = parsed["period_end"]
+    dup = df.duplicated(["ticker", "period_end"], keep=False).to_numpy() & df["ticker"].notna().to_numpy()
     iss.add(
         "duplicate_report",
         "error",
@@ -654,7 +673,7 @@ def check_fundamentals(
         "several rows for one (ticker, period_end)",
     )
     if "report_date" in df.columns:
-        rd = pd.DatetimeIndex(pd.to_datetime(df["report_date"]))
+        rd = parsed["report_date"]
         early = np.asarray(rd < pend)
         iss.add(
             "announced_before_period_end",
