@@ -50,7 +50,8 @@ def test_demo_writes_the_report(demo_run: tuple[Result, Path]) -> None:
     equity = pd.read_parquet(out / "equity.parquet")
     assert equity.index[0].year == 2010 and equity.index[-1].year == 2022
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["timings"]["total"] < 120
+    # Timings are recorded, never asserted (speed lives in benchmarks/).
+    assert {"load", "strategies", "report", "total"} <= set(manifest["timings"])
 
 
 def test_run_a_study_file(tmp_path: Path, us_sp500_long: pd.DataFrame) -> None:
