@@ -50,7 +50,10 @@ def test_default_root_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert default_root() == Path.home() / ".alphalab"
 
 
-@pytest.mark.parametrize("bad", ["", "../x", "a/b", "..", "a..b", "/abs", ".hidden", "x" * 200, "a b"])
+@pytest.mark.parametrize(
+    "bad", ["", "../x", "a/b", "..", "a..b", "/abs", ".hidden", "x" * 200, "x" * 129, "a b", "données", "日本",
+            "a\x00b", "-rf", "a\\b", "a\nb", "abc\n", None, 5],
+)
 def test_bad_names_rejected(bad: str, store: Store, vn30_small: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="invalid dataset name"):
         validate_name(bad)

@@ -122,7 +122,7 @@ def validate_name(name: str) -> str:
     Windows device names (``con``, ``nul``, ``com1`` ..., with any extension)
     are reserved.
     """
-    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or ".." in name:
         raise DataError(
             f"invalid dataset name {name!r}: use 1-128 letters, digits, '_', '-' or '.', "
             "starting with a letter or digit, no '..' or slashes"
