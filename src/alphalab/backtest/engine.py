@@ -163,7 +163,11 @@ def backtest(
     cut when cash runs short (no margin: cash never goes below zero by a buy);
     the book is then marked at the close. A decision on the last bar has no
     bar to execute on and is ignored. Borrow cost accrues on the short value
-    at each close at the market's rate / 252.
+    at each close at the market's rate / 252. The T+N lock counts bars (rows
+    of the panel = trading days), not calendar days. A ``volume`` of 0 on the
+    execution bar is read as a halt known before the open. A position in an
+    asset that has not closed yet is marked at its fill price (also the band
+    reference) until its first close.
 
     Raises
     ------

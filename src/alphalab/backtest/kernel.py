@@ -48,7 +48,8 @@ fill price after slippage, value = shares * fill price, and its costs."""
 
 REJECT_DTYPE = np.dtype([*_ORDER_HEAD, ("reason", np.int64)])
 """One refused (part of an) order: execution bar, asset, side, shares not
-filled and a reason code (an index into :data:`REASONS`)."""
+filled (NaN for an asset never priced yet: the order cannot be sized) and a
+reason code (an index into :data:`REASONS`)."""
 
 REASONS = ("band_up", "band_down", "untradeable", "t_plus_lock", "no_short", "cash", "lot")
 R_BAND_UP, R_BAND_DOWN, R_UNTRADEABLE, R_T_PLUS, R_NO_SHORT, R_CASH, R_LOT = range(7)
