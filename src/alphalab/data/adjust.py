@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from alphalab.data.panel import Panel
+from alphalab.data.parsing import parse_dates
 from alphalab.errors import DataError
 
 __all__ = [
@@ -130,10 +131,7 @@ def _events_frame(df: pd.DataFrame | None, value: str, what: str) -> pd.DataFram
     if out["ticker"].isna().any():
         raise DataError(f"{what}: {int(out['ticker'].isna().sum())} row(s) have no ticker")
     out["ticker"] = out["ticker"].astype(str)
-    dates = pd.to_datetime(out["date"], errors="coerce", format="mixed")
-    if dates.isna().any():
-        raise DataError(f"{what}: date missing or not a date in {int(dates.isna().sum())} row(s), "
-                        f"{first(dates.isna(), 'date')}")
+    dates = parse_dates(out["date"], f"{what}: date", required=True, who=out["ticker"])
     nums = pd.to_numeric(out[value], errors="coerce")
     if nums.isna().any():
         raise DataError(f"{what}: {value} missing or not a number in {int(nums.isna().sum())} row(s), "

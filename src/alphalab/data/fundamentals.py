@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from alphalab.data.panel import Panel
+from alphalab.data.parsing import parse_dates
 from alphalab.errors import DataError
 
 __all__ = ["FundamentalsLagWarning", "availability_dates", "join_fundamentals"]
@@ -36,26 +37,7 @@ class FundamentalsLagWarning(UserWarning):
 
 
 def _dates(table: pd.DataFrame, col: str, name: str) -> pd.Series:
-    """Column ``col`` as naive datetime64 (UTC for zone-aware stamps).
-
-    Values that are present but not dates raise :class:`DataError` naming
-    the first one; missing values stay NaT.
-    """
-    raw = table[col]
-    try:
-        out = pd.to_datetime(raw, errors="coerce", format="mixed")
-    except (TypeError, ValueError):  # mixed zones or objects no parser takes
-        out = pd.Series(pd.NaT, index=table.index)
-    if getattr(out.dt, "tz", None) is not None:
-        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-    bad = out.isna() & raw.notna()
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"fundamentals table {name!r}: {col} has {int(bad.sum())} value(s) that are not "
-            f"dates, first {raw.iloc[i]!r} (row {i})"
-        )
-    return out
+    return parse_dates(table[col], f"fundamentals table {name!r}: {col}", who=table.get("ticker"))
 
 
 def _is_annual(table: pd.DataFrame) -> np.ndarray:

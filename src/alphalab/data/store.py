@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from alphalab.data.panel import Panel
+from alphalab.data.parsing import parse_dates
 from alphalab.errors import DataError
 
 __all__ = [
@@ -573,7 +574,7 @@ class Store:
             df["ticker"] = df["ticker"].astype(str)
         for col in ("date", "period_end", "report_date"):
             if col in df.columns:
-                d = _to_dates(df[col], f"dataset {name!r}: column {col!r}")
+                d = parse_dates(df[col], f"dataset {name!r}: column {col!r}")
                 df[col] = d.astype("datetime64[us]")
         if kind == "prices":
             if df["date"].isna().any():
@@ -812,7 +813,7 @@ class Store:
             dataset name, market, source, adjusted state and content hash.
         """
         start, end = (
-            None if v is None else pd.Timestamp(_to_dates(pd.Series([v]), f"{k}=").iloc[0])
+            None if v is None else pd.Timestamp(parse_dates(pd.Series([v]), f"{k}=").iloc[0])
             for k, v in (("start", start), ("end", end))
         )
         info, pf = self._open(name)
@@ -969,28 +970,6 @@ def _check_frame(df: Any, what: str) -> None:
     twice = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
     if twice:
         raise DataError(f"{what} has duplicated column(s) {twice}")
-
-
-def _to_dates(values: pd.Series, what: str) -> pd.Series:
-    """Parse dates; zone-aware stamps become naive UTC; bad values name themselves."""
-    try:
-        d = pd.to_datetime(values)  # fast path: one inferred format
-    except (TypeError, ValueError, OverflowError):
-        # Slow path only to find and name the culprits.
-        try:
-            d = pd.to_datetime(values, errors="coerce", format="mixed")
-        except (TypeError, ValueError) as exc:  # e.g. mixed time zones
-            raise DataError(f"{what} cannot be read as dates: {exc}") from None
-        bad = d.isna() & values.notna()
-        if not bad.any():
-            raise DataError(f"{what} cannot be read as dates (mixed formats?)") from None
-        first = values[bad].iloc[0]
-        raise DataError(
-            f"{what} has {int(bad.sum())} value(s) that are not dates, first {first!r}"
-        ) from None
-    if getattr(d.dt, "tz", None) is not None:
-        d = d.dt.tz_convert("UTC").dt.tz_localize(None)
-    return d
 
 
 def _sql_str(text: str) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from alphalab.data.calendars import st_mask, tradable_mask
 from alphalab.data.panel import Panel
+from alphalab.data.parsing import parse_dates
 from alphalab.errors import DataError
 
 __all__ = [
@@ -125,15 +126,7 @@ def _member_dates(m: pd.DataFrame, col: str, *, required: bool) -> pd.Series:
     """Column ``col`` of a membership table as dates; bad or (if required) missing ones named."""
     if col not in m.columns:
         return pd.Series(pd.NaT, index=m.index, dtype="datetime64[ns]")
-    out = pd.to_datetime(m[col], errors="coerce", format="mixed")
-    bad = out.isna() & (m[col].notna() | required)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"membership: {col} missing or not a date in {int(bad.sum())} row(s), first "
-            f"{m[col].iloc[i]!r} for {str(m['ticker'].iloc[i])!r} (row {i})"
-        )
-    return out
+    return parse_dates(m[col], f"membership: {col}", required=required, who=m["ticker"])
 
 
 def listing_age(panel: Panel) -> np.ndarray:

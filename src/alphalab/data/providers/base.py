@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from alphalab.data.parsing import parse_dates
 from alphalab.errors import AlphalabError, DataError
 
 __all__ = [
@@ -142,19 +143,8 @@ def finish(
         if col not in df.columns:
             raise ProviderError(f"{provider}: reply lacks a {col!r} column; got {list(df.columns)}")
     out = df.copy()
-    try:
-        dates = pd.to_datetime(out["date"])
-    except (TypeError, ValueError, OverflowError):
-        parsed = pd.to_datetime(out["date"], errors="coerce", format="mixed")
-        bad = out["date"][parsed.isna() & out["date"].notna()]
-        first = bad.iloc[0] if len(bad) else "?"
-        raise ProviderError(
-            f"{provider}: reply date column holds {len(bad)} value(s) that are not dates, "
-            f"first {first!r}"
-        ) from None
-    if dates.dt.tz is not None:
-        # Vendors stamp daily bars at the exchange's midnight: keep the local date.
-        dates = dates.dt.tz_localize(None)
+    # Vendors stamp daily bars at the exchange's midnight: keep the local date.
+    dates = parse_dates(out["date"], f"{provider}: reply date", error=ProviderError, utc=False)
     out["date"] = dates.dt.normalize().astype("datetime64[ns]")
     out["ticker"] = out["ticker"].astype(str)
     keep = ["date", "ticker"]
