@@ -267,3 +267,21 @@ def test_hand_made_open_fallback_keeps_equity_finite() -> None:
                        engine=engine)  # fmt: skip
         assert res.trades["price"].tolist() == [20.0]
         assert res.equity_values.tolist() == [1000.0, 1000.0, 1000.0, 1025.0]
+
+
+@pytest.mark.parametrize("rule", [True, np.True_, 1.5, np.ones(30, dtype=bool), object()])
+def test_rebalance_of_the_wrong_type_is_refused(case, rule) -> None:
+    panel, w = case
+    backtest(w, panel, "vn.hose", rebalance=1)  # caches the every-bar mask under key 1
+    with pytest.raises(ConfigError, match="rebalance must be"):
+        backtest(w, panel, "vn.hose", rebalance=rule)  # True == 1 must not hit that entry
+
+
+def test_negative_volume_is_named(case) -> None:
+    panel, w = case
+    vol = np.array(panel["volume"])
+    vol[9, 0] = -100.0
+    with pytest.raises(DataError, match=rf"volume -100.0 on {panel.dates[9].date()}"):
+        backtest(w, panel.with_fields(volume=vol), "vn.hose")
+    vol[9, 0] = NAN  # unknown volume does not block trading
+    assert len(backtest(w, panel.with_fields(volume=vol), "vn.hose", initial_cash=1e9).trades)

@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 
 from alphalab.backtest.costs import Costs
-from alphalab.backtest.inputs import MAX_GROSS, check_arguments, check_prices, prepare_weights
+from alphalab.backtest.inputs import (
+    MAX_GROSS,
+    check_arguments,
+    check_prices,
+    check_volume,
+    prepare_weights,
+)
 from alphalab.backtest.kernel import REJECT_DTYPE, run_kernel, scan_weights
 from alphalab.backtest.kernel_py import run_kernel_py
 from alphalab.backtest.result import BacktestResult
@@ -79,9 +85,24 @@ def _remember(cache: dict, key: tuple[Any, ...], value: Any) -> Any:
 
 
 def _schedule(panel: Panel, rule: RebalanceRule) -> np.ndarray:
-    """:func:`rebalance_mask`, cached for named and every-k-bars rules (read-only)."""
+    """:func:`rebalance_mask`, cached for named and every-k-bars rules (read-only).
+
+    Raises
+    ------
+    ConfigError
+        A rule of the wrong type (a bool would also hit the cache entry of
+        ``1``, since ``True == 1``; a float, a mask array ...).
+    """
+    if isinstance(rule, (bool, np.bool_)):
+        raise ConfigError(f"rebalance must be a rule name, a number of bars or dates, got {rule!r}")
     if not isinstance(rule, (str, int, np.integer)):
-        return np.ascontiguousarray(rebalance_mask(panel.dates, rule))
+        try:
+            return np.ascontiguousarray(rebalance_mask(panel.dates, rule))
+        except TypeError:
+            raise ConfigError(
+                "rebalance must be a rule name ('weekly' ...), a number of bars or a list of "
+                f"dates, got {rule!r:.60}"
+            ) from None
     key = (rule, *_calendar_key(panel.dates))
     hit = _MASK_CACHE.get(key)
     if hit is None:
@@ -197,6 +218,7 @@ def backtest(
     costs, initial_cash = check_arguments(panel, market, costs, initial_cash)
     w = prepare_weights(weights, panel)
     check_prices(panel, ("close", "open") if execution == "next_open" else ("close",), initial_cash)
+    check_volume(panel)
     n_d, n_a = panel.shape
 
     candidate = np.ones(n_d, dtype=bool) if rebalance is None else _schedule(panel, rebalance)

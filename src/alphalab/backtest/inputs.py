@@ -24,6 +24,7 @@ __all__ = [
     "MAX_GROSS",
     "check_arguments",
     "check_prices",
+    "check_volume",
     "prepare_weights",
 ]
 
@@ -113,6 +114,24 @@ def check_prices(panel: Panel, names: tuple[str, ...], initial_cash: float) -> N
                     f"{initial_cash:g}: share counts would overflow a float; quote prices in "
                     "a larger unit or start with less cash"
                 )
+
+
+def check_volume(panel: Panel) -> None:
+    """Refuse a negative volume (0 = no trade that day, NaN = unknown).
+
+    Raises
+    ------
+    DataError
+        Names the date, asset and value of the first negative volume.
+    """
+    vol = panel.get("volume")
+    if vol is None or vol.size == 0 or not np.fmin.reduce(vol, axis=None) < 0:
+        return
+    r, c = np.argwhere(vol < 0)[0]
+    raise DataError(
+        f"volume {float(vol[r, c])!r} on {panel.dates[r].date()} for asset "
+        f"{panel.assets[c]!r}: volumes must be >= 0 (0 = no trade, NaN = unknown)"
+    )
 
 
 def _first_non_real(cells: np.ndarray) -> tuple[int, int] | None:
