@@ -285,3 +285,15 @@ def test_negative_volume_is_named(case) -> None:
         backtest(w, panel.with_fields(volume=vol), "vn.hose")
     vol[9, 0] = NAN  # unknown volume does not block trading
     assert len(backtest(w, panel.with_fields(volume=vol), "vn.hose", initial_cash=1e9).trades)
+
+
+@pytest.mark.parametrize("value", [True, "5", [1.0], complex(1, 0)])
+def test_costs_refuse_bools_text_and_containers(value) -> None:
+    with pytest.raises(ConfigError, match=r"Costs\.commission_bps must be a finite number"):
+        Costs(commission_bps=value)
+
+
+def test_costs_accept_numpy_numbers_as_floats() -> None:
+    c = Costs(commission_bps=np.float32(2.5), slippage_bps=np.int64(3), min_commission=1)
+    assert (c.commission_bps, c.slippage_bps, c.min_commission) == (2.5, 3.0, 1.0)
+    assert all(type(v) is float for v in (c.commission_bps, c.slippage_bps, c.min_commission))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from alphalab.errors import ConfigError
 
 __all__ = ["COST_KINDS", "Costs"]
@@ -43,7 +45,14 @@ class Costs:
             value = getattr(self, name)
             if value is None:
                 continue
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            # a bool is an int to Python: True would silently be 1 bp
+            if (
+                isinstance(value, (bool, np.bool_))
+                or not isinstance(value, (int, float, np.integer, np.floating))
+                or not math.isfinite(value)
+                or value < 0
+            ):
                 raise ConfigError(f"Costs.{name} must be a finite number >= 0, got {value!r}")
+            object.__setattr__(self, name, float(value))
         if self.slippage_bps >= 1e4:
             raise ConfigError(f"Costs.slippage_bps must be below 10000, got {self.slippage_bps}")
