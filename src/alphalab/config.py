@@ -102,6 +102,11 @@ class DataConfig(_Model):
     tickers: list[str] | None = Field(
         None, min_length=1, description="Restrict the universe to these tickers."
     )
+    store: str | None = Field(
+        None,
+        description="Store root searched for dataset names (default $ALPHALAB_HOME or "
+        "~/.alphalab); relative to the study file.",
+    )
 
     @field_validator("market")
     @classmethod
@@ -263,6 +268,29 @@ class StrategyConfig(_Model):
             raise ValueError(f"params: {exc}") from None
 
 
+class FeaturesConfig(_Model):
+    """Named feature sets computed once on the study's data and added to it as fields."""
+
+    sets: list[str] = Field(
+        ..., min_length=1, description="Feature-set names, e.g. seed_ta, alpha101, alpha158."
+    )
+    cache: bool = Field(True, description="Reuse results cached by (data hash, spec hash).")
+
+    @field_validator("sets")
+    @classmethod
+    def _known_sets(cls, value: list[str]) -> list[str]:
+        from alphalab.features.sets import list_feature_sets
+
+        known = list_feature_sets()
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            raise ValueError(f"unknown feature set(s) {unknown}; known: {', '.join(known)}")
+        dup = sorted({v for v in value if value.count(v) > 1})
+        if dup:
+            raise ValueError(f"feature set(s) listed twice: {', '.join(dup)}")
+        return value
+
+
 class ReportConfig(_Model):
     """What the report shows."""
 
@@ -270,6 +298,9 @@ class ReportConfig(_Model):
     rolling_window: int = Field(126, ge=2, description="Bars in the rolling Sharpe window.")
     charts: bool = Field(True, description="Write PNG charts.")
     html: bool = Field(True, description="Write the self-contained report.html.")
+    health: bool = Field(
+        True, description="Check the data (gaps, bad prints, band breaches, ...) into health.json."
+    )
 
 
 class ExecutorConfig(_Model):
@@ -298,6 +329,9 @@ class StudyConfig(_Model):
     # minItems stays in the schema; the validator gives the readable message.
     strategies: list[StrategyConfig] = Field(..., json_schema_extra={"minItems": 1})
     report: ReportConfig = Field(default_factory=ReportConfig)
+    features: FeaturesConfig | None = Field(
+        None, description="Feature sets added to the data before any strategy runs."
+    )
     validation: ValidationSpec | None = Field(
         None,
         description="Walk-forward retraining, sealed holdout and stress slice; without it every "

@@ -203,6 +203,7 @@ def _load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
     from alphalab.data import load
 
     source = cfg.resolve_source(cfg.data.dataset)
+    store = None if cfg.data.store is None else cfg.resolve_source(cfg.data.store)
     try:
         panel = load(
             source,
@@ -212,6 +213,7 @@ def _load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
             tickers=cfg.data.tickers,
             # Nothing after the study's end is ever loaded; history before its start is.
             end=cfg.data.end,
+            store=store,
         )
     except DataError as exc:
         # The loader names the file; the study key that asked for the missing names is ours to add.
@@ -224,6 +226,32 @@ def _load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
             f"{cfg.data.end or 'its end'}; a study needs at least 2"
         )
     return panel, source
+
+
+def _health(cfg: StudyConfig, panel: Panel) -> Any:
+    """The data-health report of the study's data (gaps, bad prints, band breaches ...)."""
+    from alphalab.data.health import check_health
+
+    return check_health(panel, market=cfg.data.market, name=str(cfg.data.dataset))
+
+
+def _add_features(cfg: StudyConfig, panel: Panel) -> tuple[Panel, dict[str, Any]]:
+    """Compute the configured feature sets and add them to the panel as fields."""
+    from alphalab.features.sets import compute
+
+    assert cfg.features is not None
+    feats = compute(panel, cfg.features.sets, cache=cfg.features.cache)
+    clash = sorted(set(feats.fields) & set(panel.fields))
+    if clash:
+        raise ConfigError(
+            f"features: feature field(s) {clash[:5]} clash with data fields of the same name"
+        )
+    info = {
+        "sets": list(cfg.features.sets),
+        "fields": list(feats.fields),
+        **{k: v for k, v in feats.meta.items() if k in ("spec_hashes", "feature_origin")},
+    }
+    return panel.with_fields(**feats.fields), info
 
 
 def _close_series(obj: Any, name: str) -> pd.Series:
@@ -599,6 +627,15 @@ class Study:
             with timer.stage("load"):
                 panel, source = _load_panel(cfg)
                 bench_close, bench_validation = _load_benchmark(cfg, panel)
+            data_hash = panel.data_hash()  # of the data as loaded, before features are added
+            health = None
+            if cfg.report.health:
+                with timer.stage("health"):
+                    health = _health(cfg, panel)
+            feature_info = None
+            if cfg.features is not None:
+                with timer.stage("features"):
+                    panel, feature_info = _add_features(cfg, panel)
             bar.advance()
 
             strategies = {s.name: s.build() for s in cfg.strategies}
@@ -658,7 +695,7 @@ class Study:
             manifest: dict[str, Any] = {
                 "study": cfg.name,
                 "config_hash": cfg.config_hash(),
-                "data_hash": panel.data_hash(),
+                "data_hash": data_hash,
                 "seed": cfg.seed,
                 "market": cfg.data.market,
                 "dataset": str(source),
@@ -673,6 +710,10 @@ class Study:
                 },
                 "n_assets": panel.n_assets,
                 "data_validation": panel.meta.get("validation"),
+                "data_health": None if health is None else {
+                    "status": health.status, "summary": health.summary(),
+                },
+                "features": feature_info,
                 "benchmark_validation": bench_validation,
                 "strategies": [
                     {"name": s.name, "kind": s.kind, "params": dict(s.params)}
@@ -692,6 +733,8 @@ class Study:
                     self._write(tmp, manifest, metrics, results, bench, cfg)
                     for fname, obj in extras.get("files", {}).items():
                         _write_json(tmp / fname, obj)
+                    if health is not None:
+                        _write_json(tmp / "health.json", health.to_dict(max_issues=500))
                 _publish(tmp, final)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -41,13 +41,13 @@ def _looks_like_path(text: str) -> bool:
     return os.sep in text or "/" in text or any(lower.endswith(s) for s in SUFFIXES)
 
 
-def _store_lookup(name: str) -> tuple[Any | None, str]:
+def _store_lookup(name: str, root: Any = None) -> tuple[Any | None, str]:
     """(store, why-not) for ``name``: the Store holding it, or None and the reason."""
     try:
         store_mod = importlib.import_module("alphalab.data.store")
     except ImportError:
         return None, "the store (alphalab.data.store) is not available"
-    store = store_mod.Store()
+    store = store_mod.Store(root)
     # Looking must not create an empty catalogue as a side effect.
     if not store.catalog_path.exists():
         return None, f"the store at {store.root} is empty (no catalogue)"
@@ -60,8 +60,10 @@ def _store_lookup(name: str) -> tuple[Any | None, str]:
     return store, ""
 
 
-def resolve_source(source: Source) -> str:
+def resolve_source(source: Source, *, store: Any = None) -> str:
     """Which resolver handles ``source``: ``dataframe``, ``embedded``, ``file`` or ``store``.
+
+    ``store`` is the store root to search (default ``$ALPHALAB_HOME`` or ``~/.alphalab``).
 
     Raises
     ------
@@ -87,8 +89,8 @@ def resolve_source(source: Source) -> str:
     tried = [f"not an embedded dataset (available: {', '.join(EMBEDDED)})"]
     tried.append(f"no file at {str(path.absolute())!r:.200}")
     if isinstance(source, str) and not _looks_like_path(text):
-        store, why = _store_lookup(text)
-        if store is not None:
+        found, why = _store_lookup(text, store)
+        if found is not None:
             return "store"
         tried.append(why)
     raise DataError(f"cannot find data source {text!r:.200}: " + "; ".join(tried))
@@ -107,6 +109,7 @@ def load(
     layout: Layout = "auto",
     field: str = "close",
     date_format: str | None = None,
+    store: str | os.PathLike[str] | None = None,
 ) -> Panel:
     """Load market data as a validated :class:`Panel`.
 
@@ -133,6 +136,9 @@ def load(
         Fields to keep; default every numeric column.
     layout, field, date_format
         File options, see :func:`alphalab.data.files.read_file`.
+    store : path, optional
+        Store root searched for dataset names (default ``$ALPHALAB_HOME`` or
+        ``~/.alphalab``).
 
     Returns
     -------
@@ -155,7 +161,7 @@ def load(
         fields = [fields]
     if fields is not None and len(fields) == 0:
         raise DataError("fields is empty; pass None for every numeric field")
-    kind = resolve_source(source)
+    kind = resolve_source(source, store=store)
     if columns and kind in ("embedded", "store"):
         raise DataError(
             f"columns= renames file or DataFrame columns; {kind} dataset {source!s:.80} "
@@ -164,7 +170,9 @@ def load(
     meta: dict[str, Any] = {"source_kind": kind, "market": market}
     report: ValidationReport | None
     if kind == "store":
-        return _load_store(str(source), meta, tickers=tickers, start=start, end=end, fields=fields)
+        return _load_store(
+            str(source), meta, tickers=tickers, start=start, end=end, fields=fields, root=store
+        )
     if kind == "file":
         path = Path(os.fspath(source)).expanduser().resolve()  # type: ignore[arg-type]
         clean, report = read_file_with_report(
@@ -261,8 +269,9 @@ def _load_store(
     start: Any,
     end: Any,
     fields: Sequence[str] | None,
+    root: Any = None,
 ) -> Panel:
-    store, _ = _store_lookup(name)
+    store, _ = _store_lookup(name, root)
     panel = store.load(name, fields, start=start, end=end, tickers=tickers)  # type: ignore[union-attr]
     if tickers is not None:
         absent = sorted(set(map(str, tickers)) - set(panel.assets))
