@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # torch is pinned: 2.13.0 is the local CPU wheel; any other request pulls CUDA packages.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: demo test test-slow lint bench venv install-test browser clean
+.PHONY: demo test test-slow lint bench bench-quick venv install-test browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,21 @@ test: install-test browser
 test-slow: install-test browser
 	$(BIN)/python -m pytest -n 2 -q -m slow
 
-lint: venv
+lint: install-test
 	$(BIN)/ruff check src tests benchmarks
 
+# Every benchmark script; each prints its table (numbers go into BENCHMARKS.md by hand).
 bench: install-test
 	$(BIN)/python benchmarks/backtest_speed.py
+	$(BIN)/python benchmarks/features_speed.py
+	$(BIN)/python benchmarks/alpha101_speed.py
+	$(BIN)/python benchmarks/bench_data_load.py
+	$(BIN)/python benchmarks/data_scale.py
+	$(BIN)/python benchmarks/report_speed.py --validated
+
+bench-quick: install-test
+	$(BIN)/python benchmarks/backtest_speed.py --quick
+	$(BIN)/python benchmarks/features_speed.py --quick
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
