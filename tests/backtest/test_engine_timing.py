@@ -172,3 +172,22 @@ def test_same_inputs_same_numbers_whatever_the_cache(
     for a, b in ((cold.equity_values, warm.equity_values), (cold.trades, warm.trades),
                  (cold.rejected, warm.rejected), (cold.costs_values, warm.costs_values)):  # fmt: skip
         assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_fully_invested_buy_may_overdraw_only_within_the_close_enough_tolerance(
+    engine: str,
+) -> None:
+    # 1e6 at 100 x (1 + 1e-10 slippage) costs 1e6 + 1e-4: within 1e-9 of the
+    # cash, so it fills whole (as vectorbt does) and cash ends at -1e-4
+    panel = make_panel([[100.0]] * 3, open_=[[100.0]] * 3)
+    w = np.array([[1.0], [NAN], [NAN]])
+    costs = Costs(commission_bps=0.0, slippage_bps=1e-6)
+    res = backtest(w, panel, "us", costs=costs, initial_cash=1e6, engine=engine)
+    assert res.rejected.size == 0 and res.trades["shares"].tolist() == [10000.0]
+    assert -1e-9 * 1e6 <= res.cash_values[-1] < 0
+    # 1e-5 bp more than the tolerance allows: the buy is cut by one share
+    over = backtest(w, panel, "us", costs=Costs(commission_bps=0.0, slippage_bps=1e-4),
+                    initial_cash=1e6, engine=engine)  # fmt: skip
+    assert over.trades["shares"].tolist() == [9999.0]
+    assert over.cash_values[-1] >= 0

@@ -181,7 +181,8 @@ def backtest(
     refused orders are recorded in ``rejected`` (band lock judged against the
     previous close only, T+N lock, no shorting, untradeable bar, less than a
     lot or than the board's minimum buy order, e.g. STAR's 200 shares); sells fill first, then buys in increasing order value, the largest
-    cut when cash runs short (no margin: cash never goes below zero by a buy);
+    cut when cash runs short (no margin: a buy takes cash below zero only
+    within the 1e-9 relative "close enough" of vectorbt, e.g. -1e-4 on 1e6);
     the book is then marked at the close. A decision on the last bar has no
     bar to execute on and is ignored. Borrow cost accrues on the short value
     at each close at the market's rate / 252. The T+N lock counts bars (rows
