@@ -51,65 +51,86 @@ BLOCK = 8
 NAN = np.nan
 
 
-ZState = tuple[int, int, int, float, float, float, float]
-Z0 = (0, 0, 0, 0.0, 0.0, 0.0, 0.0)
+# error_model="numpy": a Python-model division checks its divisor for zero
+# (never zero here) and that branch stops the vectorisation
+@njit(cache=True, error_model="numpy")
+def _zscore_into(x: np.ndarray, z: np.ndarray, t: np.ndarray, w: int) -> None:
+    """:func:`rolling_zscore` (ddof 1) of one series, operation for operation.
 
-
-@njit(cache=True, inline="always")
-def _zs(
-    x: float, st: ZState, o: np.ndarray, s: int, i: int, w: int, inv_w: float, inv_d: float
-) -> tuple[float, ZState]:
-    """One row of :func:`rolling_zscore` (ddof 1) for series ``s`` of one column.
-
-    ``o[s, :i + 1]`` already holds the series up to this row. The state
-    ``(run, since, same, K, mu, m2, prev)`` is a tuple so that it lives in
-    registers: run length, rows since the exact recomputation, equal-run
-    length, shift, mean and M2 about the shift, previous value.
+    ``x``, ``z``, ``t``: contiguous, shape ``(n_dates,)``; ``t`` is scratch.
+    The first loop carries the window's moments (sequential); it leaves the
+    numerator in ``z`` and the variance in ``t`` (1 where the result is NaN).
+    The square roots and divisions, which cost most of a row, go in a second
+    loop with no carried state, which LLVM vectorises; IEEE ``sqrt`` and
+    division are exact in every lane, so the results are the same bits.
     """
-    run, since, same, K, mu, m2, prev = st
-    if not np.isfinite(x):
-        return NAN, (0, 0, 0, K, 0.0, 0.0, prev)
-    run += 1
-    same = same + 1 if (run > 1 and x == prev) else 1
-    if run == 1:
-        K = x
-    if run <= w:
-        since = 0
-        vs = x - K
-        d = vs - mu
-        mu += d / run
-        m2 += d * (vs - mu)
-    elif since + 1 == w:
-        since = 0
-        K = x
-        mu = 0.0
-        for k in range(i - w + 1, i + 1):
-            mu += o[s, k] - K
-        mu /= w
-        m2 = 0.0
-        for k in range(i - w + 1, i + 1):
-            d = (o[s, k] - K) - mu
-            m2 += d * d
-    else:
-        since += 1
-        vs = x - K
-        us = o[s, i - w] - K
-        mu_new = mu + (vs - us) * inv_w
-        m2 += (vs - us) * (vs - mu_new + us - mu)
-        mu = mu_new
-    st2 = (run, since, same, K, mu, m2, x)
-    if run < w:
-        return NAN, st2
-    var = 0.0 if same >= w else max(m2 * inv_d, 0.0)
-    sd = math.sqrt(var)
-    return (((x - K) - mu) / sd if sd > 0.0 else NAN), st2
+    n = x.shape[0]
+    inv_w = 1.0 / w
+    inv_d = 1.0 / (w - 1)
+    run = 0
+    since = 0
+    same = 0
+    K = 0.0
+    mu = 0.0
+    m2 = 0.0
+    prev = 0.0
+    for i in range(n):
+        xi = x[i]
+        if not np.isfinite(xi):
+            run = 0
+            since = 0
+            same = 0
+            mu = 0.0
+            m2 = 0.0
+            z[i] = NAN
+            t[i] = 1.0
+            continue
+        run += 1
+        same = same + 1 if (run > 1 and xi == prev) else 1
+        prev = xi
+        if run == 1:
+            K = xi
+        if run <= w:
+            since = 0
+            vs = xi - K
+            d = vs - mu
+            mu += d / run
+            m2 += d * (vs - mu)
+        elif since + 1 == w:
+            # exact recomputation about a fresh shift bounds the drift
+            since = 0
+            K = xi
+            mu = 0.0
+            for k in range(i - w + 1, i + 1):
+                mu += x[k] - K
+            mu /= w
+            m2 = 0.0
+            for k in range(i - w + 1, i + 1):
+                d = (x[k] - K) - mu
+                m2 += d * d
+        else:
+            since += 1
+            vs = xi - K
+            us = x[i - w] - K
+            mu_new = mu + (vs - us) * inv_w
+            m2 += (vs - us) * (vs - mu_new + us - mu)
+            mu = mu_new
+        var = 0.0 if same >= w else max(m2 * inv_d, 0.0)
+        if run < w or not var > 0.0:
+            z[i] = NAN
+            t[i] = 1.0
+        else:
+            z[i] = (xi - K) - mu
+            t[i] = var
+    for i in range(n):
+        z[i] = z[i] / math.sqrt(t[i])
 
 
 @njit(cache=True)
 def _seed_ta_column(
-    hh: np.ndarray, ll: np.ndarray, cc: np.ndarray, vv: np.ndarray, o: np.ndarray, w: int
+    hh: np.ndarray, ll: np.ndarray, cc: np.ndarray, vv: np.ndarray, o: np.ndarray
 ) -> None:
-    """All 24 outputs of one asset: ``o`` has shape ``(24, n_dates)``; state in scalars."""
+    """The 12 series of one asset into ``o[:NS]`` (``o``: ``(24, n_dates)``); state in scalars."""
     n = cc.shape[0]
     a5 = 2.0 / 6.0
     a20 = 2.0 / 21.0
@@ -117,8 +138,6 @@ def _seed_ta_column(
     kf = 2.0 / 13.0
     ks = 2.0 / 27.0
     kg = 2.0 / 10.0
-    inv_w = 1.0 / w
-    inv_d = 1.0 / (w - 1)
     inv20 = 1.0 / 20.0
     run_c = 0
     run_hlc = 0
@@ -148,18 +167,6 @@ def _seed_ta_column(
     vsince = 0
     vnum = 0.0
     vden = 0.0
-    z0 = Z0
-    z1 = Z0
-    z2 = Z0
-    z3 = Z0
-    z4 = Z0
-    z5 = Z0
-    z6 = Z0
-    z7 = Z0
-    z8 = Z0
-    z9 = Z0
-    z10 = Z0
-    z11 = Z0
     for i in range(n):
         hi = hh[i]
         lw = ll[i]
@@ -390,7 +397,7 @@ def _seed_ta_column(
                 vden += vo
             if ra >= 14 and vden > 0:
                 x11 = vnum / vden
-        # ------------------------------------------------ write, z-scores
+        # ------------------------------------------------------------ write
         o[0, i] = x0
         o[1, i] = x1
         o[2, i] = x2
@@ -403,18 +410,6 @@ def _seed_ta_column(
         o[9, i] = x9
         o[10, i] = x10
         o[11, i] = x11
-        o[12, i], z0 = _zs(x0, z0, o, 0, i, w, inv_w, inv_d)
-        o[13, i], z1 = _zs(x1, z1, o, 1, i, w, inv_w, inv_d)
-        o[14, i], z2 = _zs(x2, z2, o, 2, i, w, inv_w, inv_d)
-        o[15, i], z3 = _zs(x3, z3, o, 3, i, w, inv_w, inv_d)
-        o[16, i], z4 = _zs(x4, z4, o, 4, i, w, inv_w, inv_d)
-        o[17, i], z5 = _zs(x5, z5, o, 5, i, w, inv_w, inv_d)
-        o[18, i], z6 = _zs(x6, z6, o, 6, i, w, inv_w, inv_d)
-        o[19, i], z7 = _zs(x7, z7, o, 7, i, w, inv_w, inv_d)
-        o[20, i], z8 = _zs(x8, z8, o, 8, i, w, inv_w, inv_d)
-        o[21, i], z9 = _zs(x9, z9, o, 9, i, w, inv_w, inv_d)
-        o[22, i], z10 = _zs(x10, z10, o, 10, i, w, inv_w, inv_d)
-        o[23, i], z11 = _zs(x11, z11, o, 11, i, w, inv_w, inv_d)
 
 
 @njit(cache=True, parallel=True)
@@ -439,6 +434,7 @@ def _seed_ta_kernel(
     nthreads = min(max(nthreads, 1), max(nblocks, 1))
     for t in prange(nthreads):
         inp = np.empty((4, BLOCK, n))
+        tmp = np.empty(n)
         for blk in range(t, nblocks, nthreads):
             j0 = blk * BLOCK
             nb = min(BLOCK, m - j0)
@@ -451,7 +447,9 @@ def _seed_ta_kernel(
             for b in range(nb):
                 # out is (2 NS, n_assets, n_dates): each column's outputs are
                 # contiguous, written once, in order
-                _seed_ta_column(inp[0, b], inp[1, b], inp[2, b], inp[3, b], out[:, j0 + b, :], w)
+                _seed_ta_column(inp[0, b], inp[1, b], inp[2, b], inp[3, b], out[:, j0 + b, :])
+                for s in range(NS):
+                    _zscore_into(out[s, j0 + b], out[NS + s, j0 + b], tmp, w)
 
 
 def seed_ta_fused(
