@@ -89,3 +89,32 @@ def test_twin_agrees_with_per_asset_bands_and_st() -> None:
     b = backtest(w, panel, "cn", engine="python", **kw)
     assert {"band_up", "band_down"} & set(a.rejected_frame()["reason"])
     assert_same(a, b)
+
+
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("market", ["tw", "vn.upcom", "cn"])
+def test_twin_agrees_on_holey_panels_with_star_and_unpriced_assets(seed: int, market: str) -> None:
+    # 30% holes: assets unpriced for a while (refusals with NaN shares), fills
+    # at an open before any close (marked at the fill), STAR's 200-share
+    # minimum on 688xxx, ST bands; fully invested rows hit the cash boundary
+    rng = np.random.default_rng(100 + seed)
+    base = random_panel(rng, 40, 5, vol=0.06, holes=0.3, start="2023-08-01")
+    names = ["688001.SH", "600000.SH", "300001.SZ", "688002.SH", "000001.SZ"]
+    fields = {k: np.array(v) for k, v in base.fields.items()}
+    # the last asset: no price at all for two bars, then opens without a close
+    fields["close"][:4, 4] = np.nan
+    fields["open"][:2, 4] = np.nan
+    fields["open"][2:4, 4] = 20.0
+    fields["volume"][:4, 4] = 1000.0
+    if market == "cn":
+        fields["isST"] = (rng.random(base.shape) < 0.2).astype(float)
+    panel = Panel(fields, base.dates, names if market == "cn" else list(base.assets))
+    w = random_weights(rng, *panel.shape, gross=1.0, short=seed == 1, nan_rows=0.2)
+    w[0, 4] = 0.2  # a decision on the unpriced asset, executed at bar 1
+    kw = {"costs": Costs(slippage_bps=2.0), "initial_cash": 2e5, "rebalance": [None, 2][seed]}
+    a = backtest(w, panel, market, **kw)
+    b = backtest(w, panel, market, engine="python", **kw)
+    assert len(a.trades) > 0 and np.isfinite(a.equity_values).all()
+    unsized = a.rejected[np.isnan(a.rejected["shares"])]
+    assert len(unsized) and set(unsized["asset"]) == {4}
+    assert_same(a, b)
