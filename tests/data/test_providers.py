@@ -392,3 +392,23 @@ def test_finish_warns_on_conflicting_duplicate_bars() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(finish(same, "vn")) == 1  # exact copies (chunk overlaps) are silent
+
+
+def test_cli_bad_end_csv_path_and_row_count_exit_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from alphalab.data.cli_data import data_app
+
+    src = tmp_path / "g.csv"
+    pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=5).repeat(2), "ticker": ["A", "B"] * 5,
+                  "close": np.arange(10.0) + 1}).to_csv(src, index=False)
+    home = ["--home", str(tmp_path / "h")]
+    runner = CliRunner()
+    assert runner.invoke(data_app, ["import", str(src), "--name", "g", *home]).exit_code == 0
+    for args, message in [
+        (["update", "g", "--end", "garbage"], "end"),
+        (["query", "SELECT * FROM g", "--csv", str(tmp_path / "nodir" / "x.csv")], "nodir"),
+        (["query", "SELECT * FROM g", "--max-rows", "-3"], "max-rows"),
+    ]:
+        res = runner.invoke(data_app, [*args, *home])
+        assert res.exit_code == 2 and message in res.output, (args, res.output, res.exception)

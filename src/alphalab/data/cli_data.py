@@ -53,7 +53,7 @@ def _errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (AlphalabError, FileNotFoundError) as exc:
+        except (AlphalabError, OSError) as exc:  # bad input, or an output path we cannot write
             text = " ".join(str(exc).split()) or type(exc).__name__
             _console(stderr=True).print(
                 f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True
@@ -160,7 +160,7 @@ def show(name: str, home: HomeOpt = None) -> None:
 @_errors
 def query(
     sql: Annotated[str, typer.Argument(help="One SELECT / WITH / SHOW / DESCRIBE statement.")],
-    max_rows: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    max_rows: Annotated[int, typer.Option(min=0, help="Rows to print.")] = 50,
     csv: Annotated[
         Path | None, typer.Option(help="Also write the full result to this CSV.")
     ] = None,
@@ -247,7 +247,7 @@ def check(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     html: Annotated[Path | None, typer.Option(help="Write an HTML fragment here.")] = None,
-    max_rows: Annotated[int, typer.Option(help="Issues to list.")] = 30,
+    max_rows: Annotated[int, typer.Option(min=0, help="Issues to list.")] = 30,
     home: HomeOpt = None,
 ) -> None:
     """Data-health report: gaps, stale prices, band breaches, bad prints, OHLC, listings."""

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from alphalab.data.parsing import parse_dates
 from alphalab.data.providers.baostock import BaostockProvider
 from alphalab.data.providers.base import (
     OHLCV,
@@ -147,7 +148,11 @@ def update_dataset(
             )
         else:
             provider = get_provider(spec["name"], **spec.get("options", {}))
-    end_ts = pd.Timestamp(end).normalize() if end is not None else pd.Timestamp.today().normalize()
+    end_ts = (
+        pd.Timestamp(parse_dates(pd.Series([end]), "update end", required=True).iloc[0]).normalize()
+        if end is not None
+        else pd.Timestamp.today().normalize()
+    )
     start_ts = (info.end_date or pd.Timestamp("1900-01-01")) + pd.Timedelta(days=1)
     if start_ts > end_ts:
         return info, 0
