@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Tests never read or write the user's own store, feature cache, holdout ledger or
+# matplotlib cache: each test process gets a private sandbox (tests that need a
+# specific root still set their own with monkeypatch).
+_SANDBOX = Path(tempfile.mkdtemp(prefix="alphalab-tests-"))
+os.environ["ALPHALAB_HOME"] = str(_SANDBOX / "home")
+os.environ["ALPHALAB_CACHE"] = str(_SANDBOX / "cache")
+os.environ["MPLCONFIGDIR"] = str(_SANDBOX / "matplotlib")
 SHARED_DATA = Path(os.environ.get("ALPHALAB_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
