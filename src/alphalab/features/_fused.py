@@ -6,11 +6,22 @@ column by column, with a cache line wasted on every row. This kernel reads
 the inputs once: assets are split into blocks of :data:`BLOCK` adjacent
 columns (one cache line of float64); a block's inputs are gathered into
 column-major scratch; each column then runs one loop over its dates that
-updates every series' recursive state (kept in registers) and writes all 24
-outputs, each contiguous (the outputs are Fortran-ordered ``(n_dates,
-n_assets)`` arrays, so writing them needs no transposition). Threads take blocks in a fixed round-robin (``prange``); a column's
-arithmetic does not depend on the thread that runs it, so results are
-deterministic.
+updates every series' recursive state (kept in registers) and writes the 12
+series, then one short pass per series for its z-score (:func:`_zscore_into`:
+a sequential loop for the window's moments, then a vectorised loop for the
+square roots and divisions, which were half the z-score's cost when done
+row by row). Every output is written contiguously (the outputs are
+Fortran-ordered ``(n_dates, n_assets)`` arrays, so writing them needs no
+transposition) while the column's 12 series are still in L2. Threads take
+blocks in a fixed round-robin (``prange``); a column's arithmetic does not
+depend on the thread that runs it, so results are deterministic.
+
+Tried and dropped (slower, measured): all 24 outputs in one date loop (the
+state of 12 z-scores does not fit the registers); deferring the RSI,
+Bollinger and VWAP divisions to a vectorised pass; precomputing the z-score's
+exact recomputations four at a time; a per-run z-score loop without the
+finiteness test; z-scores of eight assets side by side (numba / LLVM do not
+vectorise it, with array or scalar lane state).
 
 The arithmetic of every series is the same, operation for operation, as the
 stand-alone indicator (:mod:`alphalab.features.indicators`) and
@@ -426,7 +437,8 @@ def _seed_ta_kernel(
 
     Assets go in blocks of :data:`BLOCK` adjacent columns: a block's inputs are
     gathered into column-major scratch and each column runs
-    :func:`_seed_ta_column` (state in registers) writing its outputs in place.
+    :func:`_seed_ta_column` (state in registers) writing its 12 series in
+    place, then :func:`_zscore_into` once per series.
     Each thread reuses its scratch; results do not depend on the thread count.
     """
     n, m = c.shape
