@@ -75,3 +75,14 @@ def test_dataset_from_the_study_store(tmp_path: Path, monkeypatch) -> None:
     cfg["data"].pop("store")
     with pytest.raises(Exception, match="cannot find data source 'vn30'"):
         Study.from_dict(cfg).run(out=tmp_path / "run2", progress=False)
+
+
+def test_manifest_records_the_adjustment_state(tmp_path: Path) -> None:
+    cfg = {
+        "name": "adj",
+        "data": {"dataset": "sp500_20", "market": "us", "start": "2021-01-04"},
+        "strategies": [{"name": "ew", "kind": "equal_weight"}],
+        "report": {"charts": False, "html": False, "health": False},
+    }
+    res = Study.from_dict(cfg).run(out=tmp_path / "run", progress=False)
+    assert res.manifest["data_adjusted"] == "adjusted"  # skfolio ships adjusted closes

@@ -228,6 +228,13 @@ def _load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
     return panel, source
 
 
+def _adjustment_state(panel: Panel) -> str:
+    state = panel.meta.get("adjusted")
+    if isinstance(state, bool):  # embedded sets record True / False
+        return "adjusted" if state else "raw"
+    return str(state) if state else "unknown"
+
+
 def _health(cfg: StudyConfig, panel: Panel) -> Any:
     """The data-health report of the study's data (gaps, bad prints, band breaches ...)."""
     from alphalab.data.health import check_health
@@ -710,6 +717,8 @@ class Study:
                 },
                 "n_assets": panel.n_assets,
                 "data_validation": panel.meta.get("validation"),
+                # raw / adjusted / split_only as the store or embedded set records it
+                "data_adjusted": _adjustment_state(panel),
                 "data_health": None if health is None else {
                     "status": health.status, "summary": health.summary(),
                 },
