@@ -384,6 +384,8 @@ def run_kernel(
     o_cost = np.empty(n_a)
     tg = np.empty(n_a)  # target shares before lots and rules
     tl = np.empty(n_a)  # the same rounded toward zero to whole lots
+    s_idx = np.empty(n_a, dtype=np.int64)  # sells of the current bar: asset, shares
+    s_q = np.empty(n_a)
     cut = np.zeros(n_a, dtype=np.bool_)
     cut_list = np.empty(n_a, dtype=np.int64)
     max_settle = 0
@@ -450,16 +452,20 @@ def run_kernel(
                     lt = lot[t, 0]
                     for j in range(n_a):
                         tl[j] = np.trunc(tg[j] / lt) * lt
-            # ---- size the orders (rules that refuse an order are checked here);
-            # fill the sells
+            # ---- size the orders (rules that refuse an order are checked here).
+            # Whether an order sells or buys is as good as random from one asset
+            # to the next, so the common path does not branch on it (a mispredicted
+            # branch per asset cost a third of the kernel): each order is written
+            # to the next free slot of both the sell queue and the buy arrays and
+            # only the count of its side advances. Refusals stay branches: rare.
             n_buy = 0
-            top = -1
-            total = 0.0  # cash the buys need, with their costs
+            n_sell = 0
             traded = 0.0
             c_comm = 0.0
             c_tax = 0.0
             c_slip = 0.0
             locked_slot = t % n_ring
+            lock_now = settle[t] > 0
             for j in range(n_a):
                 w = weights[d, j]
                 if w != w:
@@ -498,65 +504,73 @@ def run_kernel(
                 delta = tgt - pos[j]
                 if delta == 0.0 or (fractional and abs(delta) <= _SIZE_EPS):
                     continue
-                b = np.inf
+                sell = delta < 0.0
                 if has_band:
                     b = band[t, j if band_per_asset else 0]
-                ref = last_close[j]
-                if delta < 0.0:
-                    if b < np.inf and ref > 0.0 and p <= ref * (1.0 - b + BAND_TOL):
-                        n_rj = _reject(rejects, n_rj, t, j, -1, -delta, R_BAND_DOWN)
-                        continue
-                    q = -delta
-                    if settle[t] > 0 and pos[j] > 0.0:
-                        locked = 0.0
-                        for s in range(n_ring):
-                            if t - ring_bar[s] < settle[t]:
-                                locked += ring_q[s, j]
-                        sellable = max(pos[j] - locked, 0.0)
-                        long_part = min(q, pos[j])
-                        if long_part > sellable:
-                            n_rj = _reject(rejects, n_rj, t, j, -1, q - sellable, R_T_PLUS)
-                            q = sellable
-                    if q <= 0.0:
-                        continue
-                    # sells fill at once: they only add cash, so filling them
-                    # here is filling every sell before any buy
-                    fp = p * (1.0 - slip)
-                    val = q * fp
-                    comm = max(rate * val, min_comm)
-                    tax = stax * val
-                    cash += val - comm - tax
-                    pos[j] -= q
-                    traded += q * p
-                    c_comm += comm
-                    c_tax += tax
-                    c_slip += q * p * slip
-                    tr_bar[n_tr] = t
-                    tr_asset[n_tr] = j
-                    tr_shares[n_tr] = -q
-                    tr_price[n_tr] = p
-                    n_tr += 1
-                    if pos[j] < 0.0:
-                        any_short = True
-                else:
-                    if b < np.inf and ref > 0.0 and p >= ref * (1.0 + b - BAND_TOL):
-                        n_rj = _reject(rejects, n_rj, t, j, 1, delta, R_BAND_UP)
-                        continue
-                    if has_min and delta < min_order[j]:
-                        n_rj = _reject(rejects, n_rj, t, j, 1, delta, R_LOT)
-                        continue
-                    # buys fill from the top of the order arrays down
-                    k = n_a - 1 - n_buy
-                    o_idx[k] = j
-                    o_q[k] = delta
-                    o_val[k] = delta * p
-                    val = delta * (p * (1.0 + slip))
-                    o_cost[k] = val * (1.0 + btax) + max(rate * val, min_comm)
-                    total += o_cost[k]
-                    n_buy += 1
-                    # the largest buy, the first to cut (ties: the higher column)
-                    if top < 0 or o_val[k] >= o_val[top]:
-                        top = k
+                    ref = last_close[j]
+                    if b < np.inf and ref > 0.0:
+                        # & and | (not `and`): no branch on the side
+                        down = sell & (p <= ref * (1.0 - b + BAND_TOL))
+                        up = (not sell) & (p >= ref * (1.0 + b - BAND_TOL))
+                        if down | up:
+                            if down:
+                                n_rj = _reject(rejects, n_rj, t, j, -1, -delta, R_BAND_DOWN)
+                            else:
+                                n_rj = _reject(rejects, n_rj, t, j, 1, delta, R_BAND_UP)
+                            continue
+                q = -delta  # shares to sell (a sell)
+                if lock_now and pos[j] > 0.0:
+                    # the lock is counted for buys too: cheaper than a branch on the side
+                    locked = 0.0
+                    for s in range(n_ring):
+                        if t - ring_bar[s] < settle[t]:
+                            locked += ring_q[s, j]
+                    sellable = max(pos[j] - locked, 0.0)
+                    # min(q, pos) > sellable, without min: a float select is a branch
+                    over = sell & (q > sellable) & (pos[j] > sellable)
+                    if over:
+                        n_rj = _reject(rejects, n_rj, t, j, -1, q - sellable, R_T_PLUS)
+                        q = sellable
+                        if q <= 0.0:
+                            continue
+                if has_min and ((not sell) & (delta < min_order[j])):
+                    n_rj = _reject(rejects, n_rj, t, j, 1, delta, R_LOT)
+                    continue
+                # sells fill after this loop, in column order: they only add
+                # cash, so that is filling every sell before any buy
+                s_idx[n_sell] = j
+                s_q[n_sell] = q
+                # buys fill from the top of the order arrays down
+                k = n_a - 1 - n_buy
+                o_idx[k] = j
+                o_q[k] = delta
+                o_val[k] = delta * p
+                val = delta * (p * (1.0 + slip))
+                oc = val * (1.0 + btax) + max(rate * val, min_comm)
+                o_cost[k] = oc
+                n_buy += not sell
+                n_sell += sell
+            for i in range(n_sell):
+                j = s_idx[i]
+                q = s_q[i]
+                p = px[j]
+                fp = p * (1.0 - slip)
+                val = q * fp
+                comm = max(rate * val, min_comm)
+                tax = stax * val
+                cash += val - comm - tax
+                pos[j] -= q
+                traded += q * p
+                c_comm += comm
+                c_tax += tax
+                c_slip += q * p * slip
+                tr_bar[n_tr] = t
+                tr_asset[n_tr] = j
+                tr_shares[n_tr] = -q
+                tr_price[n_tr] = p
+                n_tr += 1
+                if pos[j] < 0.0:
+                    any_short = True
             # ---- buys: in increasing order value (as vectorbt's auto call
             # sequence) so that a cash shortfall cuts the largest buys. Only the
             # largest few can be cut, so find them by repeated max (ties: the higher
@@ -566,18 +580,22 @@ def run_kernel(
                 ring_bar[locked_slot] = t
                 for j in range(n_a):
                     ring_q[locked_slot, j] = 0.0
+            # the cash the buys need, with their costs, summed in column order
+            # (a select on a float inside the sizing loop compiles to a branch)
             lo = n_a - n_buy
+            total = 0.0
+            for k in range(n_a - 1, lo - 1, -1):
+                total += o_cost[k]
             n_cut = 0
             if not _is_close_or_less(total, cash):
                 short = total - cash
                 freed = 0.0
                 while freed < short and n_cut < n_buy:
-                    best = top
-                    if n_cut > 0:
-                        best = -1
-                        for k in range(lo, n_a):
-                            if not cut[k] and (best < 0 or o_val[k] > o_val[best]):
-                                best = k
+                    # the largest uncut buy (ties: the higher column, the lower slot)
+                    best = -1
+                    for k in range(lo, n_a):
+                        if not cut[k] and (best < 0 or o_val[k] > o_val[best]):
+                            best = k
                     cut[best] = True
                     cut_list[n_cut] = best
                     n_cut += 1
