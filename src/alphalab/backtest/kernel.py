@@ -394,6 +394,7 @@ def run_kernel(
     n_ring = max(max_settle, 1)
     ring_bar = np.full(n_ring, -(10**9), dtype=np.int64)
     ring_q = np.zeros((n_ring, n_a))
+    active = np.empty(n_ring, dtype=np.int64)
 
     cash = initial_cash
     any_short = False
@@ -465,7 +466,14 @@ def run_kernel(
             c_tax = 0.0
             c_slip = 0.0
             locked_slot = t % n_ring
-            lock_now = settle[t] > 0
+            # the ring slots still locked at this bar: the same for every asset,
+            # and on most bars none (rebalances further apart than the lock)
+            n_act = 0
+            if settle[t] > 0:
+                for s in range(n_ring):
+                    if t - ring_bar[s] < settle[t]:
+                        active[n_act] = s
+                        n_act += 1
             for j in range(n_a):
                 w = weights[d, j]
                 if w != w:
@@ -519,12 +527,11 @@ def run_kernel(
                                 n_rj = _reject(rejects, n_rj, t, j, 1, delta, R_BAND_UP)
                             continue
                 q = -delta  # shares to sell (a sell)
-                if lock_now and pos[j] > 0.0:
+                if n_act > 0 and pos[j] > 0.0:
                     # the lock is counted for buys too: cheaper than a branch on the side
                     locked = 0.0
-                    for s in range(n_ring):
-                        if t - ring_bar[s] < settle[t]:
-                            locked += ring_q[s, j]
+                    for i in range(n_act):
+                        locked += ring_q[active[i], j]
                     sellable = max(pos[j] - locked, 0.0)
                     # min(q, pos) > sellable, without min: a float select is a branch
                     over = sell & (q > sellable) & (pos[j] > sellable)
