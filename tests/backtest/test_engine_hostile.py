@@ -297,3 +297,17 @@ def test_costs_accept_numpy_numbers_as_floats() -> None:
     c = Costs(commission_bps=np.float32(2.5), slippage_bps=np.int64(3), min_commission=1)
     assert (c.commission_bps, c.slippage_bps, c.min_commission) == (2.5, 3.0, 1.0)
     assert all(type(v) is float for v in (c.commission_bps, c.slippage_bps, c.min_commission))
+
+
+def test_infinite_weight_is_named_before_a_bad_price(case) -> None:
+    # the engine looks for infinite weights after the price checks, in its scan
+    # of the weights; the weights' error must still come first
+    panel, w = case
+    bad = w.copy()
+    bad[3, 1] = np.inf
+    close = np.array(panel["close"])
+    close[2, 0] = -1.0
+    with pytest.raises(DataError, match=rf"infinite on {panel.dates[3].date()}"):
+        backtest(bad, panel.with_fields(close=close), "us")
+    with pytest.raises(DataError, match=rf"infinite on {panel.dates[3].date()}"):
+        backtest(bad, panel, "us", rebalance="fortnightly-ish")

@@ -118,3 +118,22 @@ def test_twin_agrees_on_holey_panels_with_star_and_unpriced_assets(seed: int, ma
     unsized = a.rejected[np.isnan(a.rejected["shares"])]
     assert len(unsized) and set(unsized["asset"]) == {4}
     assert_same(a, b)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_scan_weights_twin_agrees(seed: int) -> None:
+    from alphalab.backtest.kernel import scan_weights
+    from alphalab.backtest.kernel_py import scan_weights_py
+
+    rng = np.random.default_rng(seed)
+    n_d, n_a = 40, 13
+    w = random_weights(rng, n_d, n_a, gross=1.0, short=True, nan_rows=0.3)
+    candidate = rng.random(n_d) < 0.6
+    if seed % 3 == 1:  # an over-levered row, sometimes before an infinity
+        w[int(rng.integers(n_d)), :] = 10.0
+    if seed % 2 == 1:  # an infinity on any row, on schedule or not
+        w[int(rng.integers(n_d)), int(rng.integers(n_a))] = rng.choice([np.inf, -np.inf])
+    got, want = scan_weights(w, candidate, 100.0), scan_weights_py(w, candidate, 100.0)
+    assert got[1:] == want[1:]
+    if got[1] < 0 and got[3] < 0:  # decide is complete only when nothing is wrong
+        np.testing.assert_array_equal(got[0], want[0])

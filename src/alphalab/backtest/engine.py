@@ -21,8 +21,10 @@ from alphalab.backtest.costs import Costs
 from alphalab.backtest.inputs import (
     MAX_GROSS,
     check_arguments,
+    check_finite_weights,
     check_prices,
     check_volume,
+    infinite_weight_error,
     prepare_weights,
 )
 from alphalab.backtest.kernel import REJECT_DTYPE, run_kernel, scan_weights
@@ -217,13 +219,23 @@ def backtest(
     if engine not in ("numba", "python"):
         raise ConfigError(f"engine must be 'numba' or 'python', got {engine!r}")
     costs, initial_cash = check_arguments(panel, market, costs, initial_cash)
-    w = prepare_weights(weights, panel)
-    check_prices(panel, ("close", "open") if execution == "next_open" else ("close",), initial_cash)
-    check_volume(panel)
+    # infinite weights are found by scan_weights, in its pass over the weights;
+    # an error raised before it must still give way to theirs, as it did when
+    # prepare_weights looked for them
+    w = prepare_weights(weights, panel, check_inf=False)
     n_d, n_a = panel.shape
-
-    candidate = np.ones(n_d, dtype=bool) if rebalance is None else _schedule(panel, rebalance)
-    decide, big_r, big_gross = scan_weights(w, candidate, MAX_GROSS)
+    try:
+        check_prices(
+            panel, ("close", "open") if execution == "next_open" else ("close",), initial_cash
+        )
+        check_volume(panel)
+        candidate = np.ones(n_d, dtype=bool) if rebalance is None else _schedule(panel, rebalance)
+    except Exception:
+        check_finite_weights(w, panel)
+        raise
+    decide, big_r, big_gross, inf_r, inf_c = scan_weights(w, candidate, MAX_GROSS)
+    if inf_r >= 0:
+        raise infinite_weight_error(panel, inf_r, inf_c)
     if big_r >= 0:
         raise DataError(
             f"weights on {panel.dates[big_r].date()} have a gross leverage (sum of |w|) of "

@@ -113,31 +113,49 @@ def trade_records(
 @njit(cache=True, error_model="numpy")
 def scan_weights(
     weights: np.ndarray, candidate: np.ndarray, max_gross: float
-) -> tuple[np.ndarray, int, float]:
-    """Decision rows and the first over-levered one.
+) -> tuple[np.ndarray, int, float, int, int]:
+    """Decision rows, the first over-levered one and the first infinite weight.
+
+    One pass over the weights: every row is searched for an infinity, the
+    rows allowed by the schedule are also summed.
 
     Parameters
     ----------
     weights : ndarray, shape ``(n_dates, n_assets)``
-        Finite or NaN (infinities are refused before).
+        Finite, NaN or infinite.
     candidate : ndarray of bool, shape ``(n_dates,)``
-        Rows allowed by the rebalance schedule; other rows are not read.
+        Rows allowed by the rebalance schedule; other rows are only searched
+        for infinities.
     max_gross : float
         Largest accepted sum of ``|weight|`` in a candidate row.
 
     Returns
     -------
     decide : ndarray of bool, shape ``(n_dates,)``
-        Candidate rows holding at least one non-NaN weight.
+        Candidate rows holding at least one non-NaN weight (complete only
+        when neither an over-levered row nor an infinity was found).
     big_row : int
         First candidate row whose gross exceeds ``max_gross``, ``-1`` if none.
     big_gross : float
         Its gross.
+    inf_row, inf_col : int
+        First infinite weight in row-major order, ``-1, -1`` if none (it
+        takes precedence over ``big_row``: infinity is broken input).
     """
     n_d, n_a = weights.shape
     decide = np.zeros(n_d, dtype=np.bool_)
+    big_row = -1
+    big_gross = 0.0
     for t in range(n_d):
-        if not candidate[t]:
+        # | not `or`: the row test vectorizes; the cell is located only on failure
+        bad = False
+        for j in range(n_a):
+            bad |= abs(weights[t, j]) == np.inf
+        if bad:
+            for j in range(n_a):
+                if abs(weights[t, j]) == np.inf:
+                    return decide, big_row, big_gross, t, j
+        if not candidate[t] or big_row >= 0:
             continue
         gross = 0.0
         for j in range(n_a):
@@ -146,8 +164,9 @@ def scan_weights(
                 gross += abs(w)
                 decide[t] = True
         if gross > max_gross:
-            return decide, t, gross
-    return decide, -1, 0.0
+            big_row = t
+            big_gross = gross
+    return decide, big_row, big_gross, -1, -1
 
 
 @njit(cache=True, error_model="numpy")

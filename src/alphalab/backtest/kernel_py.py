@@ -25,7 +25,7 @@ from alphalab.backtest.kernel import (
     R_UNTRADEABLE,
 )
 
-__all__ = ["run_kernel_py"]
+__all__ = ["run_kernel_py", "scan_weights_py"]
 
 
 def _exec_price(t: int, j: int, open_, close, volume, tradestatus, suspended) -> float:
@@ -42,6 +42,27 @@ def _exec_price(t: int, j: int, open_, close, volume, tradestatus, suspended) ->
     if suspended.shape[0] and suspended[t, j] == 1:
         return math.nan
     return float(p)
+
+
+def scan_weights_py(
+    weights: np.ndarray, candidate: np.ndarray, max_gross: float
+) -> tuple[np.ndarray, int, float, int, int]:
+    """Same contract as :func:`alphalab.backtest.kernel.scan_weights`."""
+    infinite = np.argwhere(np.isinf(weights))
+    decide = np.zeros(len(weights), dtype=bool)
+    inf_row, inf_col = (int(infinite[0][0]), int(infinite[0][1])) if len(infinite) else (-1, -1)
+    for t in range(len(weights) if inf_row < 0 else inf_row):
+        if not candidate[t]:
+            continue
+        row = weights[t]
+        known = row[~np.isnan(row)]
+        decide[t] = len(known) > 0
+        gross = 0.0
+        for v in known:  # in column order, as the kernel adds
+            gross += abs(float(v))
+        if gross > max_gross:
+            return decide, t, gross, inf_row, inf_col
+    return decide, -1, 0.0, inf_row, inf_col
 
 
 def _lot(lot: np.ndarray, t: int, j: int) -> float:
