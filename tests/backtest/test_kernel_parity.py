@@ -137,3 +137,27 @@ def test_scan_weights_twin_agrees(seed: int) -> None:
     assert got[1:] == want[1:]
     if got[1] < 0 and got[3] < 0:  # decide is complete only when nothing is wrong
         np.testing.assert_array_equal(got[0], want[0])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_bad_inputs_twin_agrees(seed: int) -> None:
+    from alphalab.backtest.kernel import bad_inputs
+    from alphalab.backtest.kernel_py import bad_inputs_py
+
+    rng = np.random.default_rng(seed)
+    shape = (30, 11)
+    close = rng.uniform(1.0, 100.0, shape)
+    open_ = rng.uniform(1.0, 100.0, shape)
+    volume = rng.uniform(0.0, 1e6, shape)
+    for arr in (close, open_, volume):  # missing values are not errors
+        arr[rng.random(shape) < 0.2] = np.nan
+        arr[rng.random(shape) < 0.1] = 0.0
+    floor = 1e-300
+    cells = [np.inf, -np.inf, -1.0, -0.0, 1e-310, np.nan, 0.0]
+    for arr in (close, open_, volume):
+        if rng.random() < 0.5:
+            arr[rng.integers(shape[0]), rng.integers(shape[1])] = rng.choice(cells)
+    empty = np.empty((0, 0))
+    for args in ((close, open_, volume), (close, empty, empty), (close, open_, empty)):
+        assert bad_inputs(*args, floor) == bad_inputs_py(*args, floor)
+    assert bad_inputs(close, open_, volume, 0.0) == bad_inputs_py(close, open_, volume, 0.0)

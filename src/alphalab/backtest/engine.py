@@ -26,8 +26,9 @@ from alphalab.backtest.inputs import (
     check_volume,
     infinite_weight_error,
     prepare_weights,
+    price_floor,
 )
-from alphalab.backtest.kernel import REJECT_DTYPE, run_kernel, scan_weights
+from alphalab.backtest.kernel import REJECT_DTYPE, bad_inputs, run_kernel, scan_weights
 from alphalab.backtest.kernel_py import run_kernel_py
 from alphalab.backtest.result import BacktestResult
 from alphalab.backtest.schedule import RebalanceRule, rebalance_mask
@@ -224,11 +225,16 @@ def backtest(
     # prepare_weights looked for them
     w = prepare_weights(weights, panel, check_inf=False)
     n_d, n_a = panel.shape
+    close = np.ascontiguousarray(panel["close"])
+    open_ = _field(panel, "open") if execution == "next_open" else _EMPTY
+    volume = _field(panel, "volume")
     try:
-        check_prices(
-            panel, ("close", "open") if execution == "next_open" else ("close",), initial_cash
-        )
-        check_volume(panel)
+        # one pass flags bad prices or volumes; the checks locate them and raise
+        if bad_inputs(close, open_, volume, price_floor(initial_cash)):
+            check_prices(
+                panel, ("close", "open") if execution == "next_open" else ("close",), initial_cash
+            )
+            check_volume(panel)
         candidate = np.ones(n_d, dtype=bool) if rebalance is None else _schedule(panel, rebalance)
     except Exception:
         check_finite_weights(w, panel)
@@ -271,9 +277,6 @@ def backtest(
     sell_tax = np.ascontiguousarray(rr.sell_tax, dtype=np.float64)
     buy_tax = np.ascontiguousarray(rr.buy_tax, dtype=np.float64)
 
-    close = np.ascontiguousarray(panel["close"])
-    open_ = _field(panel, "open") if execution == "next_open" else _EMPTY
-    volume = _field(panel, "volume")
     tradestatus = _field(panel, "tradestatus")
     suspended = _field(panel, "suspended")
 

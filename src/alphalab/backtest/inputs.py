@@ -28,6 +28,7 @@ __all__ = [
     "check_volume",
     "infinite_weight_error",
     "prepare_weights",
+    "price_floor",
 ]
 
 MAX_GROSS = 100.0
@@ -74,6 +75,13 @@ def check_arguments(panel: Any, market: Any, costs: Any, initial_cash: Any) -> t
     return costs, cash
 
 
+def price_floor(initial_cash: float) -> float:
+    """Smallest positive price a book of ``MAX_GROSS x initial_cash`` can be sized with."""
+    # the largest float over the most shares a book can want: a smaller price
+    # overflows the share count (0 when the cash is tiny: nothing to check)
+    return initial_cash * MAX_GROSS / np.finfo(np.float64).max
+
+
 def check_prices(panel: Panel, names: tuple[str, ...], initial_cash: float) -> None:
     """Refuse prices in the fields ``names`` that the simulation cannot use.
 
@@ -89,9 +97,7 @@ def check_prices(panel: Panel, names: tuple[str, ...], initial_cash: float) -> N
         Names the field, date, asset and value of the first bad price, or the
         smallest price and the cash it cannot be sized with.
     """
-    # the largest float over the most shares a book can want: a smaller price
-    # overflows the share count (0 when the cash is tiny: nothing to check)
-    floor = initial_cash * MAX_GROSS / np.finfo(np.float64).max
+    floor = price_floor(initial_cash)
     for name in names:
         arr = panel.get(name)
         if arr is None or arr.size == 0:

@@ -20,6 +20,7 @@ __all__ = [
     "REASONS",
     "REJECT_DTYPE",
     "TRADE_DTYPE",
+    "bad_inputs",
     "run_kernel",
     "scan_weights",
     "trade_records",
@@ -108,6 +109,49 @@ def trade_records(
     out["tax"] = np.where(buy, buy_tax[bar], sell_tax[bar]) * val
     out["slippage"] = q * price * slip
     return out
+
+
+@njit(cache=True, error_model="numpy")
+def bad_inputs(close: np.ndarray, open_: np.ndarray, volume: np.ndarray, floor: float) -> int:
+    """Which of the price and volume fields hold a value the simulation cannot use.
+
+    One pass over the three fields instead of a reduction per field and
+    bound; :func:`alphalab.backtest.inputs.check_prices` and
+    :func:`~alphalab.backtest.inputs.check_volume` locate the cell (and
+    raise) only when something is flagged.
+
+    Parameters
+    ----------
+    close : ndarray, shape ``(n_dates, n_assets)``
+    open_, volume : ndarray, shape ``(n_dates, n_assets)`` or ``(0, 0)`` (absent)
+    floor : float
+        Smallest usable positive price (smaller ones overflow share counts).
+
+    Returns
+    -------
+    int
+        Bit mask: 1 = a close, 2 = an open is negative, ``+inf`` or positive
+        below ``floor`` (NaN and 0 = missing, fine); 4 = a volume is negative.
+    """
+    n_d, n_a = close.shape
+    has_open = open_.shape[0] > 0
+    has_vol = volume.shape[0] > 0
+    # | and & (not `or`, `and`): the row loops vectorize
+    bad_c = False
+    bad_o = False
+    bad_v = False
+    for t in range(n_d):
+        for j in range(n_a):
+            c = close[t, j]
+            bad_c |= ((c < floor) & (c != 0.0)) | (c == np.inf)
+        if has_open:
+            for j in range(n_a):
+                o = open_[t, j]
+                bad_o |= ((o < floor) & (o != 0.0)) | (o == np.inf)
+        if has_vol:
+            for j in range(n_a):
+                bad_v |= volume[t, j] < 0.0
+    return int(bad_c) | 2 * int(bad_o) | 4 * int(bad_v)
 
 
 @njit(cache=True, error_model="numpy")

@@ -25,7 +25,7 @@ from alphalab.backtest.kernel import (
     R_UNTRADEABLE,
 )
 
-__all__ = ["run_kernel_py", "scan_weights_py"]
+__all__ = ["bad_inputs_py", "run_kernel_py", "scan_weights_py"]
 
 
 def _exec_price(t: int, j: int, open_, close, volume, tradestatus, suspended) -> float:
@@ -42,6 +42,17 @@ def _exec_price(t: int, j: int, open_, close, volume, tradestatus, suspended) ->
     if suspended.shape[0] and suspended[t, j] == 1:
         return math.nan
     return float(p)
+
+
+def bad_inputs_py(close: np.ndarray, open_: np.ndarray, volume: np.ndarray, floor: float) -> int:
+    """Same contract as :func:`alphalab.backtest.kernel.bad_inputs`."""
+
+    def bad_price(arr: np.ndarray) -> bool:
+        with np.errstate(invalid="ignore"):
+            return bool(np.any((arr < 0) | (arr == np.inf) | ((arr > 0) & (arr < floor))))
+
+    vol_bad = volume.size > 0 and bool(np.any(volume < 0))
+    return int(bad_price(close)) | 2 * int(bad_price(open_)) | 4 * int(vol_bad)
 
 
 def scan_weights_py(
