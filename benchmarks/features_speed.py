@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from alphalab.data.panel import Panel  # noqa: E402
 from alphalab.features import sets as S  # noqa: E402
-from alphalab.features._fused import seed_ta_fused  # noqa: E402
+from alphalab.features._fused import SEED_TA_SERIES, seed_ta_fused  # noqa: E402
 
 SHARED = Path(os.environ.get("ALPHALAB_SHARED_DATA", REPO.parent / "shared" / "data"))
 FIELDS = ["open", "high", "low", "close", "volume"]
@@ -114,20 +114,7 @@ def notebook_style(long: pd.DataFrame) -> pd.DataFrame:
         ).volume_weighted_average_price()
         return g
 
-    cols = [
-        "ema_5",
-        "ema_20",
-        "ema_50",
-        "macd",
-        "macd_signal",
-        "macd_diff",
-        "rsi_14",
-        "bb_upper_20",
-        "bb_lower_20",
-        "atr_14",
-        "obv",
-        "vwap_14",
-    ]
+    cols = list(SEED_TA_SERIES)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = long.groupby("ticker", group_keys=False).apply(add_ta)
