@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from alphalab.data.panel import Panel
 from alphalab.data.parsing import parse_dates
 from alphalab.errors import DataError
+from alphalab.paths import alphalab_home
 
 __all__ = [
     "ADJUSTED_STATES",
@@ -52,7 +53,6 @@ __all__ = [
     "validate_name",
 ]
 
-ENV_HOME = "ALPHALAB_HOME"
 # Test hook: seconds to sleep after the data file is in place and before the
 # catalogue commit, so that a test can kill an import at the worst moment.
 ENV_PAUSE = "ALPHALAB_TEST_PAUSE_BEFORE_COMMIT"
@@ -110,8 +110,7 @@ CATALOG_COLUMNS = (
 
 def default_root() -> Path:
     """The store root: ``$ALPHALAB_HOME`` when set, else ``~/.alphalab``."""
-    env = os.environ.get(ENV_HOME)
-    return Path(env).expanduser() if env else Path.home() / ".alphalab"
+    return alphalab_home()
 
 
 def validate_name(name: str) -> str:

@@ -52,6 +52,7 @@ from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
 from alphalab.features import indicators as I
 from alphalab.features._fused import SEED_TA_SERIES, seed_ta_fused
+from alphalab.paths import alphalab_home
 
 __all__ = [
     "FEATURES_VERSION",
@@ -204,8 +205,8 @@ def spec_hash(feature_set: str | FeatureSet) -> str:
 
 # ------------------------------------------------------------------ cache
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """``cache_dir``, else ``$ALPHALAB_CACHE``, else ``~/.alphalab/cache``; plus ``/features``."""
-    base = cache_dir or os.environ.get("ALPHALAB_CACHE") or Path.home() / ".alphalab" / "cache"
+    """``cache_dir``, else ``$ALPHALAB_CACHE``, else ``<alphalab home>/cache``; plus ``/features``."""
+    base = cache_dir or os.environ.get("ALPHALAB_CACHE") or alphalab_home() / "cache"
     return Path(base).expanduser() / "features"
 
 

@@ -18,16 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from alphalab.errors import ConfigError
+from alphalab.paths import alphalab_home
 
 __all__ = ["HoldoutLedger", "HoldoutSummary", "alphalab_home"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def alphalab_home() -> Path:
-    """``$ALPHALAB_HOME`` if set, else ``~/.alphalab``."""
-    env = os.environ.get("ALPHALAB_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".alphalab"
 
 
 @dataclass(frozen=True)
