@@ -6,7 +6,7 @@ n_assets) array}``. Study configs list sets by name (``features: {sets:
 feature field.
 
 Results are cached under ``$ALPHALAB_CACHE/features`` (default
-``~/.alphalab/cache/features``), keyed by ``(panel.data_hash(), spec hash)``:
+``$ALPHALAB_HOME/cache/features``, default home ``~/.alphalab``), keyed by ``(panel.data_hash(), spec hash)``:
 the spec hash covers the set's name, its declared specification (every
 parameter that changes the numbers) and :data:`FEATURES_VERSION`. A cache read
 returns arrays bit-identical to a fresh computation (``.npy`` files, memory
@@ -306,7 +306,7 @@ def compute(
     cache : bool
         Read and write the on-disk cache (keyed by data hash and spec hash).
     cache_dir : path, optional
-        Cache root; default ``$ALPHALAB_CACHE`` or ``~/.alphalab/cache``.
+        Cache root; default ``$ALPHALAB_CACHE`` or ``<alphalab home>/cache``.
 
     Returns
     -------
