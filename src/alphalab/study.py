@@ -25,7 +25,6 @@ import json
 import math
 import os
 import platform
-import random
 import shutil
 import sys
 import tempfile
@@ -43,6 +42,7 @@ import pandas as pd
 from alphalab.config import BENCHMARK_KEY, StrategyConfig, StudyConfig
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
+from alphalab.validation.executors import seed_everything
 
 __all__ = ["RunResult", "ScopedResult", "Study", "benchmark_returns", "package_versions"]
 
@@ -157,16 +157,6 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    # Legacy global state on purpose: third-party code (skfolio, sklearn) may draw from it.
-    np.random.seed(seed)  # noqa: NPY002
-    # Only seed torch when a strategy already imported it: importing it costs seconds.
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.manual_seed(seed)
 
 
 def _json_safe(value: Any) -> Any:
@@ -786,7 +776,7 @@ class Study:
 
         cfg = self.config
         # Reseed per strategy: its numbers must not depend on its place in the list.
-        _seed_everything(cfg.seed)
+        seed_everything(cfg.seed)
         start = window.dates[0]
         try:
             # Learning strategies see only rows known at the first decision
@@ -821,7 +811,7 @@ class Study:
 
         cfg = self.config
         assert cfg.validation is not None
-        _seed_everything(cfg.seed)
+        seed_everything(cfg.seed)
         if executor is None:
             ex = cfg.executor
             executor = make_executor(ex.kind, n_jobs=ex.n_jobs, address=ex.address)

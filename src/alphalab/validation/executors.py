@@ -37,7 +37,8 @@ def derive_seed(seed: int, *key: Any) -> int:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy's legacy global generator and torch (if already imported)."""
+    """Seed Python, NumPy's legacy global generator and torch (if already imported:
+    importing it just to seed it costs seconds)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - third-party code may still draw from it
     import sys
