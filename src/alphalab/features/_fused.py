@@ -21,7 +21,12 @@ state of 12 z-scores does not fit the registers); deferring the RSI,
 Bollinger and VWAP divisions to a vectorised pass; precomputing the z-score's
 exact recomputations four at a time; a per-run z-score loop without the
 finiteness test; z-scores of eight assets side by side (numba / LLVM do not
-vectorise it, with array or scalar lane state).
+vectorise it, with array or scalar lane state). Also measured and dropped (see
+BENCHMARKS.md, Features): z-scores by aligned 60-row blocks (suffix plus prefix
+sums, SIMD across assets; correct, 2.4-4.5 ns per cell against 5 ns here, but
+the layout it needs made the whole pass slower), a four-accumulator exact
+recomputation (4.1 ns; too little to matter) and a branch-trimmed steady-state
+loop (no faster).
 
 The arithmetic of every series is the same, operation for operation, as the
 stand-alone indicator (:mod:`alphalab.features.indicators`) and
