@@ -24,9 +24,11 @@ name ending in ``_py``: a naive per-window numpy reference used by the tests
 (``tests/features/test_rolling.py``) to prove agreement to 1e-9 relative.
 
 Numerical stability: sliding sums and moments are updated in O(1) per row
-(add the new value, remove the old, Welford-style for moments) and
-recomputed exactly from the window every ``window`` rows, so round-off
-cannot accumulate over long price series and the cost stays O(1) amortised.
+(add the new value, remove the old, Welford-style for moments) and rebuilt
+from plain sums over the window every ``window`` rows, so round-off cannot
+accumulate over long price series. The rows between two rebuilds are exactly
+the next rebuild's window, so they accumulate its sums as they pass and no
+row re-reads its window: the cost is O(1) per row, not amortised.
 
 All functions accept a 1-D ``(n_dates,)`` or 2-D ``(n_dates, n_assets)``
 array and return a float64 array of the same shape.
@@ -119,6 +121,7 @@ def _sum_kernel(x: np.ndarray, w: int, mean: bool, out: np.ndarray) -> None:
         run = 0
         since = 0  # rows since the last exact recomputation (no integer modulo: slow)
         s = 0.0
+        acc = 0.0  # plain sum of the rows since the last recomputation
         for i in range(n):
             v = x[i, j]
             if not np.isfinite(v):
@@ -129,16 +132,19 @@ def _sum_kernel(x: np.ndarray, w: int, mean: bool, out: np.ndarray) -> None:
             run += 1
             if run > w:
                 since += 1
+                acc += v
                 if since < w:
                     s += v - x[i - w, j]
                 else:
-                    # exact recomputation every `w` rows bounds round-off drift
+                    # exact recomputation every `w` rows bounds round-off drift:
+                    # the window is the `w` rows since the last one, summed in
+                    # order as they came
                     since = 0
-                    s = 0.0
-                    for k in range(i - w + 1, i + 1):
-                        s += x[k, j]
+                    s = acc
+                    acc = 0.0
             else:
                 since = 0
+                acc = 0.0
                 s += v
             if run >= w:
                 out[i, j] = s / w if mean else s
@@ -157,78 +163,191 @@ def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------- moments
-@njit(cache=True, parallel=True)
-def _moments_kernel(x: np.ndarray, w: int, ddof: int, mode: int, out: np.ndarray) -> None:
-    """mode 0: var, 1: std, 2: z-score of the current value.
+# Rolling variance (and the z-score's numerator) per column. Moments are kept
+# about a shift ``K`` (a recent value of the series) so that a price level of
+# 1e6 moving by cents keeps its digits. Each row is an O(1) add-and-remove
+# update; every ``window`` rows the moments are rebuilt from plain sums of
+# ``x - K`` and ``(x - K) ** 2`` over exactly that window, which the rows in
+# between have accumulated as they went (the window then is the rows since the
+# last rebuild), so round-off cannot pile up and no row re-reads its window.
+# ``K`` then moves to the current value.
+@njit(cache=True, error_model="numpy")
+def _moments_stretch(
+    x: np.ndarray,
+    num: np.ndarray,
+    var: np.ndarray,
+    i: int,
+    e: int,
+    w: int,
+    K: float,
+    mu: float,
+    m2: float,
+    same: int,
+    prev: float,
+    a1: float,
+    a2: float,
+    inv_w: float,
+    inv_d: float,
+) -> tuple[float, float, int, float, float, float]:
+    """Rows ``i .. e - 1`` of a full-window stretch with no rebuild in it.
 
-    Moments are kept about a shift ``K`` (a recent value of the series) so that
-    a price level of 1e6 moving by cents keeps its digits; ``K`` is renewed at
-    every exact recomputation.
+    The same arithmetic as the row-by-row path of :func:`_moments_column`,
+    with no tests: a non-finite value in the stretch makes the returned sum
+    ``a1`` non-finite, and the caller then redoes the stretch row by row.
+    Returns the state ``(mu, m2, same, prev, a1, a2)`` after row ``e - 1``.
     """
-    n, m = x.shape
+    for k in range(i, e):
+        xk = x[k]
+        same = same + 1 if xk == prev else 1
+        prev = xk
+        vs = xk - K
+        us = x[k - w] - K
+        a1 += vs
+        a2 += vs * vs
+        mu_new = mu + (vs - us) * inv_w
+        m2 += (vs - us) * (vs - mu_new + us - mu)
+        mu = mu_new
+        num[k] = vs - mu
+        var[k] = 0.0 if same >= w else max(m2 * inv_d, 0.0)
+    return mu, m2, same, prev, a1, a2
+
+
+@njit(cache=True, error_model="numpy")
+def _moments_column(
+    x: np.ndarray, num: np.ndarray, var: np.ndarray, w: int, ddof: int, stretch: bool = True
+) -> None:
+    """Rolling ``x - mean`` and variance of one column.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape ``(n,)``
+        One asset's series.
+    num, var : numpy.ndarray, shape ``(n,)``
+        Outputs: ``x[i]`` minus the window mean, and the window variance
+        (``ddof``; exactly 0 for a constant window, NaN where the last ``w``
+        rows are not all finite). ``num`` is meaningful only where ``var``
+        is not NaN.
+    w, ddof : int
+        Window and delta degrees of freedom.
+    stretch : bool
+        Run full-window stretches through :func:`_moments_stretch` (the
+        default); ``False`` takes every row through the tested path, which
+        gives the same bits (the tests compare the two).
+    """
+    n = x.shape[0]
+    if w - ddof <= 0:
+        num[:] = NAN
+        var[:] = NAN
+        return
     # multiplications by reciprocals: divisions dominate the cost of a row
     inv_w = 1.0 / w
-    inv_d = 1.0 / (w - ddof) if w - ddof > 0 else NAN
-    for j in prange(m):
-        run = 0
-        since = 0
-        same = 0
-        K = 0.0
-        mu = 0.0  # mean of (x - K) over the window
-        m2 = 0.0
-        for i in range(n):
-            v = x[i, j]
-            if not np.isfinite(v):
+    inv_d = 1.0 / (w - ddof)
+    run = 0  # finite rows in a row, up to and including this one
+    since = 0  # rows since the last rebuild
+    same = 0  # equal values in a row (a constant window has variance 0, exactly)
+    K = 0.0
+    mu = 0.0  # mean of (x - K) over the window
+    m2 = 0.0  # sum of squared deviations over the window
+    a1 = 0.0  # sums of (x - K) and (x - K) ** 2 since the last rebuild
+    a2 = 0.0
+    prev = 0.0
+    i = 0
+    while i < n:
+        stop = i + 1
+        if stretch and run >= w and since + 1 < w:
+            # the rows up to the next rebuild need no tests when all finite
+            e = min(i + w - 1 - since, n)
+            r = _moments_stretch(x, num, var, i, e, w, K, mu, m2, same, prev, a1, a2, inv_w, inv_d)
+            if np.isfinite(r[4]):
+                mu, m2, same, prev, a1, a2 = r
+                run += e - i
+                since += e - i
+                i = e
+                continue
+            stop = e
+        while i < stop:
+            xi = x[i]
+            if not np.isfinite(xi):
                 run = 0
+                since = 0
                 same = 0
                 mu = 0.0
                 m2 = 0.0
-                out[i, j] = NAN
+                num[i] = NAN
+                var[i] = NAN
+                i += 1
                 continue
             run += 1
-            same = same + 1 if run > 1 and v == x[i - 1, j] else 1
+            same = same + 1 if run > 1 and xi == prev else 1
+            prev = xi
             if run == 1:
-                K = v
+                K = xi
+            vs = xi - K
             if run <= w:
                 since = 0
-                vs = v - K
+                a1 = 0.0
+                a2 = 0.0
                 d = vs - mu
                 mu += d / run
                 m2 += d * (vs - mu)
-            elif since + 1 == w:
-                since = 0
-                K = v
-                mu = 0.0
-                for k in range(i - w + 1, i + 1):
-                    mu += x[k, j] - K
-                mu /= w
-                m2 = 0.0
-                for k in range(i - w + 1, i + 1):
-                    d = (x[k, j] - K) - mu
-                    m2 += d * d
             else:
-                since += 1
-                vs = v - K
-                us = x[i - w, j] - K
-                mu_new = mu + (vs - us) * inv_w
-                m2 += (vs - us) * (vs - mu_new + us - mu)
-                mu = mu_new
+                a1 += vs
+                a2 += vs * vs
+                if since + 1 == w:
+                    since = 0
+                    mu = a1 * inv_w
+                    m2 = a2 - a1 * mu
+                    mu -= vs  # the mean about the new shift K = xi
+                    K = xi
+                    vs = 0.0
+                    a1 = 0.0
+                    a2 = 0.0
+                else:
+                    since += 1
+                    us = x[i - w] - K
+                    mu_new = mu + (vs - us) * inv_w
+                    m2 += (vs - us) * (vs - mu_new + us - mu)
+                    mu = mu_new
+            num[i] = vs - mu
             if run < w:
-                out[i, j] = NAN
-                continue
-            if w - ddof <= 0:
-                var = NAN
-            elif same >= w:
-                var = 0.0
+                var[i] = NAN
             else:
-                var = max(m2 * inv_d, 0.0)
-            if mode == 0:
-                out[i, j] = var
-            elif mode == 1:
-                out[i, j] = math.sqrt(var)
-            else:
-                sd = math.sqrt(var)
-                out[i, j] = ((v - K) - mu) / sd if sd > 0.0 else NAN
+                var[i] = 0.0 if same >= w else max(m2 * inv_d, 0.0)
+            i += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _zscore_column(x: np.ndarray, z: np.ndarray, tmp: np.ndarray, w: int, ddof: int) -> None:
+    """Rolling z-score of one column into ``z``; ``tmp`` is scratch; all ``(n,)``.
+
+    The square roots and divisions go in a second loop with no carried state,
+    which LLVM vectorises (IEEE ``sqrt`` and division are exact in every
+    lane, so the bits do not depend on it).
+    """
+    _moments_column(x, z, tmp, w, ddof)
+    for i in range(x.shape[0]):
+        v = tmp[i]
+        z[i] = z[i] / math.sqrt(v) if v > 0.0 else NAN
+
+
+@njit(cache=True, parallel=True)
+def _moments_kernel(x: np.ndarray, w: int, ddof: int, mode: int, out: np.ndarray) -> None:
+    """mode 0: var, 1: std, 2: z-score of the current value; ``x``, ``out``: ``(n, m)``."""
+    n, m = x.shape
+    for j in prange(m):
+        col = np.empty(n)
+        num = np.empty(n)
+        var = np.empty(n)
+        for i in range(n):
+            col[i] = x[i, j]
+        if mode == 2:
+            _zscore_column(col, num, var, w, ddof)
+            for i in range(n):
+                out[i, j] = num[i]
+            continue
+        _moments_column(col, num, var, w, ddof)
+        for i in range(n):
+            out[i, j] = math.sqrt(var[i]) if mode == 1 else var[i]
 
 
 def rolling_var(x: np.ndarray, window: int, ddof: int = 1) -> np.ndarray:

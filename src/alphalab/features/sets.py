@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a built-in definition changes its numbers (invalidates caches).
-FEATURES_VERSION = "1"
+FEATURES_VERSION = "2"
 
 ComputeFn = Callable[[Panel], Mapping[str, np.ndarray]]
 
