@@ -27,9 +27,10 @@ Usage::
     python benchmarks/features_speed.py --quick    # small size only
 
 Every contender is timed in wall seconds and in CPU seconds of this process
-(all threads; the machine may be shared). The last line is
+(all threads; the machine may be shared). Each contender gets one untimed
+full-size call first (see ``best_of``). The last line is
 ``speedup_vs_notebook=<x> speedup_vs_talib=<y>`` from wall times at the
-largest size run (best-of-N; N = --repeat, notebook once at 3,000 x 5,000);
+largest size run (best-of-N; N = --repeat, notebook once and cold at 3,000 x 5,000);
 the line before it gives the same ratios in CPU seconds.
 """
 
@@ -162,23 +163,39 @@ def talib_loop(per_ticker: list[tuple[np.ndarray, ...]]) -> list[list[np.ndarray
     return res
 
 
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Best wall seconds and best process-CPU seconds (all threads) over ``repeat`` calls.
+def _timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds and process-CPU seconds (all threads) of one call; the result is dropped.
 
     The CPU figure matters on a shared machine: wall time there depends on
     what else runs, CPU time much less (a parallel run's CPU time is the sum
     over its threads, so it is no smaller than a serial run's).
     """
-    walls, cpus = [], []
-    for _ in range(repeat):
-        gc.collect()
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        out = fn()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - c0)
-        del out
-    return min(walls), min(cpus)
+    gc.collect()
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    out = fn()
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    del out
+    return wall, cpu
+
+
+def best_of(fn: Callable[[], object], repeat: int, warmup: bool = True) -> tuple[float, float]:
+    """Best wall seconds and best process-CPU seconds over ``repeat`` back-to-back calls.
+
+    ``warmup`` makes one untimed call first, at full size. On this VM a page
+    of fresh memory costs 6-10 us to fault in (0.4 ms per 2 MiB huge page),
+    and what that costs a call depends on what ran just before it: the
+    first contender timed after building a panel was charged for the panel's
+    freed memory. One untimed call gives every contender the same start: its
+    own previous call (the TA-Lib loop's small arrays come back from the
+    malloc heap; the fused pass's large outputs from pages the kernel has just
+    freed).
+    """
+    if warmup:
+        _timed(fn)
+    runs = [_timed(fn) for _ in range(repeat)]
+    return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
 # --------------------------------------------------------------------- main
@@ -187,24 +204,25 @@ def run_size(
 ) -> dict[str, tuple[float, float]]:
     h, lo, c, v = (p[f] for f in ("high", "low", "close", "volume"))
     seed_ta_fused(h[:200, :8], lo[:200, :8], c[:200, :8], v[:200, :8])  # compile / load cache
+    per = talib_inputs(p)
+    talib_loop(per[:2])
     t: dict[str, tuple[float, float]] = {}
     t["alphalab fused pass"] = best_of(lambda: seed_ta_fused(h, lo, c, v), repeat)
     with tempfile.TemporaryDirectory() as tmp:
         t["alphalab compute, cold cache (incl. hash + write)"] = best_of(
-            lambda: S.compute(p, "seed_ta", cache_dir=tmp), 1
+            lambda: S.compute(p, "seed_ta", cache_dir=tmp), 1, warmup=False
         )
         t["alphalab compute, warm cache (hash + mmap read)"] = best_of(
             lambda: S.compute(p, "seed_ta", cache_dir=tmp), repeat
         )
     t["alphalab compute, no cache"] = best_of(lambda: S.compute(p, "seed_ta", cache=False), repeat)
-    per = talib_inputs(p)
-    talib_loop(per[:2])
     t["TA-Lib per-ticker loop"] = best_of(lambda: talib_loop(per), repeat)
     per.clear()  # free the per-ticker copies before the next contender
     if notebook:
         long = p.to_long()
+        big = p.n_dates * p.n_assets > 2e6
         t["notebook (ta + groupby.apply)"] = best_of(
-            lambda: notebook_style(long), 1 if p.n_dates * p.n_assets > 2e6 else repeat
+            lambda: notebook_style(long), 1 if big else repeat, warmup=not big
         )
         long = long.iloc[:0]
     gc.collect()
