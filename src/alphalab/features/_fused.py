@@ -22,10 +22,10 @@ the 12 series 0.33 s (about 21 ns a row: divisions and square roots that
 mirror TA-Lib's arithmetic), the 12 z-scores 0.62 s (3.4 ns a cell: a
 running-moment loop of about 2.3 ns, then 0.9 ns of vectorised square roots
 and divisions), and writing 2.9 GB of outputs to memory about 0.23 s more.
-Rolling moments no longer re-read their window at each rebuild (the rows
-between two rebuilds accumulate its sums), which took the z-score from 5 ns a
-cell to 3.4, and a full-window stretch runs in a loop with no tests
-(:func:`alphalab.features.rolling._moments_stretch`).
+The z-score's cost is its running-moment loop: full-window stretches run
+with no per-row tests (:func:`alphalab.features.rolling._moments_stretch`),
+and a rebuild uses sums the rows since the last one have accumulated, so no
+row re-reads its window. History of these numbers: BENCHMARKS.md, Features.
 
 Tried and dropped (slower, measured): all 24 outputs in one date loop (the
 state of 12 z-scores does not fit the registers); deferring the RSI,
