@@ -153,10 +153,11 @@ def _run_study(
     executor: str | None = None,
     address: str | None = None,
     n_jobs: int | None = None,
+    profile: str | None = None,
 ) -> None:
     from alphalab.study import Study
 
-    study = Study.from_yaml(path)
+    study = Study.from_yaml(path, profile=profile)
     ex = _executor(executor, address, n_jobs)
     # Data-quality and solver warnings would tear the progress bar; show them after it.
     with warnings.catch_warnings(record=True) as caught:
@@ -200,6 +201,9 @@ _EXECUTOR_OPTION = typer.Option(
 )
 _ADDRESS_OPTION = typer.Option("--address", help="Ray cluster address (with --executor ray).")
 _JOBS_OPTION = typer.Option("--jobs", "-j", min=1, help="Worker processes (--executor process).")
+_PROFILE_OPTION = typer.Option(
+    "--profile", help="Apply a named profile of the study file (e.g. quick) before running."
+)
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -239,13 +243,14 @@ def run(
     executor: Annotated[str | None, _EXECUTOR_OPTION] = None,
     address: Annotated[str | None, _ADDRESS_OPTION] = None,
     jobs: Annotated[int | None, _JOBS_OPTION] = None,
+    profile: Annotated[str | None, _PROFILE_OPTION] = None,
 ) -> None:
     """Run a study file and write its run directory and report.
 
     A study with a validation section runs walk-forward on its development span;
     its sealed holdout stays closed (see `alphalab evaluate --holdout`).
     """
-    _run_study(study, out, executor=executor, address=address, n_jobs=jobs)
+    _run_study(study, out, executor=executor, address=address, n_jobs=jobs, profile=profile)
 
 
 @app.command()
@@ -264,9 +269,13 @@ def evaluate(
     executor: Annotated[str | None, _EXECUTOR_OPTION] = None,
     address: Annotated[str | None, _ADDRESS_OPTION] = None,
     jobs: Annotated[int | None, _JOBS_OPTION] = None,
+    profile: Annotated[str | None, _PROFILE_OPTION] = None,
 ) -> None:
     """Walk-forward evaluation with gates; `--holdout` judges the sealed holdout."""
-    _run_study(study, out, holdout=holdout, executor=executor, address=address, n_jobs=jobs)
+    _run_study(
+        study, out, holdout=holdout, executor=executor, address=address, n_jobs=jobs,
+        profile=profile,
+    )
 
 
 @app.command()

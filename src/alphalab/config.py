@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from alphalab.errors import AlphalabError, ConfigError
+from alphalab.profiles import PROFILES_KEY, apply_profile
 from alphalab.validation.gates import GateSpec
 from alphalab.validation.protocol import ValidationSpec
 from alphalab.validation.tuning import TuneSpec
@@ -342,6 +343,7 @@ class StudyConfig(_Model):
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
+    _profile: str | None = PrivateAttr(default=None)
 
     @field_validator("strategies")
     @classmethod
@@ -367,20 +369,31 @@ class StudyConfig(_Model):
     # ----------------------------------------------------------- building
     @classmethod
     def from_dict(
-        cls, data: dict[str, Any], *, base_dir: str | Path | None = None, source: str = "study"
+        cls,
+        data: dict[str, Any],
+        *,
+        base_dir: str | Path | None = None,
+        source: str = "study",
+        profile: str | None = None,
     ) -> StudyConfig:
-        """Validate a mapping; errors become one :class:`ConfigError` naming each key path."""
+        """Validate a mapping; errors become one :class:`ConfigError` naming each key path.
+
+        ``profile`` names an entry of the mapping's ``profiles`` section to merge in
+        first (see :mod:`alphalab.profiles`); the ``profiles`` key is always dropped.
+        """
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: a study must be a mapping of keys, got {_kind(data)}")
+        data = apply_profile(data, profile, source=source)
         try:
             cfg = cls.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(f"{source}: {format_validation_error(exc)}") from None
         cfg._base_dir = Path(base_dir).resolve() if base_dir is not None else Path.cwd()
+        cfg._profile = profile
         return cfg
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> StudyConfig:
+    def from_yaml(cls, path: str | Path, *, profile: str | None = None) -> StudyConfig:
         """Read and validate a YAML study file.
 
         Raises
@@ -398,7 +411,7 @@ class StudyConfig(_Model):
         data = read_yaml_file(path)
         if data is None:
             raise ConfigError(f"{path}: the study file is empty")
-        cfg = cls.from_dict(data, base_dir=path.resolve().parent, source=str(path))
+        cfg = cls.from_dict(data, base_dir=path.resolve().parent, source=str(path), profile=profile)
         cfg._source = path.resolve()
         return cfg
 
@@ -422,6 +435,11 @@ class StudyConfig(_Model):
     def base_dir(self) -> Path:
         """Folder that relative paths resolve against (the YAML file's folder)."""
         return self._base_dir
+
+    @property
+    def profile(self) -> str | None:
+        """The profile merged in when the study was read (``--profile``), if any."""
+        return self._profile
 
     @property
     def source(self) -> Path | None:
@@ -684,6 +702,13 @@ def study_schema() -> dict[str, Any]:
     schema = StudyConfig.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "alphalab study"
+    # Stripped before validation (see alphalab.profiles), so documented here by hand.
+    schema.setdefault("properties", {})[PROFILES_KEY] = {
+        "type": "object",
+        "description": "Named partial studies merged over this file by `--profile NAME` "
+        "(mappings merge by key, lists of named items by name, anything else is replaced).",
+        "additionalProperties": {"type": "object"},
+    }
     return schema
 
 

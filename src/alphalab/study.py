@@ -555,9 +555,10 @@ class Study:
         self.config = config
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> Study:
-        """Read and validate a YAML study file (see :meth:`StudyConfig.from_yaml`)."""
-        return cls(StudyConfig.from_yaml(path))
+    def from_yaml(cls, path: str | Path, *, profile: str | None = None) -> Study:
+        """Read and validate a YAML study file (see :meth:`StudyConfig.from_yaml`);
+        ``profile`` merges a named entry of its ``profiles`` section first."""
+        return cls(StudyConfig.from_yaml(path, profile=profile))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, base_dir: str | Path | None = None) -> Study:
@@ -698,6 +699,7 @@ class Study:
                 "dataset": str(source),
                 "benchmark": cfg.data.benchmark,
                 "study_file": None if cfg.source is None else str(cfg.source),
+                "profile": cfg.profile,
                 "window": {
                     "start": window_dates[0].date().isoformat(),
                     "end": window_dates[-1].date().isoformat(),
