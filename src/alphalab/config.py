@@ -269,6 +269,47 @@ class StrategyConfig(_Model):
             raise ValueError(f"params: {exc}") from None
 
 
+def _analysis_registry() -> dict[str, Any]:
+    from alphalab.analyses import (
+        ANALYSES,
+        catalogue,  # noqa: F401  (built-ins register on import)
+    )
+
+    return ANALYSES
+
+
+class AnalysisConfig(_Model):
+    """One study-level analysis: a registered kind, its parameters, a unique name."""
+
+    name: str = Field(..., pattern=_NAME_PATTERN, description="Unique name in the study.")
+    kind: str = Field(..., description="A registered analysis kind, e.g. return_correlation.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Constructor parameters.")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        registry = _analysis_registry()
+        if value not in registry:
+            raise ValueError(
+                f"unknown analysis kind {value!r}; known kinds: {', '.join(sorted(registry)) or 'none'}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _params_build(self) -> AnalysisConfig:
+        self.build()
+        return self
+
+    def build(self) -> Any:
+        """A fresh :class:`alphalab.analyses.Analysis` from ``kind`` and ``params``."""
+        from alphalab.analyses import make_analysis
+
+        try:
+            return make_analysis(self.kind, dict(self.params))
+        except (AlphalabError, ValueError, TypeError) as exc:
+            raise ValueError(f"params: {exc}") from None
+
+
 class FeaturesConfig(_Model):
     """Named feature sets computed once on the study's data and added to it as fields."""
 
@@ -339,6 +380,11 @@ class StudyConfig(_Model):
         "strategy is fitted once before a single backtest.",
     )
     gates: GateSpec | None = Field(None, description="Acceptance criteria: PASS or REJECTED.")
+    analyses: list[AnalysisConfig] = Field(
+        default_factory=list,
+        description="Study-level analyses run over every strategy's results; each becomes a "
+        "report section (analyses/<name>.json in the run directory).",
+    )
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -354,6 +400,15 @@ class StudyConfig(_Model):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"strategy names must be unique; duplicated: {', '.join(dup)}")
+        return value
+
+    @field_validator("analyses")
+    @classmethod
+    def _unique_analysis_names(cls, value: list[AnalysisConfig]) -> list[AnalysisConfig]:
+        names = [a.name for a in value]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"analysis names must be unique; duplicated: {', '.join(dup)}")
         return value
 
     @model_validator(mode="after")

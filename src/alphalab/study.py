@@ -736,6 +736,9 @@ class Study:
                         _write_json(tmp / fname, obj)
                     if health is not None:
                         _write_json(tmp / "health.json", health.to_dict(max_issues=500))
+                if cfg.analyses:
+                    with timer.stage("analyses"):
+                        _run_analyses(cfg, tmp, panel, results, strategies, bench, holdout)
                 _publish(tmp, final)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -936,6 +939,36 @@ class Study:
             {name: {str(k): v for k, v in res.costs.items()} for name, res in results.items()},
         )
         _write_json(run_dir / "manifest.json", manifest)
+
+
+def _run_analyses(
+    cfg: StudyConfig,
+    run_dir: Path,
+    panel: Panel,
+    results: dict[str, Any],
+    strategies: dict[str, Any],
+    bench: pd.Series | None,
+    holdout: bool,
+) -> None:
+    """Run the study's analyses over the finished strategies into ``run_dir/analyses``."""
+    from alphalab.analyses import AnalysisContext, write_analysis
+
+    scope = "plain" if cfg.validation is None else ("holdout" if holdout else "development")
+    for acfg in cfg.analyses:
+        ctx = AnalysisContext(
+            config=cfg,
+            panel=panel,
+            results=results,
+            strategies=strategies,
+            benchmark=bench,
+            forecasts={},
+            diagnostics={},
+            scope=scope,
+        )
+        try:
+            write_analysis(run_dir, acfg.name, acfg.build(), ctx)
+        except (DataError, ConfigError) as exc:
+            raise type(exc)(f"analysis {acfg.name!r} ({acfg.kind}): {exc}") from None
 
 
 def _write_report(run_dir: Path, *, charts: bool, html: bool) -> Path | None:

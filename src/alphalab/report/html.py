@@ -164,6 +164,17 @@ def _walkforward(run: RunData, charts: dict[str, str]) -> str:
     return "".join(parts)
 
 
+def _analysis_sections(run: RunData) -> list[tuple[str, str]]:
+    """``(title, html)`` per study analysis written into the run directory."""
+    from alphalab.analyses import (
+        catalogue,  # noqa: F401  (built-ins register on import)
+        read_analyses,
+        render_analysis,
+    )
+
+    return [render_analysis(run.path, record) for record in read_analyses(run.path)]
+
+
 def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
     """The complete report page as one string.
 
@@ -204,6 +215,8 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
             f"<h3>Dataset</h3>{data}<h3>Benchmark</h3>"
             f"{data_validation_section(run.manifest['benchmark_validation'])}"
         )
+    for i, (title, fragment) in enumerate(_analysis_sections(run)):
+        sections.append((f"analysis-{i}", esc(title), fragment))
     sections.append(("data", "Data", data))
     if run.health is not None:
         sections.append(("health", "Data health", health_section(run.health)))

@@ -1,0 +1,3 @@
+"""Imports every built-in analysis so that it registers itself (one line per module)."""
+
+from alphalab.analyses import correlation  # noqa: F401
