@@ -309,8 +309,21 @@ class ExecutorConfig(_Model):
     kind: Literal["serial", "process", "ray"] = Field(
         "serial", description="serial, process (local workers) or ray (a Ray cluster)."
     )
-    n_jobs: int | None = Field(None, ge=1, description="Worker processes for kind=process.")
+    n_jobs: int | None = Field(
+        None,
+        ge=1,
+        description="Worker processes for kind=process (default and cap: cores // threads).",
+    )
     address: str | None = Field(None, description="Ray cluster address for kind=ray.")
+    threads: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        description=(
+            "Threads per worker for numpy/BLAS, numba and torch, set before they load; "
+            "n_jobs x threads never exceeds the cores."
+        ),
+    )
 
 
 class StudyConfig(_Model):

@@ -1,10 +1,11 @@
 """Study runner: a :class:`~alphalab.config.StudyConfig` in, a run directory out.
 
-One run loads the data once, builds every strategy of the study, fits the
-ones that learn on the rows before the simulated window, turns their
-decisions into target weights on the rebalance schedule, runs the one
-backtest engine over the window for each, and writes the run directory laid
-out in ``docs/ARCHITECTURE.md``.
+One run loads the data once, builds every strategy of the study and runs each
+through the one walk-forward runner: a plain run is a walk-forward with one
+split (fit on the rows before the first simulated date, decide on the rest), a
+validated run the protocol's walk-forward. Either way the decisions go through
+the one backtest engine, and the run directory laid out in
+``docs/ARCHITECTURE.md`` is written through :mod:`alphalab.rundir`.
 
 One module per job:
 
@@ -26,6 +27,6 @@ from __future__ import annotations
 
 from alphalab.study.benchmark import benchmark_returns
 from alphalab.study.output import package_versions
-from alphalab.study.runner import RunResult, ScopedResult, Study
+from alphalab.study.runner import RunResult, Study
 
-__all__ = ["RunResult", "ScopedResult", "Study", "benchmark_returns", "package_versions"]
+__all__ = ["RunResult", "Study", "benchmark_returns", "package_versions"]

@@ -13,7 +13,30 @@ from alphalab.study.inputs import engine_costs
 from alphalab.study.output import json_safe
 from alphalab.validation.executors import seed_everything
 
-__all__ = ["metrics_table", "run_one", "validate_one", "validation_extras"]
+__all__ = ["engine_settings", "metrics_table", "run_one", "validate_one", "validation_extras"]
+
+
+def engine_settings(cfg: StudyConfig) -> Any:
+    """The study's :class:`~alphalab.validation.walkforward.EngineSettings`."""
+    from alphalab.validation.walkforward import EngineSettings
+
+    return EngineSettings(
+        market=cfg.data.market,
+        rebalance=cfg.execution.rebalance,
+        execution=cfg.execution.at,
+        costs=engine_costs(cfg),
+        initial_cash=cfg.execution.initial_cash,
+        rules=cfg.execution.rules,
+    )
+
+
+def _executor(cfg: StudyConfig, executor: Any) -> Any:
+    from alphalab.validation.executors import make_executor
+
+    if executor is not None:
+        return executor
+    ex = cfg.executor
+    return make_executor(ex.kind, n_jobs=ex.n_jobs, address=ex.address, threads=ex.threads)
 
 
 def run_one(
@@ -21,33 +44,43 @@ def run_one(
     scfg: StrategyConfig,
     strategy: Any,
     panel: Panel,
-    window: Panel,
-    decisions: pd.DatetimeIndex,
-    i0: int,
+    start: pd.Timestamp,
+    executor: Any = None,
 ) -> Any:
-    from alphalab.backtest.engine import backtest
-    from alphalab.portfolio.base import target_weights
+    """A plain run: a walk-forward with one split (train before ``start``, test from it).
+
+    Parameters
+    ----------
+    panel : Panel
+        Every loaded row, ``(n_dates, n_assets)``; rows before ``start`` are
+        history for fitting and look-backs, never simulated.
+    start : pandas.Timestamp
+        The first simulated date (``data.start``, or once every strategy has its history).
+
+    Returns
+    -------
+    WalkForwardResult
+        Its ``backtest`` covers ``start`` to the last date.
+    """
+    from alphalab.validation.splits import SingleSplit
+    from alphalab.validation.walkforward import run_walk_forward
 
     # Reseed per strategy: its numbers must not depend on its place in the list.
     seed_everything(cfg.seed)
-    start = window.dates[0]
     try:
-        # Learning strategies see only rows known at the first decision
-        # (walk-forward refitting is the validation layer's job).
-        strategy.fit(panel.until(start), until=start)
-        weights = target_weights(strategy, panel, decisions)
+        return run_walk_forward(
+            strategy,
+            panel,
+            SingleSplit(),
+            engine_settings(cfg),
+            seed=cfg.seed,
+            executor=_executor(cfg, executor),
+            start=start,
+            name=scfg.name,
+        )
     except (DataError, ConfigError) as exc:
         raise type(exc)(f"strategy {scfg.name!r} ({scfg.kind}): {exc}") from None
-    return backtest(
-        weights[i0:],
-        window,
-        market=cfg.data.market,
-        rebalance=None,
-        execution=cfg.execution.at,
-        costs=engine_costs(cfg),
-        initial_cash=cfg.execution.initial_cash,
-        rules=cfg.execution.rules,
-    )
+
 
 def validate_one(
     cfg: StudyConfig,
@@ -58,23 +91,13 @@ def validate_one(
     holdout: bool,
     executor: Any,
 ) -> Any:
-    from alphalab.validation.executors import make_executor
+    """The validation protocol for one strategy (walk-forward from ``data.start``)."""
     from alphalab.validation.protocol import validate_strategy
-    from alphalab.validation.walkforward import EngineSettings
 
     assert cfg.validation is not None
     seed_everything(cfg.seed)
-    if executor is None:
-        ex = cfg.executor
-        executor = make_executor(ex.kind, n_jobs=ex.n_jobs, address=ex.address)
-    engine = EngineSettings(
-        market=cfg.data.market,
-        rebalance=cfg.execution.rebalance,
-        execution=cfg.execution.at,
-        costs=engine_costs(cfg),
-        initial_cash=cfg.execution.initial_cash,
-        rules=cfg.execution.rules,
-    )
+    executor = _executor(cfg, executor)
+    engine = engine_settings(cfg)
     try:
         return validate_strategy(
             scfg.name,
@@ -88,6 +111,7 @@ def validate_one(
             seed=cfg.seed,
             executor=executor,
             holdout=holdout,
+            start=cfg.data.start,
         )
     except (DataError, ConfigError) as exc:
         raise type(exc)(f"strategy {scfg.name!r} ({scfg.kind}): {exc}") from None

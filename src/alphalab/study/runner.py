@@ -39,7 +39,7 @@ from alphalab.study.output import (
 )
 from alphalab.study.progress import Progress, Timer
 
-__all__ = ["RunResult", "ScopedResult", "Study"]
+__all__ = ["RunResult", "Study"]
 
 
 @dataclass(frozen=True)
@@ -69,71 +69,7 @@ class RunResult:
 
 
 
-@dataclass(frozen=True)
-class ScopedResult:
-    """A backtest result seen only from ``start`` on: the evaluated span of a
-    walk-forward run (its first out-of-sample date, or the holdout start).
-
-    Exposes what the run directory writer reads: equity, returns, weights,
-    turnover, costs, trades, rejected orders and metrics.
-    """
-
-    result: Any
-    start: pd.Timestamp
-
-    @classmethod
-    def of(cls, validation: Any) -> ScopedResult:
-        return cls(validation.walk_forward.backtest, validation.returns.index[0])
-
-    @property
-    def _mask(self) -> np.ndarray:
-        return np.asarray(self.result.dates >= self.start)
-
-    @property
-    def equity(self) -> pd.Series:
-        return self.result.equity[self._mask]
-
-    @property
-    def returns(self) -> pd.Series:
-        return self.result.returns[self._mask]
-
-    @property
-    def weights(self) -> pd.DataFrame:
-        return self.result.weights[self._mask]
-
-    @property
-    def turnover(self) -> pd.Series:
-        return self.result.turnover[self._mask]
-
-    @property
-    def costs_daily(self) -> pd.DataFrame:
-        return self.result.costs_daily[self._mask]
-
-    @property
-    def costs(self) -> pd.Series:
-        return self.costs_daily.sum(axis=0).rename("costs")
-
-    def trades_frame(self) -> pd.DataFrame:
-        frame = self.result.trades_frame()
-        return frame[frame["date"] >= self.start].reset_index(drop=True)
-
-    def rejected_frame(self) -> pd.DataFrame:
-        frame = self.result.rejected_frame()
-        return frame[frame["date"] >= self.start].reset_index(drop=True)
-
-    def metrics(self, benchmark: pd.Series | None = None) -> pd.Series:
-        from alphalab.metrics import compute_metrics
-
-        return compute_metrics(
-            self.returns,
-            benchmark=None if benchmark is None else benchmark.reindex(self.returns.index),
-            turnover=self.turnover,
-            costs=self.costs_daily.sum(axis=1),
-            equity=self.equity,
-        )
-
-
-
+# ---------------------------------------------------------------- study
 class Study:
     """Runs every strategy of a study through the same engine and writes a run directory.
 
@@ -241,29 +177,39 @@ class Study:
                     strategies[scfg.name].check(panel)
                 except DataError as exc:
                     raise DataError(f"strategy {scfg.name!r} ({scfg.kind}): {exc}") from None
+            # One execution path: every strategy runs through the walk-forward
+            # runner. A plain run is one split (train before the first simulated
+            # date, test from it); a validated run is the protocol's walk-forward.
+            # Rows before data.start are history (fitting, look-backs) in both.
             results: dict[str, Any] = {}
+            runs: dict[str, Any] = {}  # WalkForwardResult per strategy
             per_strategy: dict[str, float] = {}
             extras: dict[str, Any] = {}
             if cfg.validation is None:
                 i0, i1 = study_window(cfg, panel, strategies)
-                window = panel.iloc_dates(slice(i0, i1))
-                decisions = decision_dates(cfg, window.dates)
+                window_dates = panel.dates[i0:i1]
+                decision_dates(cfg, window_dates)  # a list schedule must lie in the window
                 bench = (
-                    None if bench_close is None else benchmark_returns(bench_close, window.dates)
+                    None if bench_close is None else benchmark_returns(bench_close, window_dates)
                 )
                 for scfg in cfg.strategies:
                     bar.step(f"strategy {scfg.name}")
                     with timer.stage(scfg.name, per_strategy):
-                        results[scfg.name] = run_one(
-                            cfg, scfg, strategies[scfg.name], panel, window, decisions, i0
+                        runs[scfg.name] = run_one(
+                            cfg, scfg, strategies[scfg.name], panel, window_dates[0], executor
                         )
                     bar.advance()
-                window_dates, n_decisions = window.dates, len(decisions)
+                results = {n: wf.backtest for n, wf in runs.items()}
             else:
-                if cfg.data.start is not None:
-                    panel = panel.slice_dates(cfg.data.start, None)
+                first = (
+                    0
+                    if cfg.data.start is None
+                    else int(panel.dates.searchsorted(pd.Timestamp(cfg.data.start), "left"))
+                )
                 full_bench = (
-                    None if bench_close is None else benchmark_returns(bench_close, panel.dates)
+                    None
+                    if bench_close is None
+                    else benchmark_returns(bench_close, panel.dates[first:])
                 )
                 validations: dict[str, Any] = {}
                 for scfg in cfg.strategies:
@@ -273,16 +219,18 @@ class Study:
                             cfg, scfg, strategies[scfg.name], panel, full_bench, holdout, executor
                         )
                     bar.advance()
-                results = {n: ScopedResult.of(v) for n, v in validations.items()}
-                window_dates = next(iter(results.values())).returns.index
+                runs = {n: v.walk_forward for n, v in validations.items()}
+                # The evaluated span: the first out-of-sample date, or the holdout start.
+                results = {
+                    n: v.walk_forward.backtest.slice(v.returns.index[0], None)
+                    for n, v in validations.items()
+                }
+                window_dates = next(iter(results.values())).dates
                 bench = None if full_bench is None else full_bench.reindex(window_dates)
-                n_decisions = int(
-                    max(
-                        np.isfinite(v.walk_forward.weights).any(axis=1).sum()
-                        for v in validations.values()
-                    )
-                )
                 extras = validation_extras(cfg, validations, holdout)
+            n_decisions = int(
+                max(np.isfinite(wf.weights).any(axis=1).sum() for wf in runs.values())
+            )
             timer.timings["strategies"] = per_strategy
 
             bar.step("writing run directory")
