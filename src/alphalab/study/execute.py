@@ -9,8 +9,8 @@ import pandas as pd
 from alphalab.config import BENCHMARK_KEY, StrategyConfig, StudyConfig
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
+from alphalab.report.rundir import json_safe
 from alphalab.study.inputs import engine_costs
-from alphalab.study.output import json_safe
 from alphalab.validation.executors import seed_everything
 
 __all__ = ["engine_settings", "metrics_table", "run_one", "validate_one", "validation_extras"]
@@ -138,6 +138,8 @@ def validation_extras(cfg: StudyConfig, validations: dict[str, Any], holdout: bo
                 "dsr": v.overfitting.get("dsr"),
                 "pbo": v.overfitting.get("pbo"),
                 "n_trials": v.overfitting.get("n_trials"),
+                # how many candidate configurations PBO re-ran (and did not)
+                "pbo_candidates": v.overfitting.get("pbo_candidates"),
             }
             for n, v in validations.items()
         },

@@ -18,6 +18,7 @@ import pandas as pd
 
 from alphalab.config import StudyConfig
 from alphalab.errors import ConfigError, DataError
+from alphalab.report.rundir import is_replaceable, publish, write_manifest, write_run
 from alphalab.study.benchmark import benchmark_returns, load_benchmark
 from alphalab.study.execute import metrics_table, run_one, validate_one, validation_extras
 from alphalab.study.inputs import (
@@ -28,15 +29,7 @@ from alphalab.study.inputs import (
     load_panel,
     study_window,
 )
-from alphalab.study.output import (
-    default_out,
-    is_replaceable,
-    package_versions,
-    publish,
-    write_json,
-    write_report,
-    write_run,
-)
+from alphalab.study.output import default_out, package_versions, write_report
 from alphalab.study.progress import Progress, Timer
 
 __all__ = ["RunResult", "Study"]
@@ -276,11 +269,21 @@ class Study:
             tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
             try:
                 with timer.stage("write"):
-                    write_run(tmp, manifest, metrics, results, bench, cfg)
-                    for fname, obj in extras.get("files", {}).items():
-                        write_json(tmp / fname, obj)
+                    files = dict(extras.get("files", {}))
                     if health is not None:
-                        write_json(tmp / "health.json", health.to_dict(max_issues=500))
+                        files["health.json"] = health.to_dict(max_issues=500)
+                    write_run(
+                        tmp,
+                        manifest=manifest,
+                        metrics=metrics,
+                        results=results,
+                        benchmark=bench,
+                        initial_cash=cfg.execution.initial_cash,
+                        config_text=cfg.to_yaml(),
+                        files=files,
+                        diagnostics={n: wf.diagnostics for n, wf in runs.items()},
+                        forecasts={n: wf.forecasts for n, wf in runs.items()},
+                    )
                 publish(tmp, final)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -299,7 +302,7 @@ class Study:
 
         timer.timings["total"] = round(time.perf_counter() - t_start, 4)
         manifest["timings"] = timer.timings
-        write_json(final / "manifest.json", manifest)
+        write_manifest(final, manifest)
         return RunResult(
             run_dir=final,
             metrics=metrics,
