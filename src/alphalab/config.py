@@ -319,6 +319,7 @@ class ExecutorConfig(_Model):
         1,
         ge=1,
         le=1024,
+        strict=True,  # a YAML true / 1.5 / "2" is a mistake, not a count
         description=(
             "Threads per worker for numpy/BLAS, numba and torch, set before they load; "
             "n_jobs x threads never exceeds the cores."

@@ -105,6 +105,7 @@ class PBOSpec(BaseModel):
         MAX_CANDIDATES,
         ge=0,
         le=10_000,
+        strict=True,  # a YAML true / 2.5 / "24" is a mistake, not a count
         description=(
             "Most candidate configurations re-run (one walk-forward each) for PBO; "
             "0 skips PBO. Candidates beyond it are counted as not re-run, never dropped silently."
