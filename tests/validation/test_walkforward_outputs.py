@@ -17,7 +17,10 @@ from alphalab.validation.executors import ProcessExecutor, SerialExecutor, deriv
 from alphalab.validation.splits import SingleSplit, WalkForward
 from alphalab.validation.tuning import TuneSpec
 from alphalab.validation.walkforward import run_walk_forward
-from tests.validation.test_walkforward import ENGINE, vn_panel  # noqa: F401
+from tests.validation import test_walkforward as _wf
+
+ENGINE = _wf.ENGINE
+vn_panel = _wf.vn_panel  # the module-scoped real HOSE panel fixture
 
 
 class NoisyLearner(Strategy):
@@ -64,8 +67,9 @@ def test_seeded_random_strategy_identical_serial_and_process(vn_panel: Panel) ->
     wf = WalkForward(train="2y", test="1y")
     tune = TuneSpec(grid={"scale": [0.5, 2.0]}, inner="6m")
     runs = [
-        run_walk_forward(NoisyLearner(), vn_panel, wf, ENGINE, tune=tune, seed=11,
-                         executor=ex, name="noisy")  # fmt: skip
+        run_walk_forward(
+            NoisyLearner(), vn_panel, wf, ENGINE, tune=tune, seed=11, executor=ex, name="noisy"
+        )
         for ex in (SerialExecutor(), ProcessExecutor(2))
     ]
     a, b = runs
