@@ -373,7 +373,8 @@ def run_walk_forward(
             f"walk-forward: data.start {pd.Timestamp(start).date()} is after the last date "
             f"{panel.dates[-1].date()} of the span"
         )
-    folds = splitter.split(panel.dates, start=first)
+    # Splitters without a start (user-written ones) are called as before.
+    folds = splitter.split(panel.dates, start=first) if first else splitter.split(panel.dates)
     oos_start = int(folds[0].test[0])
     mask = np.zeros(panel.n_dates, dtype=bool)
     mask[oos_start:] = rebalance_mask(panel.dates[oos_start:], engine.rebalance)
