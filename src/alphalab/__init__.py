@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-# Eager on purpose: importing the ``alphalab.backtest`` subpackage (which any
-# strategy does) sets ``alphalab.backtest`` to that module, so a lazy attribute
-# could never win. Binding the function here, after the subpackage is loaded,
-# makes ``al.backtest(...)`` the engine entry point for good.
-from alphalab.backtest.engine import backtest
+# ``al.backtest`` is the subpackage (``alphalab.backtest.engine``, ``.result`` ...)
+# and ``al.run_backtest`` the engine entry point: a function bound to the
+# subpackage's own name would hide it (``import alphalab.backtest.engine`` then
+# ``alphalab.backtest.engine`` failed). ``from alphalab.backtest import backtest``
+# still names the function.
+from alphalab import backtest
+from alphalab.backtest.engine import backtest as run_backtest
 from alphalab.data.load import load, load_benchmark
 from alphalab.data.panel import Panel
 from alphalab.errors import AlphalabError, ConfigError, DataError, LeakageError, MarketRuleError
@@ -51,4 +53,5 @@ __all__ = [
     "backtest",
     "load",
     "load_benchmark",
+    "run_backtest",
 ]

@@ -351,8 +351,22 @@ class ExecutorConfig(_Model):
     kind: Literal["serial", "process", "ray"] = Field(
         "serial", description="serial, process (local workers) or ray (a Ray cluster)."
     )
-    n_jobs: int | None = Field(None, ge=1, description="Worker processes for kind=process.")
+    n_jobs: int | None = Field(
+        None,
+        ge=1,
+        description="Worker processes for kind=process (default and cap: cores // threads).",
+    )
     address: str | None = Field(None, description="Ray cluster address for kind=ray.")
+    threads: int = Field(
+        1,
+        ge=1,
+        le=1024,
+        strict=True,  # a YAML true / 1.5 / "2" is a mistake, not a count
+        description=(
+            "Threads per worker for numpy/BLAS, numba and torch, set before they load; "
+            "n_jobs x threads never exceeds the cores."
+        ),
+    )
 
 
 class StudyConfig(_Model):

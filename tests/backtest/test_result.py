@@ -112,3 +112,49 @@ def test_metrics_delegates_to_compute_metrics(case) -> None:
     m = res.metrics()
     assert isinstance(m, pd.Series) and len(m) > 0
     assert m["cost_drag"] > 0  # costs reach the metrics in currency, with equity
+
+
+@pytest.mark.parametrize("bounds", [("2022-03-20", None), (None, "2022-04-10"),
+                                    ("2022-03-15", "2022-04-20"), (None, None)])  # fmt: skip
+def test_slice_is_the_full_run_seen_over_the_span(case, bounds) -> None:
+    panel, _, res = case
+    start, end = bounds
+    part = res.slice(start, end)
+    assert isinstance(part, BacktestResult)
+    lo = panel.dates[0] if start is None else pd.Timestamp(start)
+    hi = panel.dates[-1] if end is None else pd.Timestamp(end)
+    span = (panel.dates >= lo) & (panel.dates <= hi)
+    assert part.dates.equals(panel.dates[span])
+    # Equity is not rebased: the account's values and the full run's returns on the span.
+    for name in ("equity", "cash", "returns", "turnover"):
+        pd.testing.assert_series_equal(getattr(part, name), getattr(res, name)[span])
+    for name in ("positions", "weights", "costs_daily"):
+        pd.testing.assert_frame_equal(getattr(part, name), getattr(res, name)[span])
+    tf = res.trades_frame()
+    in_span = (tf["date"] >= lo) & (tf["date"] <= hi)
+    pd.testing.assert_frame_equal(part.trades_frame(), tf[in_span].reset_index(drop=True))
+    rf = res.rejected_frame()
+    in_span = (rf["date"] >= lo) & (rf["date"] <= hi)
+    # (an empty selection keeps pandas' string dtype, a fresh empty frame is object)
+    pd.testing.assert_frame_equal(
+        part.rejected_frame(), rf[in_span].reset_index(drop=True), check_dtype=False
+    )
+    np.testing.assert_allclose(part.costs.to_numpy(), res.costs_daily[span].sum().to_numpy())
+    from alphalab.metrics import compute_metrics
+
+    expected = compute_metrics(
+        res.returns[span], turnover=res.turnover[span],
+        costs=res.costs_daily.sum(axis=1)[span], equity=res.equity[span],
+    )  # fmt: skip
+    pd.testing.assert_series_equal(part.metrics(), expected)
+    # A slice of a slice is the slice of the whole.
+    inner = part.slice(panel.dates[span][3], None)
+    pd.testing.assert_frame_equal(inner.weights, res.weights[span][3:])
+    for arr in (part.equity_values, part.trades, part.rejected, part.pos_snap):
+        assert not arr.flags.writeable
+
+
+def test_slice_outside_the_run_is_empty(case) -> None:
+    _, _, res = case
+    part = res.slice("2031-01-01", None)
+    assert len(part.dates) == 0 and len(part.trades) == 0 and part.weights.shape == (0, 4)

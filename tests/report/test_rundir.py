@@ -143,3 +143,54 @@ def test_long_tables_checked_for_columns(run_dir: Path, tmp_path: Path) -> None:
     # An empty table without columns (a run with no rejection at all) is fine.
     pd.DataFrame({"strategy": pd.Series(dtype=str)}).to_parquet(d / "rejected.parquet")
     assert read_run(d).rejected is not None and read_run(d).rejected.empty
+
+
+# ----------------------------------------------------------- schema version
+def test_schema_version_is_checked(run_dir: Path, tmp_path: Path) -> None:
+    from alphalab.report.rundir import SCHEMA_VERSION
+
+    d = _copy(run_dir, tmp_path)
+    manifest = json.loads((d / "manifest.json").read_text())
+    manifest.pop("schema_version", None)
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    assert read_run(d).schema_version == 1  # before versioning
+    for bad, match in ((SCHEMA_VERSION + 1, "newer than this alphalab reads"),
+                       ("2", "positive integer"), (0, "positive integer"),
+                       (True, "positive integer"), (None, "positive integer")):  # fmt: skip
+        (d / "manifest.json").write_text(json.dumps({**manifest, "schema_version": bad}))
+        with pytest.raises(DataError, match=match):
+            read_run(d)
+
+
+def test_diagnostics_and_forecasts_files_are_checked(run_dir: Path, tmp_path: Path) -> None:
+    d = _copy(run_dir, tmp_path)
+    (d / "diagnostics").mkdir()
+    (d / "forecasts").mkdir()
+    (d / "diagnostics" / "equal_weight.json").write_text(
+        json.dumps([{"fold": 0, "train_start": "2012-01-03", "training_curve": [3, 2, 1]}])
+    )
+    frame = pd.DataFrame({"date": pd.to_datetime(["2014-01-02"] * 2), "ticker": ["A", "B"],
+                          "mean": [0.1, 0.2]})  # fmt: skip
+    frame.to_parquet(d / "forecasts" / f"{safe_name(HOSTILE)}.parquet")
+    run = read_run(d)
+    assert run.diagnostics == {"equal_weight": [
+        {"fold": 0, "train_start": "2012-01-03", "training_curve": [3, 2, 1]}]}  # fmt: skip
+    pd.testing.assert_frame_equal(run.forecasts[HOSTILE], frame)
+    (d / "diagnostics" / "equal_weight.json").write_text(json.dumps({"fold": 0}))
+    with pytest.raises(DataError, match=r"equal_weight\.json: expected a list"):
+        read_run(d)
+    (d / "diagnostics" / "equal_weight.json").unlink()
+    frame.drop(columns="ticker").to_parquet(d / "forecasts" / f"{safe_name(HOSTILE)}.parquet")
+    with pytest.raises(DataError, match=r"missing column\(s\) \['ticker'\]"):
+        read_run(d)
+
+
+def test_verdicts_read_the_status_key_only() -> None:
+    from alphalab.report.rundir import verdict_status, verdicts
+
+    nested = {"scope": "development", "strategies": {"a": {"status": "PASS"}, "b": {"status": "rejected"}}}
+    assert verdicts(nested) == nested["strategies"]
+    assert [verdict_status(v) for v in verdicts(nested).values()] == ["PASS", "REJECTED"]
+    assert verdicts({"a": {"status": "PASS"}}) == {"a": {"status": "PASS"}}  # schema-1 layout
+    assert verdicts({"a": {"verdict": "PASS"}}) == {}  # no guessing at other keys
+    assert verdicts([]) == {} and verdict_status("PASS") == "UNKNOWN"

@@ -265,3 +265,14 @@ def test_malformed_files_in_a_run_dir_still_render(
     (d / "gates.json").write_text('["not", "a", "mapping"]')
     page = write_report(d, charts=False).read_text()
     assert 'id="walkforward"' in page and 'id="gates"' in page
+
+
+def test_pbo_candidates_not_rerun_are_shown() -> None:
+    cut = {"n_candidates": 30, "n_rerun": 24, "n_not_rerun": 6, "max_candidates": 24,
+           "complete": False}  # fmt: skip
+    html = overfitting_table({"m": {"overfitting": {"pbo": 0.2, "pbo_candidates": cut}}})
+    assert '<td class="num bad">24 of 30 (6 not re-run)</td>' in html
+    full = {**cut, "n_candidates": 4, "n_rerun": 4, "n_not_rerun": 0, "complete": True}
+    html = overfitting_table({"m": {"overfitting": {"pbo": 0.2, "pbo_candidates": full}}})
+    assert '<td class="num">4 of 4</td>' in html
+    assert '<td class="num">n/a</td>' in overfitting_table({"m": {"overfitting": {"pbo": None}}})

@@ -12,7 +12,7 @@ import alphalab.portfolio  # noqa: F401 - registers the baselines
 from alphalab import ConfigError, Panel
 from alphalab.portfolio.base import make_strategy
 from alphalab.validation.gates import GateSpec
-from alphalab.validation.protocol import ValidationSpec, validate_strategy
+from alphalab.validation.protocol import PBOSpec, ValidationSpec, validate_strategy
 from alphalab.validation.tuning import TuneSpec
 from alphalab.validation.walkforward import EngineSettings
 from tests.conftest import shared_file
@@ -65,6 +65,27 @@ def test_tuned_strategy_counts_trials_and_reports_pbo(hose) -> None:
     assert 0.0 <= v.overfitting["pbo"] <= 1.0
     assert v.overfitting["sr0"] > 0  # selection among trials raises the bar
     assert len(v.candidates) == 3
+    assert v.overfitting["pbo_candidates"] == {
+        "n_candidates": 3, "n_rerun": 3, "n_not_rerun": 0, "max_candidates": 24,
+        "complete": True,
+    }  # fmt: skip
+
+
+def test_pbo_candidate_cap_is_configured_and_recorded(hose) -> None:
+    panel, bench = hose
+    spec = SPEC.model_copy(update={"pbo": PBOSpec(max_candidates=2)})
+    tune = TuneSpec(grid={"lookback": [20, 60, 120]}, inner="1y", purge=5)
+    v = validate_strategy("mom", make_strategy("momentum_topk", {"k": 5, "lookback": 60}), panel,
+                          spec, ENGINE, tune=tune, benchmark=bench, seed=7)  # fmt: skip
+    assert [c["lookback"] for c in v.candidates] == [20, 60]  # grid order, first two
+    rec = v.overfitting["pbo_candidates"]
+    assert rec == {"n_candidates": 3, "n_rerun": 2, "n_not_rerun": 1, "max_candidates": 2,
+                   "complete": False}  # fmt: skip
+    assert v.summary()["overfitting"]["pbo_candidates"] == rec
+    off = validate_strategy("mom", make_strategy("momentum_topk", {"k": 5, "lookback": 60}),
+                            panel, SPEC.model_copy(update={"pbo": PBOSpec(max_candidates=0)}),
+                            ENGINE, tune=tune, seed=7)  # fmt: skip
+    assert off.overfitting["pbo"] is None and off.overfitting["pbo_candidates"]["n_rerun"] == 0
 
 
 def test_holdout_only_on_request_and_stress_inside_holdout_is_sealed(hose) -> None:

@@ -87,3 +87,32 @@ def test_cpcv_purges_and_embargoes() -> None:
             assert all((t - k) not in test_set for k in range(1, 5))
     with pytest.raises(ConfigError):
         CombinatorialPurgedCV(n_groups=3, n_test_groups=3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(30, 400), start=st.integers(0, 500), train=st.integers(3, 60))
+def test_no_test_row_before_start(n: int, start: int, train: int) -> None:
+    dates = pd.bdate_range("2015-01-01", periods=n)
+    wf = WalkForward(train=train, test=10, purge=2)
+    if max(train, start) + 2 >= n:
+        with pytest.raises(ConfigError, match="too short"):
+            wf.split(dates, start=start)
+        return
+    folds = wf.split(dates, start=start)
+    assert folds[0].test[0] == max(train, start)  # the later of data.start and the first window
+    tested = np.concatenate([f.test for f in folds])
+    assert np.array_equal(tested, np.arange(max(train, start), n))
+    for f in folds:  # history before start is training material
+        assert f.train[0] == 0 and f.train[-1] < f.test[0] - 2
+
+
+def test_single_split() -> None:
+    from alphalab.validation.splits import SingleSplit
+
+    dates = pd.bdate_range("2015-01-01", periods=50)
+    (fold,) = SingleSplit().split(dates, start=20)
+    assert np.array_equal(fold.train, np.arange(20)) and np.array_equal(fold.test, np.arange(20, 50))
+    (fold,) = SingleSplit().split(dates, start=20, end=30)
+    assert fold.test[-1] == 29
+    with pytest.raises(ConfigError, match="no rows to test"):
+        SingleSplit().split(dates, start=50)

@@ -52,8 +52,14 @@ class BacktestResult:
         Fields ``bar, asset, side, shares, reason``; ``reason`` indexes
         :attr:`reasons`.
     initial_cash : float
+        Equity before the first bar: the account's starting cash, or for a
+        :meth:`slice` the equity at the close before its first date.
     info : dict
         Market, rules, execution, rebalance and costs of the run.
+    opening : tuple of 2 ndarrays, each shape ``(n_assets,)``, or None
+        Shares held before the first bar and their last known marks (a
+        :meth:`slice` starts with the book of the run it was cut from); None
+        for a run that starts flat.
     """
 
     dates: pd.DatetimeIndex
@@ -69,6 +75,7 @@ class BacktestResult:
     rejected: np.ndarray
     initial_cash: float
     info: dict[str, Any] = field(default_factory=dict)
+    opening: tuple[np.ndarray, np.ndarray] | None = None
 
     reasons = REASONS
 
@@ -89,6 +96,7 @@ class BacktestResult:
         rejected: np.ndarray,
         initial_cash: float,
         info: dict[str, Any],
+        opening: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> BacktestResult:
         """Wrap kernel outputs, marking every array read-only."""
         comm, stax, btax, min_comm, slip = cost_rates
@@ -106,6 +114,7 @@ class BacktestResult:
             rejected=_frozen(rejected),
             initial_cash=initial_cash,
             info=dict(info),
+            opening=None if opening is None else (_frozen(opening[0]), _frozen(opening[1])),
         )
 
     @cached_property
@@ -124,7 +133,77 @@ class BacktestResult:
         bar, asset, shares, _ = self.fills
         steps = np.zeros((len(self.exec_bars), len(self.assets)))
         steps[np.searchsorted(self.exec_bars, bar), asset] = shares
+        if self.opening is not None and len(steps):
+            steps[0] += self.opening[0]
         return _frozen(np.cumsum(steps, axis=0))
+
+    # ----------------------------------------------------------------- slicing
+    def slice(self, start: Any = None, end: Any = None) -> BacktestResult:
+        """The same run seen over ``start <= date <= end`` only (both inclusive).
+
+        The result is a full :class:`BacktestResult` of the sub-span: series,
+        frames, trades, refusals and costs are those of the sub-span's bars, and
+        :meth:`metrics` describe it alone. Equity is **not rebased**: it keeps
+        the account's values, and ``initial_cash`` becomes the equity at the
+        close before ``start``, so :attr:`returns` are exactly the full run's
+        returns on those dates. Positions held when the span opens carry in
+        (:attr:`opening`), so :attr:`positions` and :attr:`weights` equal the
+        full run's on the same dates.
+
+        Parameters
+        ----------
+        start, end : date-like, optional
+            Span bounds; None means the run's first / last date.
+
+        Returns
+        -------
+        BacktestResult
+            ``n_dates`` = number of the run's dates inside the span.
+        """
+        dates = self.dates
+        i0 = 0 if start is None else int(dates.searchsorted(pd.Timestamp(start), "left"))
+        i1 = len(dates) if end is None else int(dates.searchsorted(pd.Timestamp(end), "right"))
+        i1 = max(i0, i1)
+        if i0 == 0 and i1 == len(dates):
+            return self
+        bar, asset, shares, price = self.fills
+        keep = (bar >= i0) & (bar < i1)
+        fills = (bar[keep] - i0, asset[keep], shares[keep], price[keep])
+        comm, stax, btax, min_comm, slip = self.cost_rates
+        rejected = self.rejected[(self.rejected["bar"] >= i0) & (self.rejected["bar"] < i1)].copy()
+        rejected["bar"] -= i0
+        exec_keep = (self.exec_bars >= i0) & (self.exec_bars < i1)
+        opening = None
+        if i0 > 0:
+            # The book in force at the close before the span, and its last marks.
+            held = self._held_index()[i0 - 1]
+            shares_before = (
+                self.pos_snap[held].copy() if held >= 0 else np.zeros(len(self.assets))
+            )
+            if self.opening is not None and held < 0:
+                shares_before = self.opening[0].copy()
+            marks = self._marks()[i0 - 1].copy()
+            opening = (shares_before, marks)
+        elif self.opening is not None:
+            opening = self.opening
+        return BacktestResult.build(
+            dates=dates[i0:i1],
+            assets=self.assets,
+            equity=self.equity_values[i0:i1],
+            cash=self.cash_values[i0:i1],
+            costs=self.costs_values[i0:i1],
+            turnover=self.turnover_values[i0:i1],
+            exec_bars=self.exec_bars[exec_keep] - i0,
+            close=self.close[i0:i1],
+            fills=fills,
+            cost_rates=(comm[i0:i1], stax[i0:i1], btax[i0:i1], min_comm, slip),
+            rejected=rejected,
+            initial_cash=float(self.equity_values[i0 - 1]) if i0 > 0 else self.initial_cash,
+            info={**self.info, "sliced_from": (str(dates[0].date()), str(dates[-1].date()))}
+            if len(dates)
+            else dict(self.info),
+            opening=opening,
+        )
 
     # ---------------------------------------------------------------- series
     @cached_property
@@ -168,13 +247,23 @@ class BacktestResult:
     def positions(self) -> pd.DataFrame:
         """Shares held at each close, ``(n_dates, n_assets)``."""
         k = self._held_index()
-        snap = np.vstack([np.zeros((1, len(self.assets))), self.pos_snap])
+        start = np.zeros(len(self.assets)) if self.opening is None else self.opening[0]
+        snap = np.vstack([start[None, :], self.pos_snap])
         return pd.DataFrame(snap[k + 1], index=self.dates, columns=self.assets)
+
+    def _marks(self) -> np.ndarray:
+        """Last positive close of each asset at each bar (0 before any), ``(n_dates, n_assets)``."""
+        frame = pd.DataFrame(self.close).where(lambda x: x > 0)
+        if self.opening is not None:
+            # A slice's first bars value positions at the marks carried in.
+            first = pd.DataFrame(self.opening[1][None, :]).where(lambda x: x > 0)
+            frame = pd.concat([first, frame], ignore_index=True).ffill().iloc[1:]
+        return frame.ffill().fillna(0.0).to_numpy()
 
     @cached_property
     def weights(self) -> pd.DataFrame:
         """Held weights at each close (position value / equity), ``(n_dates, n_assets)``."""
-        marks = pd.DataFrame(self.close).where(lambda x: x > 0).ffill().fillna(0.0).to_numpy()
+        marks = self._marks()
         value = self.positions.to_numpy() * marks
         return pd.DataFrame(
             value / self.equity_values[:, None], index=self.dates, columns=self.assets

@@ -26,6 +26,7 @@ from alphalab.report.figures import (
     fig_rolling_sharpe,
     fig_weights,
 )
+from alphalab.report.models import fig_training_curves, models_section
 from alphalab.report.rundir import RunData
 from alphalab.report.tables import (
     costs_table,
@@ -150,6 +151,11 @@ def _figures(run: RunData, max_points: int) -> dict[str, go.Figure]:
             fig = fig_trials(str(name), summary) if isinstance(summary, dict) else None
             if fig is not None:
                 figs[f"chart-trials-{i}"] = fig
+    for i, name in enumerate(run.strategies):
+        entries = run.diagnostics.get(name)
+        curves = fig_training_curves(name, entries) if entries else None
+        if curves is not None:
+            figs[f"chart-models-{i}"] = curves
     return figs
 
 
@@ -231,6 +237,9 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
         overfit = overfitting_table(run.validation) + cpcv_table(run.validation)
         sections.append(("overfitting", "Overfitting", overfit))
         sections.append(("walkforward", "Walk-forward", _walkforward(run, charts)))
+    models = models_section(run, charts)
+    if models:
+        sections.append(("models", "Models", models))
     if "chart-monthly" in charts:
         sections.append(("monthly", "Monthly returns", charts["chart-monthly"]))
     if "chart-weights" in charts:

@@ -21,7 +21,6 @@ __all__ = [
     "data_validation_section",
     "esc",
     "format_metric",
-    "gates_section",
     "header_table",
     "health_section",
     "metric_direction",
@@ -333,60 +332,6 @@ def render_obj(obj: Any, depth: int = 0) -> str:
     if isinstance(obj, float):
         return esc(f"{obj:.6g}")
     return esc(obj)
-
-
-def _verdict(entry: Any) -> str | None:
-    if not isinstance(entry, dict):
-        return None
-    for key in ("verdict", "status", "result", "decision"):
-        if isinstance(entry.get(key), str):
-            return entry[key].upper()
-    if isinstance(entry.get("passed"), bool):
-        return "PASS" if entry["passed"] else "REJECTED"
-    return None
-
-
-_VERDICT_KEYS = ("verdict", "status", "result", "decision", "passed")
-
-
-def gates_section(gates: Any) -> str:
-    """Acceptance gates: one row per strategy with a PASS / REJECTED badge and its reasons.
-
-    Accepts ``{strategy: GateVerdict.to_dict()}`` (``status``, ``reasons``,
-    ``checks``) or the same with ``verdict`` / ``passed`` keys, optionally
-    under a ``"strategies"`` key; every check follows in a collapsed block.
-    Anything else is shown as nested tables.
-    """
-    per = gates.get("strategies", gates) if isinstance(gates, dict) else None
-    if not isinstance(per, dict) or not any(_verdict(v) for v in per.values()):
-        return render_obj(gates)
-    rows, details = [], []
-    for name, entry in per.items():
-        verdict = _verdict(entry) or "UNKNOWN"
-        cls = "pass" if verdict in ("PASS", "PASSED") else "fail"
-        reasons = _get(entry, "reasons")
-        if isinstance(reasons, list):
-            reason_html = "<br>".join(esc(r) for r in reasons) or '<span class="muted">none</span>'
-        else:
-            reason_html = "" if reasons is None else esc(reasons)
-        rows.append(
-            f'<tr><th class="rowh">{esc(name)}</th>'
-            f'<td><span class="badge {cls}">{esc(verdict)}</span></td><td>{reason_html}</td></tr>'
-        )
-        rest = {
-            k: v
-            for k, v in (entry.items() if isinstance(entry, dict) else [])
-            if k not in (*_VERDICT_KEYS, "reasons")
-        }
-        if rest:
-            details.append(f"<h3>{esc(name)}</h3>{render_obj(rest)}")
-    table = (
-        '<table class="gates"><thead><tr><th>strategy</th><th>verdict</th>'
-        f"<th>failed checks</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-    more = f"<details><summary>every check</summary>{''.join(details)}</details>" if details else ""
-    extra = {k: v for k, v in gates.items() if k != "strategies"} if per is not gates else {}
-    return table + more + (render_obj(extra) if extra else "")
 
 
 _HEALTH_BADGE = {"pass": "pass", "ok": "pass", "flagged": "warn", "warnings": "warn"}

@@ -18,6 +18,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from alphalab.report.rundir import verdict_status, verdicts
 from alphalab.report.style import PALETTE
 from alphalab.report.tables import esc, render_obj
 
@@ -67,26 +68,6 @@ def _scalar(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str)
     return str(value)
-
-
-def _strategies(gates: Any) -> dict[str, Any]:
-    """``{strategy: verdict}`` from gates.json, also from the older flat layout without scope."""
-    if not isinstance(gates, Mapping):
-        return {}
-    per = gates.get("strategies", gates)
-    if not isinstance(per, Mapping) or not any(_status(v) != "UNKNOWN" for v in per.values()):
-        return {}
-    return dict(per)
-
-
-def _status(entry: Any) -> str:
-    if isinstance(entry, Mapping):
-        for key in ("status", "verdict", "result", "decision"):
-            if isinstance(entry.get(key), str):
-                return str(entry[key]).upper()
-        if isinstance(entry.get("passed"), bool):
-            return "PASS" if entry["passed"] else "REJECTED"
-    return "UNKNOWN"
 
 
 # ------------------------------------------------------------ verdict block
@@ -151,10 +132,10 @@ def _scope_sentence(scope: Any, validation: Mapping[str, Any]) -> str:
 
 def verdict_summary(gates: Any) -> str:
     """``"; verdict on the holdout: 2 PASS, 2 REJECTED"`` for the page header ("" without gates)."""
-    per = _strategies(gates)
+    per = verdicts(gates)
     if not per:
         return ""
-    statuses = [_status(v) for v in per.values()]
+    statuses = [verdict_status(v) for v in per.values()]
     n_pass = sum(s in _PASS for s in statuses)
     scope = gates.get("scope") if isinstance(gates, Mapping) else None
     where = f" on the {esc(scope)} span" if isinstance(scope, str) else ""
@@ -182,7 +163,7 @@ def verdict_block(gates: Any, validation: Any = None) -> str:
     str
         HTML.
     """
-    per = _strategies(gates)
+    per = verdicts(gates)
     if not per:
         return render_obj(gates)
     head = ""
@@ -197,7 +178,7 @@ def verdict_block(gates: Any, validation: Any = None) -> str:
     cards: list[str] = []
     checks_by: dict[str, list[Any]] = {}
     for name, entry in per.items():
-        status = _status(entry)
+        status = verdict_status(entry)
         badge = "pass" if status in _PASS else "fail"
         entry = entry if isinstance(entry, Mapping) else {}
         reasons = entry.get("reasons")
@@ -284,6 +265,17 @@ def _span_years(summary: Mapping[str, Any]) -> float | None:
     return days / 365.25
 
 
+def _rerun_cell(cands: Mapping[str, Any]) -> str:
+    """``n_rerun of n_candidates`` (red when some candidates were not re-run)."""
+    n_all, n_rerun = _num(cands.get("n_candidates")), _num(cands.get("n_rerun"))
+    if n_all is None or n_rerun is None:
+        return '<td class="num">n/a</td>'
+    missing = int(n_all) - int(n_rerun)
+    cls = ' class="num bad"' if missing > 0 else ' class="num"'
+    tail = f" ({missing:,} not re-run)" if missing > 0 else ""
+    return f"<td{cls}>{int(n_rerun):,} of {int(n_all):,}{tail}</td>"
+
+
 def overfitting_table(validation: Any) -> str:
     """Trials, deflated Sharpe, SR0, PBO, PBO splits and MinBTL per strategy.
 
@@ -299,6 +291,8 @@ def overfitting_table(validation: Any) -> str:
         short = minbtl is not None and years is not None and minbtl > years
         mark = ' class="num bad"' if short else ' class="num"'
         pbo = _num(o.get("pbo"))
+        cands = o.get("pbo_candidates") if isinstance(o.get("pbo_candidates"), Mapping) else {}
+        rerun = _rerun_cell(cands)
         # PBO >= 0.5: the in-sample winner is more often than not below median out of sample.
         pbo_mark = ' class="num bad"' if pbo is not None and pbo >= 0.5 else ' class="num"'
         rows.append(
@@ -307,6 +301,7 @@ def overfitting_table(validation: Any) -> str:
             f'<td class="num">{_fmt(o.get("dsr"))}</td><td class="num">{_fmt(o.get("sr0"), 4)}</td>'
             f"<td{pbo_mark}>{_fmt(o.get('pbo'))}</td>"
             f'<td class="num">{_fmt(o.get("pbo_splits"), 0)}</td>'
+            f"{rerun}"
             f"<td{mark}>{_fmt(minbtl, 2)}</td>"
             f'<td class="num">{_fmt(years, 2)}</td></tr>'
         )
@@ -315,12 +310,16 @@ def overfitting_table(validation: Any) -> str:
     return (
         '<table class="num overfit"><thead><tr><th>strategy</th><th>trials</th>'
         "<th>DSR</th><th>SR0 (per bar)</th><th>PBO</th><th>PBO splits</th>"
+        "<th>PBO candidates re-run</th>"
         "<th>MinBTL (years)</th><th>tested (years)</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
         '<p class="note">DSR: probability that the true Sharpe exceeds SR0, the best Sharpe '
         "expected from that many trials by luck alone. PBO: probability that the configuration "
         "best in-sample ranks below the median out of sample (combinatorially symmetric "
-        "cross-validation over the PBO splits); marked red from 0.5. MinBTL: years of data needed before that many "
+        "cross-validation over the PBO splits); marked red from 0.5. PBO candidates re-run: "
+        "configurations re-run as a fixed walk-forward for PBO, of all candidates; marked red "
+        "when validation.pbo.max_candidates left some out (PBO then covers only those re-run). "
+        "MinBTL: years of data needed before that many "
         "trials could not produce the observed Sharpe by chance; marked red when longer than "
         "the span tested.</p>"
     )

@@ -21,7 +21,7 @@ from alphalab.metrics import compute_metrics
 from alphalab.portfolio.base import Strategy
 from alphalab.validation.executors import Executor, SerialExecutor, derive_seed, seed_everything
 from alphalab.validation.splits import CombinatorialPurgedCV, Fold
-from alphalab.validation.walkforward import EngineSettings
+from alphalab.validation.walkforward import EngineSettings, inject_random_state
 
 __all__ = ["CPCVSpec", "run_cpcv"]
 
@@ -57,7 +57,7 @@ def _blocks(rows: np.ndarray) -> list[np.ndarray]:
 def _split_task(shared: tuple[Panel, Strategy, EngineSettings, int, np.ndarray], fold: Fold) -> dict[str, Any]:
     panel, strategy, engine, seed, mask = shared
     seed_everything(derive_seed(seed, "cpcv", fold.index))
-    strat = strategy.clone()
+    strat = inject_random_state(strategy.clone(), seed, "cpcv", fold.index)
     train = panel.iloc_dates(fold.train)
     strat.fit(train, until=train.dates[-1])
     parts = []

@@ -31,6 +31,7 @@ from alphalab.validation.walkforward import EngineSettings, WalkForwardResult, r
 
 __all__ = [
     "HoldoutSpec",
+    "PBOSpec",
     "StrategyValidation",
     "StressSpec",
     "ValidationSpec",
@@ -38,6 +39,7 @@ __all__ = [
     "validate_strategy",
 ]
 
+#: Default cap on the fixed-configuration walk-forwards re-run for PBO (``validation.pbo``).
 MAX_CANDIDATES = 24
 
 
@@ -87,6 +89,30 @@ class StressSpec(BaseModel):
         return self
 
 
+class PBOSpec(BaseModel):
+    """Config block ``validation.pbo``: the candidate re-runs behind PBO.
+
+    PBO needs every candidate configuration's out-of-sample returns, and each
+    candidate costs one full walk-forward (one retraining per fold for a
+    learner). Grids larger than ``max_candidates`` are re-run for their first
+    ``max_candidates`` configurations in grid order; how many were re-run and
+    how many were not is recorded in validation.json, gates.json and the report.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_candidates: int = Field(
+        MAX_CANDIDATES,
+        ge=0,
+        le=10_000,
+        strict=True,  # a YAML true / 2.5 / "24" is a mistake, not a count
+        description=(
+            "Most candidate configurations re-run (one walk-forward each) for PBO; "
+            "0 skips PBO. Candidates beyond it are counted as not re-run, never dropped silently."
+        ),
+    )
+
+
 class ValidationSpec(BaseModel):
     """Config block ``validation``."""
 
@@ -96,6 +122,7 @@ class ValidationSpec(BaseModel):
     holdout: HoldoutSpec | None = None
     stress: StressSpec | None = None
     cpcv: CPCVSpec | None = None
+    pbo: PBOSpec = Field(default_factory=PBOSpec)
 
 
 @dataclass(frozen=True)
@@ -163,14 +190,26 @@ class StrategyValidation:
 
 
 def _candidates(tune: TuneSpec, wf: WalkForwardResult) -> list[dict[str, Any]]:
+    """Every candidate configuration: the grid, or the distinct configurations tried."""
     if tune.grid is not None:
-        cands = grid_candidates(tune.grid)
-    else:
-        seen: dict[str, dict[str, Any]] = {}
-        for t in wf.trials:
-            seen.setdefault(repr(sorted(t["params"].items())), t["params"])
-        cands = list(seen.values())
-    return cands[:MAX_CANDIDATES]
+        return grid_candidates(tune.grid)
+    seen: dict[str, dict[str, Any]] = {}
+    for t in wf.trials:
+        seen.setdefault(repr(sorted(t["params"].items())), t["params"])
+    return list(seen.values())
+
+
+def pbo_rerun_record(n_candidates: int, max_candidates: int) -> dict[str, Any]:
+    """How many candidates PBO re-runs: ``{n_candidates, n_rerun, n_not_rerun,
+    max_candidates, complete}`` (``complete`` False when some were not re-run)."""
+    n_rerun = min(n_candidates, max_candidates)
+    return {
+        "n_candidates": int(n_candidates),
+        "n_rerun": int(n_rerun),
+        "n_not_rerun": int(n_candidates - n_rerun),
+        "max_candidates": int(max_candidates),
+        "complete": n_rerun == n_candidates,
+    }
 
 
 def _trade_count(result: Any, start: pd.Timestamp) -> int:
@@ -191,6 +230,7 @@ def validate_strategy(
     seed: int = 0,
     executor: Executor | None = None,
     holdout: bool = False,
+    start: Any = None,
 ) -> StrategyValidation:
     """Run the protocol for one strategy.
 
@@ -210,6 +250,9 @@ def validate_strategy(
     executor : Executor, optional
     holdout : bool
         Evaluate the sealed holdout (walk forward through it, metrics on it only).
+    start : date-like, optional
+        ``data.start``: the first date a walk-forward may test; earlier rows are
+        history for fitting and look-backs.
 
     Returns
     -------
@@ -223,7 +266,8 @@ def validate_strategy(
     splitter = spec.walk_forward.splitter()
     end = None if holdout else holdout_start
     wf = run_walk_forward(
-        strategy, panel, splitter, engine, tune=tune, seed=seed, executor=executor, end=end
+        strategy, panel, splitter, engine, tune=tune, seed=seed, executor=executor, end=end,
+        start=start, name=name,
     )
     result = wf.backtest
     returns = result.returns
@@ -248,18 +292,23 @@ def validate_strategy(
             stress_metrics = compute_metrics(sr, benchmark=None if bench is None else bench.reindex(sr.index))
     candidates: list[dict[str, Any]] = []
     matrix = None
+    rerun = None
     if tune is not None:
-        candidates = _candidates(tune, wf)
+        every = _candidates(tune, wf)
+        rerun = pbo_rerun_record(len(every), spec.pbo.max_candidates)
+        candidates = every[: rerun["n_rerun"]]
         cols = []
         for params in candidates:
             fixed = run_walk_forward(
                 strategy.clone().set_params(**params),
                 panel, splitter, engine, seed=seed, executor=executor, end=end,
+                start=start, name=name,
             )
             cols.append(fixed.backtest.returns.reindex(r.index).to_numpy())
         matrix = np.column_stack(cols) if cols else None
     ppy = periods_per_year(r.index) if len(r) > 1 else 252.0
     overfit = overfitting_summary(r.to_numpy(), matrix, max(1, wf.n_trials), ppy)
+    overfit["pbo_candidates"] = rerun
     bench_cagr = None
     if bench is not None and bench.notna().sum() > 1:
         bench_cagr = float(compute_metrics(bench.dropna())["cagr"])
@@ -284,9 +333,15 @@ def validate_strategy(
     verdict = evaluate_gates(gates, evidence)
     cpcv = None
     if spec.cpcv is not None and not holdout:
-        dev = panel if holdout_start is None else panel.iloc_dates(
-            slice(0, int(panel.dates.searchsorted(holdout_start, "left")))
+        # CPCV tests on every group, so it sees only the span a study may test:
+        # from data.start to the holdout.
+        lo = 0 if start is None else int(panel.dates.searchsorted(pd.Timestamp(start), "left"))
+        hi = (
+            panel.n_dates
+            if holdout_start is None
+            else int(panel.dates.searchsorted(holdout_start, "left"))
         )
+        dev = panel.iloc_dates(slice(lo, hi))
         cpcv = run_cpcv(strategy, dev, spec.cpcv, engine, seed=seed, executor=executor)
     return StrategyValidation(
         name=name,

@@ -26,6 +26,7 @@ __all__ = [
     "CombinatorialPurgedCV",
     "Duration",
     "Fold",
+    "SingleSplit",
     "WalkForward",
     "parse_duration",
 ]
@@ -161,7 +162,9 @@ class WalkForward:
         if parse_duration(self.test, what="test").count < 1:
             raise ConfigError("walk-forward test window must be at least 1")
 
-    def split(self, dates: pd.DatetimeIndex, *, end: int | None = None) -> list[Fold]:
+    def split(
+        self, dates: pd.DatetimeIndex, *, end: int | None = None, start: int = 0
+    ) -> list[Fold]:
         """Folds over ``dates[:end]`` (``end`` excludes e.g. a sealed holdout).
 
         Parameters
@@ -169,6 +172,10 @@ class WalkForward:
         dates : pandas.DatetimeIndex, length ``n_dates``
         end : int, optional
             Rows at or after ``end`` are never used.
+        start : int
+            First row that may be tested (``data.start``): the first test block
+            opens at the later of this row and the end of the first training
+            window; earlier rows are training history only.
 
         Raises
         ------
@@ -180,14 +187,15 @@ class WalkForward:
         gap = max(parse_duration(self.purge).count, parse_duration(self.embargo).count)
         if n == 0:
             raise ConfigError("walk-forward needs data; the date range is empty")
-        start = _advance(dates, 0, train)
-        if start + gap >= n:
+        first = max(_advance(dates, 0, train), int(start))
+        if first + gap >= n:
             raise ConfigError(
                 f"walk-forward: the data ({n} bars, {dates[0].date()}..{dates[n - 1].date()}) "
                 f"is too short for a {train} training window plus a test block"
+                + (f" from {dates[min(int(start), n - 1)].date()}" if start else "")
             )
         folds: list[Fold] = []
-        pos = start
+        pos = first
         while pos < n:
             stop = min(_advance(dates, pos, test), n)
             if stop <= pos:
@@ -199,6 +207,31 @@ class WalkForward:
             )
             pos = stop
         return folds
+
+
+@dataclass(frozen=True)
+class SingleSplit:
+    """One split: train on every row before the first tested row, test on the rest.
+
+    A plain study run (no ``validation`` section) is a walk-forward with this
+    one split, so it shares the validated runs' execution path.
+    """
+
+    def split(
+        self, dates: pd.DatetimeIndex, *, end: int | None = None, start: int = 0
+    ) -> list[Fold]:
+        """One fold: train ``[0, start)``, test ``[start, end)``.
+
+        Raises
+        ------
+        ConfigError
+            When nothing is left to test.
+        """
+        n = len(dates) if end is None else int(end)
+        first = int(start)
+        if first >= n:
+            raise ConfigError(f"single split: no rows to test from row {first} of {n}")
+        return [Fold(0, np.arange(0, first), np.arange(first, n))]
 
 
 @dataclass(frozen=True)

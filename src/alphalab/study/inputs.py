@@ -1,0 +1,133 @@
+"""Config -> inputs: the study's panel, features, simulated window, decision dates and costs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from alphalab.config import StudyConfig
+from alphalab.data.panel import Panel
+from alphalab.errors import ConfigError, DataError
+
+__all__ = [
+    "add_features",
+    "adjustment_state",
+    "data_health",
+    "decision_dates",
+    "engine_costs",
+    "load_panel",
+    "study_window",
+]
+
+
+def load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
+    from alphalab.data import load
+
+    source = cfg.resolve_source(cfg.data.dataset)
+    store = None if cfg.data.store is None else cfg.resolve_source(cfg.data.store)
+    try:
+        panel = load(
+            source,
+            market=cfg.data.market,
+            mode=cfg.data.mode,
+            columns=dict(cfg.data.columns) or None,
+            tickers=cfg.data.tickers,
+            # Nothing after the study's end is ever loaded; history before its start is.
+            end=cfg.data.end,
+            store=store,
+        )
+    except DataError as exc:
+        # The loader names the file; the study key that asked for the missing names is ours to add.
+        if cfg.data.tickers and "not in the data" in str(exc):
+            raise DataError(f"data.tickers: {exc}") from None
+        raise
+    if panel.n_dates < 2:
+        raise DataError(
+            f"dataset {cfg.data.dataset!r} has {panel.n_dates} date(s) up to "
+            f"{cfg.data.end or 'its end'}; a study needs at least 2"
+        )
+    return panel, source
+
+
+def adjustment_state(panel: Panel) -> str:
+    state = panel.meta.get("adjusted")
+    if isinstance(state, bool):  # embedded sets record True / False
+        return "adjusted" if state else "raw"
+    return str(state) if state else "unknown"
+
+
+def data_health(cfg: StudyConfig, panel: Panel) -> Any:
+    """The data-health report of the study's data (gaps, bad prints, band breaches ...)."""
+    from alphalab.data.health import check_health
+
+    return check_health(panel, market=cfg.data.market, name=str(cfg.data.dataset))
+
+
+def add_features(cfg: StudyConfig, panel: Panel) -> tuple[Panel, dict[str, Any]]:
+    """Compute the configured feature sets and add them to the panel as fields."""
+    from alphalab.features.sets import compute
+
+    assert cfg.features is not None
+    feats = compute(panel, cfg.features.sets, cache=cfg.features.cache)
+    clash = sorted(set(feats.fields) & set(panel.fields))
+    if clash:
+        raise ConfigError(
+            f"features: feature field(s) {clash[:5]} clash with data fields of the same name"
+        )
+    info = {
+        "sets": list(cfg.features.sets),
+        "fields": list(feats.fields),
+        **{k: v for k, v in feats.meta.items() if k in ("spec_hashes", "feature_origin")},
+    }
+    return panel.with_fields(**feats.fields), info
+
+
+
+# ------------------------------------------------------------- window
+def study_window(cfg: StudyConfig, panel: Panel, strategies: dict[str, Any]) -> tuple[int, int]:
+    """Row range ``[i0, i1)`` of the simulated window."""
+    i1 = panel.n_dates
+    if cfg.data.start is not None:
+        i0 = int(panel.dates.searchsorted(pd.Timestamp(cfg.data.start), "left"))
+    else:
+        # Without a start the window opens once every strategy has its history.
+        need = max((s.requires.min_history for s in strategies.values()), default=1)
+        i0 = min(max(need - 1, 0), panel.n_dates - 1)
+    if i1 - i0 < 2:
+        raise DataError(
+            f"the study window from {cfg.data.start or panel.dates[i0].date()} to "
+            f"{cfg.data.end or panel.dates[-1].date()} holds {max(i1 - i0, 0)} date(s) of "
+            f"{cfg.data.dataset!r} (data runs {panel.dates[0].date()}..{panel.dates[-1].date()}); "
+            "it needs at least 2"
+        )
+    return i0, i1
+
+
+def decision_dates(cfg: StudyConfig, dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    from alphalab.backtest.schedule import rebalance_mask
+
+    rule = cfg.execution.rebalance
+    if isinstance(rule, list):
+        wanted = pd.DatetimeIndex(pd.to_datetime(rule))
+        outside = wanted[(wanted < dates[0]) | (wanted > dates[-1])]
+        if len(outside):
+            raise ConfigError(
+                f"execution.rebalance: date(s) outside the study window "
+                f"{dates[0].date()}..{dates[-1].date()}: "
+                f"{', '.join(str(d.date()) for d in outside[:5])}"
+            )
+    # The schedule runs on the window's own dates, so its first bar is a
+    # decision: every strategy starts invested on the same day.
+    return dates[rebalance_mask(dates, rule)]
+
+
+def engine_costs(cfg: StudyConfig) -> Any:
+    given = {k: v for k, v in cfg.execution.costs.model_dump().items() if v is not None}
+    if not given:
+        return None
+    from alphalab.backtest.costs import Costs
+
+    return Costs(**given)
+

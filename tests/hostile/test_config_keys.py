@@ -1,0 +1,65 @@
+"""Hostile values for the YAML keys added with the models-layer plumbing:
+``validation.pbo`` and ``executor.threads``. Each gets a ConfigError naming the key."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from alphalab.config import StudyConfig
+from alphalab.errors import ConfigError
+
+BASE: dict[str, Any] = {
+    "name": "hostile",
+    "data": {"dataset": "sp500_20", "market": "us"},
+    "strategies": [{"name": "ew", "kind": "equal_weight"}],
+    "validation": {"walk_forward": {"train": "1y", "test": "6m"}},
+}
+
+
+def _study(**blocks: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    for key, value in blocks.items():
+        data[key] = value
+    return data
+
+
+def _error(data: dict[str, Any]) -> str:
+    with pytest.raises(ConfigError) as info:
+        StudyConfig.from_dict(data)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    "pbo",
+    [{"max_candidates": -1}, {"max_candidates": "many"}, {"max_candidates": 1e9},
+     {"max_candidates": 2.5}, {"max_candidates": None}, {"max_candidate": 4},
+     {"max_candidates": [4]}, "24", 24, [], {"max_candidates": True}],
+)  # fmt: skip
+def test_bad_pbo_block(pbo: Any) -> None:
+    msg = _error(_study(validation={"walk_forward": {"train": "1y", "test": "6m"}, "pbo": pbo}))
+    assert "validation.pbo" in msg
+
+
+def test_pbo_block_defaults_and_zero() -> None:
+    cfg = StudyConfig.from_dict(BASE)
+    assert cfg.validation is not None and cfg.validation.pbo.max_candidates == 24
+    data = _study(validation={"walk_forward": {"train": "1y", "test": "6m"},
+                              "pbo": {"max_candidates": 0}})  # fmt: skip
+    assert StudyConfig.from_dict(data).validation.pbo.max_candidates == 0
+
+
+@pytest.mark.parametrize("threads", [0, -2, "two", 1.5, None, 10**7, [1], True, "1; rm -rf /"])
+def test_bad_executor_threads(threads: Any) -> None:
+    msg = _error(_study(executor={"kind": "process", "threads": threads}))
+    assert "executor.threads" in msg
+
+
+def test_executor_threads_reaches_the_executor() -> None:
+    cfg = StudyConfig.from_dict(_study(executor={"kind": "process", "n_jobs": 1, "threads": 1}))
+    from alphalab.validation.executors import make_executor
+
+    ex = make_executor(cfg.executor.kind, n_jobs=cfg.executor.n_jobs, threads=cfg.executor.threads)
+    assert ex.threads == 1 and ex.n_jobs == 1
