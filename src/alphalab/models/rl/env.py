@@ -10,6 +10,7 @@ environment with the rows of a weight matrix reproduces
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
@@ -133,6 +134,7 @@ class MarketEnv(gym.Env):
         self.reward_kind = reward
         self.initial_cash = initial_cash
         self.random_start = bool(random_start)
+        self._dates = panel.dates.to_numpy()  # indexing a DatetimeIndex costs microseconds
 
         names = ("close", "open") if execution == "next_open" else ("close",)
         check_prices(panel, names, initial_cash)
@@ -241,14 +243,16 @@ class MarketEnv(gym.Env):
         kind = self.action_kind
         a = np.asarray(action, dtype=np.float64)
         if kind == "long_only":
-            w = np.clip(np.nan_to_num(a, nan=0.0), 0.0, 1.0)
+            # fmax / fmin: NaN -> 0 and the clip in two cheap ufuncs (this runs every step)
+            w = np.fmin(np.fmax(a, 0.0), 1.0)
             s = w.sum()
             return w / s if s > 1.0 + 1e-9 else w
         if kind == "softmax":
             z = np.exp(a - a.max())
             return (z / z.sum())[:-1]
         if kind == "long_short":
-            w = np.clip(np.nan_to_num(a, nan=0.0), -1.0, 1.0)
+            w = np.fmin(np.fmax(a, -1.0), 1.0)
+            w[w != w] = 0.0
             g = np.abs(w).sum()
             return w * (self.gross / g) if g > self.gross * (1.0 + 1e-9) else w
         act = a.astype(np.int64)
@@ -310,17 +314,15 @@ class MarketEnv(gym.Env):
         out = self._out
         eq = step(t, w, True, self._mk, self._par, self._st, out)
         prev = self._eq
-        if self.reward_kind == "log_return":
-            reward = float(np.log(eq / prev)) if eq > 0 and prev > 0 else -np.inf
+        if eq > 0 and prev > 0:
+            reward = math.log(eq / prev) if self.reward_kind == "log_return" else eq / prev - 1.0
         else:
-            reward = float(eq / prev - 1.0) if prev > 0 else 0.0
-        if not np.isfinite(reward):
             reward = -1e3  # the book is wiped out: a large finite penalty, episode ends
         self._t = t
         self._eq = eq
         terminated = bool(t >= self._end or eq <= 0)
         info = {
-            "date": self.panel.dates[t],
+            "date": self._dates[t],
             "equity": eq,
             "cash": out.cash[t],
             "fills": _columns(out.fills[tr0 : int(self._n_tr[0])]),
