@@ -15,13 +15,24 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
+import numba
 import numpy as np
 from gymnasium import spaces
+from numba import njit
 
 from alphalab.backtest.costs import Costs
 from alphalab.backtest.engine import kernel_inputs
 from alphalab.backtest.inputs import check_arguments, check_prices, check_volume
-from alphalab.backtest.kernel import REASONS, new_out, new_state, reset_state, step
+from alphalab.backtest.kernel import (
+    REASONS,
+    KernelMarket,
+    KernelOut,
+    KernelState,
+    new_out,
+    new_state,
+    reset_state,
+    step,
+)
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
 from alphalab.markets import MarketRules
@@ -193,6 +204,15 @@ class MarketEnv(gym.Env):
         self._t = first
         self._end = first + self._length
         self._eq = initial_cash
+        self._kind = ACTIONS.index(action)
+        self._w = np.empty(n_a)  # target weights of the step (NaN = hold)
+        self._obs_buf = np.empty(width + n_a, dtype=np.float32)
+        self._fast: Callable[..., float] | None = None  # set by the first step
+        self._ready = False  # reset() has run
+        # column views of the record buffers, made once (gymnasium compares
+        # info entries with np.allclose, which refuses structured arrays)
+        self._fill_cols = [(k, self._out.fills[k]) for k in self._out.fills.dtype.names]
+        self._reject_cols = [(k, self._out.rejects[k]) for k in self._out.rejects.dtype.names]
 
     # ------------------------------------------------------------ set-up
     @staticmethod
@@ -228,43 +248,21 @@ class MarketEnv(gym.Env):
         return np.ascontiguousarray(stacked.reshape(len(stacked), -1))
 
     # ------------------------------------------------------------ helpers
-    def _weights_now(self) -> np.ndarray:
-        """Weight of each position at the last close (value / equity)."""
-        f = self._st.f
-        return f[0] * f[1] / self._eq if self._eq > 0 else np.zeros(self.n_assets)
-
     def _obs(self) -> np.ndarray:
-        t = self._t
-        rows = self._feat[t - self.window + 1 : t + 1].ravel()
-        return np.concatenate((rows, self._weights_now().astype(np.float32)))
+        _observe(self._t, self._feat, self.window, self._st, self._eq, self._obs_buf)
+        return self._obs_buf.copy()
 
-    def _target(self, action: Any) -> np.ndarray:
-        """Target weights (NaN = hold) of an action."""
-        kind = self.action_kind
-        a = np.asarray(action, dtype=np.float64)
-        if kind == "long_only":
-            # fmax / fmin: NaN -> 0 and the clip in two cheap ufuncs (this runs every step)
-            w = np.fmin(np.fmax(a, 0.0), 1.0)
-            s = w.sum()
-            return w / s if s > 1.0 + 1e-9 else w
-        if kind == "softmax":
-            z = np.exp(a - a.max())
-            return (z / z.sum())[:-1]
-        if kind == "long_short":
-            w = np.fmin(np.fmax(a, -1.0), 1.0)
-            w[w != w] = 0.0
-            g = np.abs(w).sum()
-            return w * (self.gross / g) if g > self.gross * (1.0 + 1e-9) else w
-        act = a.astype(np.int64)
-        cur = self._weights_now()
-        w = np.where(act == BUY, cur + self.trade_size, np.nan)
-        sell = cur - self.trade_size
-        if not self.allow_short:
-            sell = np.maximum(sell, 0.0)  # never a short order where shorts are forbidden
-            # a masked sell (nothing held) is a hold
-            w = np.where((act == SELL) & (self._st.f[0] > 0), sell, w)
-        else:
-            w = np.where(act == SELL, sell, w)
+    def target_weights(self, action: Any) -> np.ndarray:
+        """Target weights (NaN = hold) that ``action`` maps to at the current bar.
+
+        Returns
+        -------
+        ndarray, shape ``(n_assets,)``
+        """
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        w = np.empty(self.n_assets)
+        eq = self._out.equity[self._t]
+        _map_action(a, self._kind, self.gross, self.trade_size, self.allow_short, self._st, eq, w)
         return w
 
     def action_masks(self) -> np.ndarray:
@@ -304,15 +302,31 @@ class MarketEnv(gym.Env):
         self._t = first
         self._end = first + self._length
         self._eq = eq
+        self._ready = True
         return self._obs(), {"date": self.panel.dates[first], "equity": eq}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Execute ``action`` at the next bar and mark the book at its close."""
-        w = self._target(action)
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape[0] != self.action_space.shape[0]:
+            raise ConfigError(
+                f"action has {a.shape[0]} entries, expected {self.action_space.shape[0]}"
+            )
         t = self._t + 1
+        if t >= self.panel.n_dates or not self._ready:
+            # the kernel does not check bounds: never let it run past the panel
+            raise RuntimeError("MarketEnv.step called before reset() or after the last bar")
         tr0, rj0 = int(self._n_tr[0]), int(self._n_rj[0])
         out = self._out
-        eq = step(t, w, True, self._mk, self._par, self._st, out)
+        args = (
+            t, a, self._kind, self.gross, self.trade_size, self._mk, self._par, self._st, out,
+            self._feat, self.window, self._w, self._obs_buf,
+        )  # fmt: skip
+        if self._fast is None:
+            eq = _env_step(*args)
+            self._fast = _compiled(_env_step, args)
+        else:
+            eq = self._fast(*args)
         prev = self._eq
         if eq > 0 and prev > 0:
             reward = math.log(eq / prev) if self.reward_kind == "log_return" else eq / prev - 1.0
@@ -321,23 +335,140 @@ class MarketEnv(gym.Env):
         self._t = t
         self._eq = eq
         terminated = bool(t >= self._end or eq <= 0)
+        tr1, rj1 = int(self._n_tr[0]), int(self._n_rj[0])
         info = {
             "date": self._dates[t],
             "equity": eq,
             "cash": out.cash[t],
-            "fills": _columns(out.fills[tr0 : int(self._n_tr[0])]),
-            "rejected": _columns(out.rejects[rj0 : int(self._n_rj[0])]),
+            "fills": {k: c[tr0:tr1] for k, c in self._fill_cols},
+            "rejected": {k: c[rj0:rj1] for k, c in self._reject_cols},
             "reasons": REASONS,
             "costs": out.costs[t],
             "turnover": out.turnover[t],
         }
-        return self._obs(), reward, terminated, False, info
+        return self._obs_buf.copy(), reward, terminated, False, info
 
 
-def _columns(records: np.ndarray) -> dict[str, np.ndarray]:
-    """Structured records as a dict of column views (gymnasium compares info
-    entries with ``np.allclose``, which refuses structured arrays)."""
-    return {name: records[name] for name in records.dtype.names}
+@njit(cache=True, error_model="numpy")
+def _map_action(
+    a: np.ndarray,
+    kind: int,
+    gross: float,
+    trade_size: float,
+    allow_short: bool,
+    st: KernelState,
+    eq: float,
+    w: np.ndarray,
+) -> None:
+    """Target weights ``w`` (shape ``(n_assets,)``, NaN = hold) of action ``a``.
+
+    ``eq`` is the equity at the last close (current weights of ``discrete``).
+    """
+    n_a = w.shape[0]
+    if kind == 0:  # long_only: [0, 1], sum scaled to <= 1
+        s = 0.0
+        for j in range(n_a):
+            x = a[j]
+            x = 0.0 if x != x else min(max(x, 0.0), 1.0)
+            w[j] = x
+            s += x
+        if s > 1.0 + 1e-9:
+            for j in range(n_a):
+                w[j] /= s
+    elif kind == 1:  # softmax over the assets and cash (the last logit)
+        m = a[0]
+        for j in range(n_a + 1):
+            m = max(m, a[j])
+        s = 0.0
+        for j in range(n_a + 1):
+            s += np.exp(a[j] - m)
+        for j in range(n_a):
+            w[j] = np.exp(a[j] - m) / s
+    elif kind == 2:  # long_short: [-1, 1], gross scaled to <= gross
+        g = 0.0
+        for j in range(n_a):
+            x = a[j]
+            x = 0.0 if x != x else min(max(x, -1.0), 1.0)
+            w[j] = x
+            g += abs(x)
+        if g > gross * (1.0 + 1e-9):
+            for j in range(n_a):
+                w[j] *= gross / g
+    else:  # discrete: sell / hold / buy moves the current weight by trade_size
+        pos = st.f[0]
+        last = st.f[1]
+        for j in range(n_a):
+            cur = pos[j] * last[j] / eq if eq > 0.0 else 0.0
+            act = int(a[j])
+            if act == BUY:
+                w[j] = cur + trade_size
+            elif act == SELL:
+                if allow_short:
+                    w[j] = cur - trade_size
+                elif pos[j] > 0.0:
+                    w[j] = max(cur - trade_size, 0.0)  # never a short order
+                else:
+                    w[j] = np.nan  # a masked sell (nothing held) is a hold
+            else:
+                w[j] = np.nan
+
+
+@njit(cache=True, error_model="numpy")
+def _observe(
+    t: int, feat: np.ndarray, window: int, st: KernelState, eq: float, obs: np.ndarray
+) -> None:
+    """Observation at the close of ``t`` into ``obs``: feature rows ``t - window + 1 .. t``
+    then the current weights (shape ``(window * n_cols + n_assets,)``)."""
+    k = 0
+    for r in range(t - window + 1, t + 1):
+        for c in range(feat.shape[1]):
+            obs[k] = feat[r, c]
+            k += 1
+    pos = st.f[0]
+    last = st.f[1]
+    for j in range(pos.shape[0]):
+        obs[k + j] = pos[j] * last[j] / eq if eq > 0.0 else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _env_step(
+    t: int,
+    a: np.ndarray,
+    kind: int,
+    gross: float,
+    trade_size: float,
+    mk: KernelMarket,
+    par: np.ndarray,
+    st: KernelState,
+    out: KernelOut,
+    feat: np.ndarray,
+    window: int,
+    w: np.ndarray,
+    obs: np.ndarray,
+) -> float:
+    """One environment step in one compiled call: action -> weights, the
+    kernel's :func:`~alphalab.backtest.kernel.step` at bar ``t``, observation.
+    Returns the equity at the close of ``t``."""
+    eq_prev = out.equity[t - 1]
+    _map_action(a, kind, gross, trade_size, par[0]["allow_short"], st, eq_prev, w)
+    eq = step(t, w, True, mk, par, st, out)
+    _observe(t, feat, window, st, eq, obs)
+    return eq
+
+
+def _compiled(fn: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
+    """The compiled entry point of numba dispatcher ``fn`` for ``args``' types.
+
+    Calling a dispatcher types every argument on every call (about 4 us for
+    the three namedtuple bundles of :func:`~alphalab.backtest.kernel.step`);
+    the entry point of the already compiled overload only unboxes them (about
+    1 us). The argument types never change within an environment. Falls back
+    to the dispatcher when the overload cannot be found (``args`` must be
+    of a call already made, so that the overload exists).
+    """
+    sig = tuple(numba.typeof(a) for a in args)
+    overload = fn.overloads.get(sig)
+    return fn if overload is None else overload.entry_point
 
 
 def make_vec_env(
