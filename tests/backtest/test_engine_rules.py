@@ -218,7 +218,7 @@ def test_hose_limit_down_is_the_tick_rounded_floor(ref: float, open_1: float, re
     w = np.array([[0.5], [NAN], [NAN], [0.0], [NAN], [NAN]])
     res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9)
     assert (_reasons(res) == [(4, "band_down")]) is refused
-    assert (res.positions.iloc[-1, 0] > 0) is refused
+    assert bool(res.positions.iloc[-1, 0] > 0) is refused
 
 
 def test_hnx_limit_rounds_to_100_vnd() -> None:

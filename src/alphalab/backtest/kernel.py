@@ -987,12 +987,32 @@ def step(
                 if pos[j] < 0.0:
                     any_short = True
                     break
-    # ---- mark to the close
+    sc["any_short"] = any_short
+    sc["n_tr"] = n_tr
+    sc["n_rj"] = n_rj
+    return _close_bar(t, close, p0["borrow_daily"], pos, last_close, sc, cash, out)
+
+
+@njit(cache=True, error_model="numpy")
+def _close_bar(
+    t: int,
+    close: np.ndarray,
+    borrow_daily: float,
+    pos: np.ndarray,
+    last_close: np.ndarray,
+    sc: np.void,
+    cash: float,
+    out: KernelOut,
+) -> float:
+    """Mark the book to the close of ``t``, charge borrow, write the bar's outputs.
+
+    The whole of a bar without an execution; :func:`run_kernel` calls it
+    directly on those bars (cheaper than a full :func:`step` call).
+    """
     eq = cash + _mark(close, t, last_close, pos)
-    borrow_daily = p0["borrow_daily"]
-    if any_short and borrow_daily > 0.0:
+    if sc["any_short"] and borrow_daily > 0.0:
         short_value = 0.0
-        for j in range(n_a):
+        for j in range(pos.shape[0]):
             if pos[j] < 0.0:
                 short_value -= pos[j] * last_close[j]
         fee = borrow_daily * short_value
@@ -1002,9 +1022,6 @@ def step(
     out.equity[t] = eq
     out.cash[t] = cash
     sc["cash"] = cash
-    sc["any_short"] = any_short
-    sc["n_tr"] = n_tr
-    sc["n_rj"] = n_rj
     return eq
 
 
@@ -1040,7 +1057,14 @@ def run_kernel(
     n_exec, n_trades, n_rejects : int
     """
     n_d = mk.close.shape[0]
+    close = mk.close
+    borrow_daily = par[0]["borrow_daily"]
+    pos = st.f[_POS]
+    last_close = st.f[_LAST]
+    sc = st.sc[0]
     for t in range(n_d):
-        ex = t > 0 and decide[t - 1]
-        step(t, weights[t - 1 if ex else 0], ex, mk, par, st, out)
+        if t > 0 and decide[t - 1]:
+            step(t, weights[t - 1], True, mk, par, st, out)
+        else:  # only a mark to the close: the same code step ends with
+            _close_bar(t, close, borrow_daily, pos, last_close, sc, sc["cash"], out)
     return finish(st)
