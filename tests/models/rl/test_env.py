@@ -150,6 +150,17 @@ def test_bad_configurations_are_refused() -> None:
         MarketEnv(panel, "us", window=0)
     with pytest.raises(ConfigError, match="start"):
         MarketEnv(panel, "us", window=5, start=29)
+    env = MarketEnv(panel, "us", window=5, episode_length=2)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.zeros(3))  # the kernel has no bounds checks: refused, not run
+    env.reset(seed=0)
+    with pytest.raises(ConfigError, match="3"):
+        env.step(np.zeros(5))
+    env = MarketEnv(panel, "us", window=5, start=28)  # one step to the last bar
+    env.reset(seed=0)
+    assert env.step(np.zeros(3))[2]  # terminated
+    with pytest.raises(RuntimeError, match="last bar"):
+        env.step(np.zeros(3))
 
 
 def test_vector_envs_step_in_parallel() -> None:

@@ -209,6 +209,8 @@ class MarketEnv(gym.Env):
         self._obs_buf = np.empty(width + n_a, dtype=np.float32)
         self._fast: Callable[..., float] | None = None  # set by the first step
         self._ready = False  # reset() has run
+        self._n_act = int(self.action_space.shape[0])  # cached: read on every step
+        self._n_dates = n_d
         # column views of the record buffers, made once (gymnasium compares
         # info entries with np.allclose, which refuses structured arrays)
         self._fill_cols = [(k, self._out.fills[k]) for k in self._out.fills.dtype.names]
@@ -308,12 +310,10 @@ class MarketEnv(gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Execute ``action`` at the next bar and mark the book at its close."""
         a = np.asarray(action, dtype=np.float64).reshape(-1)
-        if a.shape[0] != self.action_space.shape[0]:
-            raise ConfigError(
-                f"action has {a.shape[0]} entries, expected {self.action_space.shape[0]}"
-            )
+        if a.shape[0] != self._n_act:
+            raise ConfigError(f"action has {a.shape[0]} entries, expected {self._n_act}")
         t = self._t + 1
-        if t >= self.panel.n_dates or not self._ready:
+        if t >= self._n_dates or not self._ready:
             # the kernel does not check bounds: never let it run past the panel
             raise RuntimeError("MarketEnv.step called before reset() or after the last bar")
         tr0, rj0 = int(self._n_tr[0]), int(self._n_rj[0])
