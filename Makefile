@@ -45,6 +45,7 @@ bench: install-test
 	$(BIN)/python benchmarks/bench_data_load.py
 	$(BIN)/python benchmarks/data_scale.py
 	$(BIN)/python benchmarks/report_speed.py --validated
+	$(BIN)/python benchmarks/rl_env_speed.py
 
 bench-quick: install-test
 	$(BIN)/python benchmarks/backtest_speed.py --quick

@@ -6,8 +6,10 @@ random-walk prices, executing at the next open with a proportional fee only
 sequence, fractional sizes). The script checks that final equity agrees to
 1e-9 relative (the engine's best of 7 calls is timed; repeated calls on one
 calendar reuse its cached rules and schedule, and the first call is shown too), then times the engine again with every market rule on (HOSE
-rules: lots, 7% bands, T+2, no shorting, sell tax; plus a minimum commission,
-slippage and zero-volume bars). It prints a table and, last, one line
+rules: lots, 7% limits rounded to the VND tick, dated T+4/T+3 sell lock, no
+shorting, sell tax; plus a minimum commission, slippage and zero-volume bars; on
+prices, cash and minimum fee scaled x1000 to VND levels, so share counts match
+the proportional run and the tick table sees real price levels). It prints a table and, last, one line
 ``ratio_vs_vectorbt=<engine seconds / vectorbt seconds at the larger size>``.
 
 Usage::
@@ -31,6 +33,7 @@ from alphalab.data.panel import Panel
 
 FEE_BPS = 10.0
 INITIAL_CASH = 1e9
+VND_SCALE = 1000.0  # the synthetic prices (~50) as VND prices (~50,000) for the HOSE run
 
 
 def make_inputs(n_assets: int, n_dates: int, seed: int = 0) -> tuple[Panel, np.ndarray]:
@@ -96,10 +99,12 @@ def run_engine(panel: Panel, weights: np.ndarray, rules: str) -> object:
             weights, panel, "us", rebalance="weekly", costs=Costs(commission_bps=FEE_BPS),
             initial_cash=INITIAL_CASH, rules="proportional",
         )  # fmt: skip
+    # HOSE prices are VND: the rules run gets prices, cash and minimum fee x VND_SCALE
+    # (same share counts as the proportional run, tick-rounded limits at real levels)
     return backtest(
         weights, panel, "vn.hose", rebalance="weekly",
-        costs=Costs(commission_bps=FEE_BPS, slippage_bps=5.0, min_commission=1.0),
-        initial_cash=INITIAL_CASH, rules="market",
+        costs=Costs(commission_bps=FEE_BPS, slippage_bps=5.0, min_commission=VND_SCALE),
+        initial_cash=INITIAL_CASH * VND_SCALE, rules="market",
     )  # fmt: skip
 
 
@@ -113,7 +118,13 @@ def main() -> None:
     warm_panel, warm_w = make_inputs(5, 30)
     run_vectorbt(warm_panel, warm_w)
     run_engine(warm_panel, warm_w, "proportional")
-    run_engine(warm_panel, warm_w, "market")
+    run_engine(
+        warm_panel.with_fields(
+            open=warm_panel["open"] * VND_SCALE, close=warm_panel["close"] * VND_SCALE
+        ),
+        warm_w,
+        "market",
+    )
 
     rows = []
     for n_assets, n_dates in sizes:
@@ -121,7 +132,9 @@ def main() -> None:
         # a few zero-volume bars for the market-rules run
         vol = np.array(panel["volume"])
         vol[np.random.default_rng(1).random(vol.shape) < 0.001] = 0.0
-        panel_rules = panel.with_fields(volume=vol)
+        panel_rules = panel.with_fields(
+            volume=vol, open=panel["open"] * VND_SCALE, close=panel["close"] * VND_SCALE
+        )
         # first call on a new calendar: rules and schedule not yet cached
         t_first, _, _ = best_of(lambda p=panel, w=weights: run_engine(p, w, "proportional"), 1)
         t_eng, c_eng, res = best_of(lambda p=panel, w=weights: run_engine(p, w, "proportional"), 7)

@@ -315,6 +315,8 @@ def test_assets_as_a_string_and_non_numeric_st_are_refused() -> None:
         ("price_band", float("nan")),
         ("st_price_band", 0.0),
         ("settlement_days", -1),
+        ("sell_lock", -1),
+        ("sell_lock_close", 2.5),
         ("commission_bps", float("inf")),
         ("sell_tax_bps", -5.0),
         ("min_commission", -1.0),
@@ -341,3 +343,65 @@ def test_hostile_codes_and_tickers_give_short_messages() -> None:
         with pytest.raises(MarketRuleError) as info:
             call()
         assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("code", "date", "lock_open", "lock_close"),
+    [
+        ("vn.hose", "2012-09-03", 4, 4),  # settled at 15:00 of T+3: sellable T+4
+        ("vn.hose", "2012-09-04", 3, 3),  # "T+3" from 2012-09-04
+        ("vn.hnx", "2016-01-04", 3, 3),  # T+2 settlement at 16:00: still sold from T+3
+        ("vn.upcom", "2022-08-26", 3, 3),
+        ("vn.hose", "2022-08-29", 3, 2),  # afternoon of T+2 (VSD 109/QD-VSD): close only
+        ("tw", "2010-01-04", 1, 1),  # sold on T+1, settles T+2
+        ("tw", "2016-01-04", 1, 1),
+        ("cn", "2020-01-02", 1, 1),
+        ("us", "2020-01-02", 0, 0),
+    ],
+)
+def test_sell_locks_are_dated_per_sale_date(code, date, lock_open, lock_close) -> None:
+    res = resolve_rules(code, pd.DatetimeIndex([date]), ["600000.SH" if code == "cn" else "A"])
+    assert (res.sell_lock_by_date[0], res.sell_lock_close_by_date[0]) == (lock_open, lock_close)
+
+
+def test_tick_tables_and_limit_rounding() -> None:
+    from alphalab.backtest.kernel import LIMIT_INWARD, LIMIT_NEAREST, limit_prices
+    from alphalab.backtest.kernel_py import limit_prices_py
+
+    def limits(code: str, ref: float, band: float) -> tuple[float, float]:
+        res = resolve_rules(code, pd.DatetimeIndex(["2022-03-01"]), ["600000.SH"])
+        mode = LIMIT_NEAREST if res.limit_rounding == "nearest" else LIMIT_INWARD
+        got = limit_prices(ref, band, res.ticks, mode)
+        assert got == limit_prices_py(ref, band, res.ticks, mode)  # the twin agrees
+        return got
+
+    assert limits("vn.hose", 10050.0, 0.07) == (10750.0, 9350.0)  # ticks 50 / 10
+    assert limits("vn.hose", 48000.0, 0.07) == (51300.0, 44650.0)  # 51360 -> tick 100
+    assert limits("vn.hnx", 12345.0, 0.10) == (13500.0, 11200.0)  # 13579.5 / 11110.5
+    assert limits("cn", 10.05, 0.10) == pytest.approx((11.06, 9.05))  # 11.055 / 9.045
+    assert limits("tw", 47.3, 0.10) == pytest.approx((52.0, 42.6))  # 52.03 / 42.57
+    assert limits("tw", 1.0, 0.001) == pytest.approx((1.01, 0.99))  # band < a tick
+    assert limits("us", 100.0, 0.10) == pytest.approx((110.0, 90.0))  # no ticks: exact
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"tick_table": ((1.0, 0.01),)},  # must start at 0
+        {"tick_table": ((0.0, 0.01), (0.0, 0.05))},  # not increasing
+        {"tick_table": ((0.0, -1.0),)},
+        {"tick_table": (("a", 1.0),)},
+        {"tick_table": 5},
+        {"limit_rounding": "up"},
+    ],
+)
+def test_bad_tick_tables_are_refused(spec: dict) -> None:
+    with pytest.raises(MarketRuleError, match="'x'"):
+        MarketRules("x", **spec)
+
+
+def test_custom_rules_without_sell_lock_lock_for_their_settlement() -> None:
+    res = resolve_rules(
+        MarketRules("x", settlement_days=2), pd.DatetimeIndex(["2020-01-02"]), ["A"]
+    )
+    assert (res.sell_lock_by_date[0], res.sell_lock_close_by_date[0]) == (2, 2)

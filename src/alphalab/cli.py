@@ -259,9 +259,7 @@ def evaluate(
     study: Annotated[Path, typer.Argument(help="The study YAML file.")],
     holdout: Annotated[
         bool,
-        typer.Option(
-            "--holdout", help="Open the sealed holdout (the look is logged and counted)."
-        ),
+        typer.Option("--holdout", help="Open the sealed holdout (the look is logged and counted)."),
     ] = False,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<name>-<time>).")
@@ -305,7 +303,9 @@ _MARKET_COLUMNS = {
     "min_order": ("min order", str),
     "price_band": ("band", lambda v: "none" if v != v else f"±{v:.0%}"),
     "st_price_band": ("ST band", lambda v: "" if v != v else f"±{v:.0%}"),
-    "settlement_days": ("sell from", lambda v: f"T+{v}"),
+    "settlement_days": ("settles", lambda v: f"T+{v}"),
+    "sell_lock": ("sell at open", lambda v: f"T+{v}"),
+    "sell_lock_close": ("sell at close", lambda v: f"T+{v}"),
     "allow_short": ("short", lambda v: "yes" if v else "no"),
     "commission_bps": ("commission bps", lambda v: f"{v:g}"),
     "min_commission": ("min fee", lambda v: f"{v:g}"),
@@ -313,7 +313,7 @@ _MARKET_COLUMNS = {
     "buy_tax_bps": ("buy tax bps", lambda v: f"{v:g}"),
     "borrow_bps": ("borrow bps/yr", lambda v: f"{v:g}"),
 }
-_MARKET_TEXT = ("name", "changes", "notes")
+_MARKET_TEXT = ("name", "tick_table", "limit_rounding", "changes", "notes")
 
 
 @app.command()
@@ -340,7 +340,7 @@ def markets(
         for code, row in frame.iterrows():
             name = escape(str(row.get("name", "")))
             console.print(f"[bold]{escape(str(code))}[/]: {name}", highlight=False)
-            for col in ("changes", "notes"):
+            for col in ("tick_table", "limit_rounding", "changes", "notes"):
                 if col in frame.columns and row[col]:
                     console.print(f"  {col}: {escape(str(row[col]))}", highlight=False)
 
@@ -368,7 +368,8 @@ def schema(
 def factors(
     study: Annotated[Path, typer.Argument(help="The factor-study YAML file.")],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder (default runs/factors-<name>).")
+        Path | None,
+        typer.Option("--out", "-o", help="Output folder (default runs/factors-<name>)."),
     ] = None,
 ) -> None:
     """Rank a formula catalogue (alpha101, alpha158 or your own) by IC on a dataset."""

@@ -41,12 +41,38 @@ Vietnam (HOSE, HNX, UPCoM)
       their lot history is unverified and encoded as 100 throughout.
     * Settlement T+3 -> T+2 from 2016-01-01 (VSD Decision 211/QD-VSD of
       2015-12-18; VNDIRECT notice 2015-12-31; Biz Hub "Settlement of stock
-      trades cut one day"). Shares bought on T can be sold from T+2 (VSD
-      2022-08-29 change makes them sellable in the afternoon of T+2).
+      trades cut one day"). ``settlement_days`` holds this cycle; what the
+      backtest enforces is the sell lock (``sell_lock`` at the open,
+      ``sell_lock_close`` at the close), dated:
+      - before 2012-09-04 shares bought on T were sellable from T+4 (settled
+        at 15:00 of T+3; SGGP interview with the SSC, "VN stock market to see
+        trade settlement reduced"; Vietstock 2012-09 "Shorter settlement
+        period falls flat": sales "one day earlier than before");
+      - from 2012-09-04 ("T+3", made official that day: brokers settle before
+        16:00 of T+2, shares "fully tradeable on the third day", Vietstock
+        2012-09) and, under T+2 settlement from 2016-01-01 (settled 16:00 of
+        T+2, Biz Hub 2015-12), until 2022-08-26: sellable from T+3 (Vietstock
+        2022-07-01 "Investors to be able to trade stocks on T+2 settlement
+        cycle": "investors can only trade new stocks the next day, T+3");
+      - from 2022-08-29: settlement by 11:30 of T+2 and shares sellable in
+        the afternoon session of T+2 (VSD Decision 109/QD-VSD of 2022-08-19;
+        Japan Securities notice "shortening settlement time"). Daily bars
+        have no afternoon: such shares are sellable at the close of T+2
+        (``next_close`` execution) but not at its open (``next_open``
+        execution waits for T+3).
     * Sell tax 0.1% of the sale value (personal income tax on securities
       transfers, Circular 111/2013/TT-BTC art. 11 as amended by Circular
       92/2015/TT-BTC; lawnet.vn). Applied from 2010-01-01: the 2009 exemption
       (Resolution 32/2009/QH12) is unverified here.
+    * Limit prices: the ceiling (floor) is reference x (1 +- band) rounded
+      to the tick into the band (HOSE trading regulation; FPTS / HSC "HSX
+      trading regulations"), the reference being the previous close (UPCoM's
+      reference is the previous day's average price: approximated by the
+      close). Ticks: HOSE 10 VND below 10,000, 50 from 10,000, 100 from
+      50,000; HNX and UPCoM 100 VND (SBSC "UPCoM trading regulations";
+      HNX regulation). Older HOSE tick tables (100/500/1,000 VND) are not
+      modelled (unverified dates). Prices must be in VND per share; on
+      adjusted prices the rounding is approximate.
     * No short selling of listed shares (no covered short-selling mechanism
       in force). Broker commission default 15 bps, no minimum: typical online
       broker rate, not a regulation (unverified).
@@ -72,6 +98,9 @@ China A-shares (SSE / SZSE)
       (not modelled: sells are rounded to lots like buys).
     * T+1: shares bought on T can be sold from T+1. No short selling by
       default (securities lending exists but is restricted).
+    * Limit prices: previous close x (1 +- band) rounded to the 0.01 CNY tick,
+      halves up (SSE / SZSE trading rules, art. on price limits: "rounded to
+      the minimum price unit"). Prices must be in CNY.
     * Broker commission default 2.5 bps with a CNY 5 minimum (common broker
       practice, not a regulation; unverified). The exchange transfer fee
       (0.001% since 2022-04-29) is not modelled separately.
@@ -86,6 +115,16 @@ Taiwan (TWSE)
       day-trading rate is not modelled.
     * Board lot 1000 shares (odd lots tradable, not modelled), T+2
       settlement (TWSE), shorting restricted: modelled as not allowed.
+    * Sell availability: shares bought on T can be sold on T+1, before they
+      settle on T+2 (TWSE "Trading Mechanism": settlement T+2, selling does
+      not wait for it), and day-traded since 2014-01-06 (FSC / TWSE
+      "current-share day trading", from 2014-01-06). With daily bars one
+      bar executes one decision, so a same-bar round trip never arises:
+      ``sell_lock`` is 1 throughout (T+1), before and after 2014.
+    * Limit prices: previous close x (1 +- band), the up limit rounded down
+      and the down limit up to the tick of its level (TWSE "Operating Rules"
+      art. 59 tick table, unverified beyond it): 0.01 below 10, 0.05 below 50,
+      0.1 below 100, 0.5 below 500, 1 below 1,000, 5 from 1,000 TWD.
 """
 
 from __future__ import annotations
@@ -120,6 +159,8 @@ DATED_FIELDS = (
     "price_band",
     "st_price_band",
     "settlement_days",
+    "sell_lock",
+    "sell_lock_close",
     "commission_bps",
     "sell_tax_bps",
     "buy_tax_bps",
@@ -127,6 +168,8 @@ DATED_FIELDS = (
 
 # Smallest legal value of each integer field.
 _INT_MIN = {"lot_size": 1, "settlement_days": 0, "min_order": 0}
+_LOCK_FIELDS = ("sell_lock", "sell_lock_close")
+_LIMIT_ROUNDINGS = ("inward", "nearest")
 _BAND_FIELDS = ("price_band", "st_price_band")
 _NON_NEGATIVE = ("commission_bps", "min_commission", "sell_tax_bps", "buy_tax_bps", "borrow_bps")
 
@@ -140,6 +183,10 @@ def _value_problem(name: str, value: Any) -> str | None:
     elif name in _BAND_FIELDS:
         if value is not None and (not is_finite_number(value) or value <= 0):
             return "must be None (no band) or a positive fraction such as 0.07"
+    elif name in _LOCK_FIELDS:
+        ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+        if value is not None and (not ok or value < 0):
+            return "must be None (see the field's default) or an integer >= 0"
     elif name in _NON_NEGATIVE:
         if not is_finite_number(value) or value < 0:
             return "must be a finite number >= 0"
@@ -170,7 +217,8 @@ class MarketRules:
     price_band : float or None
         Daily price limit as a fraction of the previous close; None = none.
     settlement_days : int
-        Shares bought at bar t can be sold from bar t + settlement_days.
+        Settlement cycle (T+N): informational; the backtest enforces the
+        sell lock.
     allow_short : bool
     commission_bps : float
         Market-default broker commission, basis points of traded value.
@@ -185,6 +233,18 @@ class MarketRules:
         ``price_band``.
     min_order : int
         Minimum shares per buy order (0 = one lot).
+    sell_lock : int or None
+        Shares bought on trading day T can be sold at the open of T +
+        sell_lock (0 = at once); None = ``settlement_days``.
+    sell_lock_close : int or None
+        The same for sales at the close (VN from 2022-08-29: 3 at the open,
+        2 at the close); None = ``sell_lock``.
+    tick_table : tuple of (price_from, tick) pairs
+        Tick size by price level, increasing; limit prices are rounded to it.
+        Empty: limits are not rounded.
+    limit_rounding : {"inward", "nearest"}
+        How limit prices are rounded to the tick: into the band (up limit
+        down, down limit up) or to the nearest tick, halves up.
     currency, name, notes : str
     history : tuple of (field, schedule) pairs
     """
@@ -201,13 +261,37 @@ class MarketRules:
     buy_tax_bps: float = 0.0
     st_price_band: float | None = None
     min_order: int = 0
+    sell_lock: int | None = None
+    sell_lock_close: int | None = None
+    tick_table: tuple[tuple[float, float], ...] = ()
+    limit_rounding: str = "inward"
     currency: str = "USD"
     name: str = ""
     notes: str = ""
     history: tuple[tuple[str, Schedule], ...] = ()
 
     def __post_init__(self) -> None:
-        for name in (*_INT_MIN, *_BAND_FIELDS, *_NON_NEGATIVE):
+        if self.limit_rounding not in _LIMIT_ROUNDINGS:
+            raise MarketRuleError(
+                f"market {self.code!r}: limit_rounding={self.limit_rounding!r} must be one of "
+                f"{', '.join(_LIMIT_ROUNDINGS)}"
+            )
+        try:
+            levels = [(float(a), float(b)) for a, b in self.tick_table]
+        except (TypeError, ValueError):
+            raise MarketRuleError(
+                f"market {self.code!r}: tick_table must be (price_from, tick) pairs of numbers"
+            ) from None
+        if levels and (
+            levels[0][0] != 0.0
+            or any(not (np.isfinite(b) and b > 0) for _, b in levels)
+            or any(b[0] <= a[0] for a, b in itertools.pairwise(levels))
+        ):
+            raise MarketRuleError(
+                f"market {self.code!r}: tick_table must start at price 0, increase strictly "
+                "and hold positive finite ticks"
+            )
+        for name in (*_INT_MIN, *_LOCK_FIELDS, *_BAND_FIELDS, *_NON_NEGATIVE):
             problem = _value_problem(name, getattr(self, name))
             if problem:
                 raise MarketRuleError(
@@ -293,7 +377,15 @@ class ResolvedRules:
     lot_size_by_date : numpy.ndarray, shape ``(n_dates, n_assets)``
         Board lot in force on each date (e.g. HOSE 10 before 2021-01-04).
     settlement_days_by_date : numpy.ndarray of int, shape ``(n_dates,)``
-        Sell lock in force on each date (e.g. VN T+3 before 2016).
+        Settlement cycle in force on each date (e.g. VN T+3 before 2016).
+    sell_lock_by_date, sell_lock_close_by_date : numpy.ndarray of int, shape ``(n_dates,)``
+        Sell lock in force on each (sale) date for sales at the open / at
+        the close: shares bought on bar s are sellable at bar t when
+        ``t - s >= lock[t]``.
+    ticks : numpy.ndarray, shape ``(n_levels, 2)``
+        Tick table rows ``(price_from, tick)``; empty = limits not rounded.
+    limit_rounding : str
+        ``"inward"`` or ``"nearest"``.
     min_order : numpy.ndarray, shape ``(n_assets,)``
         Minimum shares per buy order (0 = one lot; STAR 200).
     boards : numpy.ndarray of str, shape ``(n_assets,)``
@@ -313,6 +405,10 @@ class ResolvedRules:
     settlement_days_by_date: np.ndarray | None = None
     min_order: np.ndarray | None = None
     boards: np.ndarray | None = None
+    sell_lock_by_date: np.ndarray | None = None
+    sell_lock_close_by_date: np.ndarray | None = None
+    ticks: np.ndarray | None = None
+    limit_rounding: str = "inward"
 
 
 # ---------------------------------------------------------------- rule table
@@ -332,6 +428,8 @@ def _board(code: str, **spec: Any) -> MarketRules:
 
 _VN_COMMON: dict[str, Any] = dict(
     settlement_days=[("1900-01-01", 3), ("2016-01-01", 2)],
+    sell_lock=[("1900-01-01", 4), ("2012-09-04", 3)],
+    sell_lock_close=[("1900-01-01", 4), ("2012-09-04", 3), ("2022-08-29", 2)],
     allow_short=False,
     commission_bps=15.0,
     sell_tax_bps=[("1900-01-01", 0.0), ("2010-01-01", 10.0)],
@@ -359,6 +457,9 @@ _CN_BUY_TAX = [
 _CN_COMMON: dict[str, Any] = dict(
     lot_size=100,
     settlement_days=1,
+    sell_lock=1,
+    tick_table=((0.0, 0.01),),
+    limit_rounding="nearest",
     allow_short=False,
     commission_bps=2.5,
     min_commission=5.0,
@@ -397,8 +498,10 @@ _TABLE: dict[str, MarketRules] = {
                 ("2008-08-18", 0.05),
                 ("2013-01-15", 0.07),
             ],
+            tick_table=((0.0, 10.0), (10_000.0, 50.0), (50_000.0, 100.0)),
             notes="lot 10 before 2021-01-04; band 5% before 2013-01-15 (1-3% in 2008); "
-            "T+3 before 2016; sell tax 0.1% from 2010",
+            "T+3 before 2016; sell from T+4 before 2012-09-04, T+3 after, afternoon of T+2 "
+            "(close) from 2022-08-29; sell tax 0.1% from 2010",
             **_VN_COMMON,
         ),
         _board(
@@ -413,7 +516,9 @@ _TABLE: dict[str, MarketRules] = {
                 ("2008-08-18", 0.07),
                 ("2013-01-15", 0.10),
             ],
-            notes="band 7% 2008-08-18..2013-01-14 (2-4% in 2008); T+3 before 2016",
+            tick_table=((0.0, 100.0),),
+            notes="band 7% 2008-08-18..2013-01-14 (2-4% in 2008); T+3 before 2016; "
+            "sell locks as HOSE",
             **_VN_COMMON,
         ),
         _board(
@@ -421,7 +526,8 @@ _TABLE: dict[str, MarketRules] = {
             name="Vietnam, UPCoM (Hanoi Stock Exchange)",
             lot_size=100,
             price_band=[("1900-01-01", 0.10), ("2015-07-01", 0.15)],
-            notes="band 10% before 2015-07-01; T+3 before 2016",
+            tick_table=((0.0, 100.0),),
+            notes="band 10% before 2015-07-01; T+3 before 2016; sell locks as HOSE",
             **_VN_COMMON,
         ),
         _board(
@@ -473,13 +579,23 @@ _TABLE: dict[str, MarketRules] = {
             lot_size=1000,
             price_band=[("1900-01-01", 0.07), ("2015-06-01", 0.10)],
             settlement_days=2,
+            sell_lock=1,
+            tick_table=(
+                (0.0, 0.01),
+                (10.0, 0.05),
+                (50.0, 0.1),
+                (100.0, 0.5),
+                (500.0, 1.0),
+                (1000.0, 5.0),
+            ),
             allow_short=False,
             commission_bps=14.25,
             min_commission=20.0,
             sell_tax_bps=30.0,
             borrow_bps=0.0,
             currency="TWD",
-            notes="band 7% before 2015-06-01; odd lots and shorting not modelled",
+            notes="band 7% before 2015-06-01; sell from T+1 (day trading since 2014-01-06); "
+            "odd lots and shorting not modelled",
         ),
     ]
 }
@@ -518,12 +634,14 @@ def market_table() -> pd.DataFrame:
     -------
     pandas.DataFrame
         Index ``code``; columns ``name, currency, lot_size, min_order,
-        price_band, st_price_band, settlement_days, allow_short,
+        price_band, st_price_band, settlement_days, sell_lock, sell_lock_close,
+        tick_table, limit_rounding, allow_short,
         commission_bps, min_commission, sell_tax_bps, buy_tax_bps, borrow_bps,
         changes, notes``. Bands are fractions (NaN = none).
     """
     rows = []
     for r in _TABLE.values():
+        lock = r.settlement_days if r.sell_lock is None else r.sell_lock
         changes = "; ".join(
             f"{name} {sched[0][1]}"
             + "".join(f", {v} from {d}" for d, v in sched[1:])
@@ -540,6 +658,10 @@ def market_table() -> pd.DataFrame:
                 "price_band": np.nan if r.price_band is None else r.price_band,
                 "st_price_band": np.nan if r.st_price_band is None else r.st_price_band,
                 "settlement_days": r.settlement_days,
+                "sell_lock": lock,
+                "sell_lock_close": lock if r.sell_lock_close is None else r.sell_lock_close,
+                "tick_table": ", ".join(f"{t:g} from {p:g}" for p, t in r.tick_table) or "none",
+                "limit_rounding": r.limit_rounding if r.tick_table else "none",
                 "allow_short": r.allow_short,
                 "commission_bps": r.commission_bps,
                 "min_commission": r.min_commission,
@@ -693,6 +815,11 @@ def resolve_rules(
     # Taxes, fees and settlement are market-wide (identical across CN boards).
     first = next(iter(boards.values())) if boards else base
     settle = _per_date(first, "settlement_days", idx).astype(np.int64)
+    open_name = "settlement_days" if first.sell_lock is None else "sell_lock"
+    lock_open = _per_date(first, open_name, idx).astype(np.int64)
+    close_name = open_name if first.sell_lock_close is None else "sell_lock_close"
+    lock_close = _per_date(first, close_name, idx).astype(np.int64)
+    ticks = np.array(first.tick_table, dtype=np.float64).reshape(-1, 2)
     return ResolvedRules(
         lot_size=lot_now,
         band=band,
@@ -707,4 +834,8 @@ def resolve_rules(
         settlement_days_by_date=settle,
         min_order=min_order,
         boards=np.array(board_codes, dtype=object),
+        sell_lock_by_date=lock_open,
+        sell_lock_close_by_date=lock_close,
+        ticks=ticks,
+        limit_rounding=first.limit_rounding,
     )

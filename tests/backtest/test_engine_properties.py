@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alphalab.backtest import Costs, backtest
-from alphalab.backtest.kernel import BAND_TOL
+from alphalab.backtest.kernel import LIMIT_INWARD, limit_prices
 from alphalab.data.panel import Panel
 from alphalab.markets import resolve_rules
 
@@ -137,15 +137,15 @@ def test_hose_holdings_whole_lots_t_plus_and_bands(case: dict) -> None:
     assert np.all(res.cash_values >= -1e-9 * np.abs(res.equity_values))
     tr = res.trades
     assert np.all(np.mod(tr["shares"], lots[tr["bar"], tr["asset"]]) == 0)
-    # no share sold before its T+2 date: a sale never exceeds what was held
-    # two bars earlier less what was sold since
+    # no share sold before its lock ends (HOSE 2022: T+3 at the open): a sale
+    # never exceeds what was held three bars earlier less what was sold since
     shares = np.zeros_like(pos)
     np.add.at(shares, (tr["bar"], tr["asset"]), tr["side"] * tr["shares"])
     held = np.cumsum(shares, axis=0)
     sold = np.where(shares < 0, -shares, 0.0)
     for t in range(pos.shape[0]):
-        old = held[t - 2] if t >= 2 else np.zeros(pos.shape[1])
-        between = sold[t - 1] if t >= 1 else 0.0
+        old = held[t - 3] if t >= 3 else np.zeros(pos.shape[1])
+        between = sold[max(t - 2, 0) : t].sum(axis=0)
         assert np.all(sold[t] <= old - between + 1e-9)
     # no fill beyond a band, judged against the previous known close
     ref = panel.frame("close").where(lambda x: x > 0).ffill().to_numpy()
@@ -156,10 +156,11 @@ def test_hose_holdings_whole_lots_t_plus_and_bands(case: dict) -> None:
         if t == 0 or np.isnan(ref[t - 1, j]):
             continue
         raw = rec["price"] / (1 + slip) if rec["side"] > 0 else rec["price"] / (1 - slip)
+        up, down = limit_prices(ref[t - 1, j], band[t, j], rr.ticks, LIMIT_INWARD)
         if rec["side"] > 0:
-            assert raw < ref[t - 1, j] * (1 + band[t, j] - BAND_TOL) * (1 + 1e-12)
+            assert raw < up * (1 - 1e-9) * (1 + 1e-12)
         else:
-            assert raw > ref[t - 1, j] * (1 - band[t, j] + BAND_TOL) * (1 - 1e-12)
+            assert raw > down * (1 + 1e-9) * (1 - 1e-12)
 
 
 @SETTINGS

@@ -1,7 +1,8 @@
 """One hand-built case per market rule, with answers worked out by hand.
 
-HOSE dates are in 2022: lot 100, band 7%, shares sellable from T+2, 0.1% tax
-on sells, no shorting (``alphalab.markets``).
+HOSE dates are in March 2022 unless stated: lot 100, band 7% with limit prices
+rounded into the band to the tick (10/50/100 VND), shares bought on T sellable
+from T+3, 0.1% tax on sells, no shorting (``alphalab.markets``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import numpy as np
 import pytest
 
 from alphalab.backtest import Costs, backtest
-from alphalab.backtest.kernel import BAND_TOL
 from alphalab.markets import get_market
 
 from .helpers import make_panel
@@ -26,6 +26,7 @@ def _reasons(res) -> list[tuple[int, str]]:
 def test_hose_rules_are_the_ones_the_tests_assume() -> None:
     rules = get_market("vn.hose").at("2022-03-01")
     assert (rules.lot_size, rules.price_band, rules.settlement_days) == (100, 0.07, 2)
+    assert (rules.sell_lock, rules.sell_lock_close) == (3, 3)
     assert rules.sell_tax_bps == 10.0 and not rules.allow_short
 
 
@@ -57,16 +58,20 @@ def test_sell_blocked_at_limit_down_open() -> None:
     assert res.positions.iloc[-1, 0] == 0.0
 
 
-def test_t_plus_2_blocks_sale_next_bar_and_allows_it_after() -> None:
-    close = [[10000.0]] * 5
+def test_hose_2022_lock_blocks_sales_until_t_plus_3() -> None:
+    # T+2 settlement, shares arrive after the close of T+2: sellable from T+3
+    close = [[10000.0]] * 6
     panel = make_panel(close, open_=close)
-    w = np.array([[0.5], [0.0], [0.0], [NAN], [NAN]])
+    w = np.array([[0.5], [0.0], [0.0], [0.0], [NAN], [NAN]])
     res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9)
-    assert _reasons(res) == [(2, "t_plus_lock")]
+    assert _reasons(res) == [(2, "t_plus_lock"), (3, "t_plus_lock")]
     assert res.rejected["shares"][0] == 50000.0
-    assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (3, -1)]
+    assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (4, -1)]
     # the sale pays the 0.1% sell tax
     assert res.trades[1]["tax"] == pytest.approx(0.001 * 50000 * 10000.0)
+    # the same under next_close: before 2022-08-29 the close is no earlier
+    res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9, execution="next_close")
+    assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (4, -1)]
     assert res.costs["tax"] == pytest.approx(500000.0)
 
 
@@ -178,13 +183,96 @@ def test_cash_shortfall_cuts_the_largest_buy() -> None:
     assert res.positions.iloc[-1, 0] == pytest.approx(3000.0)
 
 
-def test_band_tolerance_treats_a_tick_under_the_limit_as_locked() -> None:
-    ref = 10050.0
-    limit = np.floor(ref * 1.07 / 50) * 50  # 10750: the HOSE limit after tick rounding
-    assert limit < ref * 1.07 and limit >= ref * (1.07 - BAND_TOL)
-    panel = make_panel([[ref], [limit], [limit]], open_=[[ref], [limit], [limit]])
+@pytest.mark.parametrize(
+    ("ref", "open_1", "refused"),
+    [
+        (10050.0, 10750.0, True),  # 10050 x 1.07 = 10753.5 -> limit 10750 (tick 50): at it
+        (10050.0, 10700.0, False),  # one tick under the rounded limit
+        (10000.0, 10660.0, False),  # +6.6%: below the +7% limit, not refused
+        (10000.0, 10700.0, True),  # exactly at the limit
+        (9500.0, 10150.0, True),  # 10165 crosses 10,000: tick 50 -> 10150
+        (60000.0, 64200.0, True),  # tick 100: 64200 exactly
+        (60000.0, 64100.0, False),
+        (5000.0, 5350.0, True),  # tick 10
+    ],
+)
+def test_hose_limit_up_is_the_tick_rounded_ceiling(ref: float, open_1: float, refused: bool):
+    panel = make_panel([[ref], [open_1], [open_1]], open_=[[ref], [open_1], [open_1]])
     res = backtest(np.array([[0.5], [NAN], [NAN]]), panel, "vn.hose", initial_cash=1e9)
-    assert _reasons(res) == [(1, "band_up")]
+    assert (_reasons(res) == [(1, "band_up")]) is refused
+    assert (len(res.trades) == 0) is refused
+
+
+@pytest.mark.parametrize(
+    ("ref", "open_1", "refused"),
+    [
+        (10050.0, 9350.0, True),  # 10050 x 0.93 = 9346.5 -> floor 9350 (tick 10): at it
+        (10050.0, 9360.0, False),
+        (10000.0, 9340.0, False),  # -6.6%
+        (10000.0, 9300.0, True),
+    ],
+)
+def test_hose_limit_down_is_the_tick_rounded_floor(ref: float, open_1: float, refused: bool):
+    close = [[ref], [ref], [ref], [ref], [open_1], [open_1]]
+    panel = make_panel(close, open_=close)
+    w = np.array([[0.5], [NAN], [NAN], [0.0], [NAN], [NAN]])
+    res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9)
+    assert (_reasons(res) == [(4, "band_down")]) is refused
+    assert bool(res.positions.iloc[-1, 0] > 0) is refused
+
+
+def test_hnx_limit_rounds_to_100_vnd() -> None:
+    # 12345 x 1.10 = 13579.5 -> 13500 (tick 100); +9.4% is at the rounded limit
+    ref, limit = 12345.0, 13500.0
+    for price, refused in ((limit, True), (limit - 100.0, False)):
+        panel = make_panel([[ref], [price], [price]], open_=[[ref], [price], [price]])
+        res = backtest(np.array([[0.5], [NAN], [NAN]]), panel, "vn.hnx", initial_cash=1e9)
+        assert (len(res.trades) == 0) is refused
+
+
+def test_china_limit_rounds_to_the_nearest_fen() -> None:
+    # 10.05 x 1.1 = 11.055 -> 11.06 (halves up); 11.05 is below the limit
+    for price, refused in ((11.06, True), (11.05, False)):
+        close = [[10.05], [price], [price]]
+        panel = make_panel(close, open_=close, assets=["600000.SH"])
+        res = backtest(np.array([[0.5], [NAN], [NAN]]), panel, "cn", initial_cash=1e6)
+        assert (len(res.trades) == 0) is refused
+
+
+def test_taiwan_limit_uses_the_tick_table_and_shares_sell_on_t_plus_1() -> None:
+    # 2016: band 10%. 47.3 x 1.1 = 52.03 -> tick 0.1 above 50 -> 52.0
+    for price, refused in ((52.0, True), (51.9, False)):
+        close = [[47.3], [price], [price]]
+        panel = make_panel(close, open_=close, start="2016-03-01")
+        res = backtest(np.array([[0.5], [NAN], [NAN]]), panel, "tw", initial_cash=1e7)
+        assert (len(res.trades) == 0) is refused
+    # bought at bar 1, sold at bar 2 (T+1): no lock refusal
+    close = [[100.0]] * 4
+    panel = make_panel(close, open_=close, start="2016-03-01")
+    res = backtest(np.array([[0.5], [0.0], [NAN], [NAN]]), panel, "tw", initial_cash=1e7)
+    assert _reasons(res) == []
+    assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (2, -1)]
+
+
+@pytest.mark.parametrize(
+    ("start", "execution", "first_sale"),
+    [
+        ("2012-06-01", "next_open", 5),  # before 2012-09-04: T+4
+        ("2012-06-01", "next_close", 5),
+        ("2015-06-01", "next_open", 4),  # T+3
+        ("2019-06-03", "next_close", 4),  # T+2 settlement, still sold from T+3
+        ("2022-09-05", "next_open", 4),  # afternoon of T+2: not at the open
+        ("2022-09-05", "next_close", 3),  # ... but at the close of T+2
+    ],
+)
+def test_vietnam_sell_lock_by_date_and_execution(start: str, execution: str, first_sale: int):
+    close = [[10000.0]] * 8
+    panel = make_panel(close, open_=close, start=start)
+    w = np.array([[0.5]] + [[0.0]] * 5 + [[NAN]] * 2)
+    res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9, execution=execution)
+    locked = [(b, "t_plus_lock") for b in range(2, first_sale)]
+    assert _reasons(res) == locked
+    assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (first_sale, -1)]
 
 
 def test_settlement_lock_follows_the_date_t_plus_3_before_2016() -> None:

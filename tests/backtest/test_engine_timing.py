@@ -71,15 +71,18 @@ def test_sizing_at_the_open_never_reads_the_close_of_that_bar(engine: str) -> No
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_settlement_lock_counts_bars_not_calendar_days(engine: str) -> None:
-    # HOSE T+2 in 2022. A two-week gap between bar 1 (buy) and bar 2: still
-    # one bar later, so the sale at bar 2 is locked; bar 3 is free.
-    dates = pd.DatetimeIndex(["2022-03-01", "2022-03-02", "2022-03-16", "2022-03-17", "2022-03-18"])
-    close = np.full((5, 1), 10000.0)
+    # HOSE in March 2022: sellable from T+3. A two-week gap between bar 1
+    # (buy) and bar 2: still one bar later, so the sales at bars 2 and 3 are
+    # locked; bar 4 is free.
+    dates = pd.DatetimeIndex(
+        ["2022-03-01", "2022-03-02", "2022-03-16", "2022-03-17", "2022-03-18", "2022-03-21"]
+    )
+    close = np.full((6, 1), 10000.0)
     panel = Panel({"close": close, "open": close}, dates, ["A"])
-    w = np.array([[0.5], [0.0], [0.0], [NAN], [NAN]])
+    w = np.array([[0.5], [0.0], [0.0], [0.0], [NAN], [NAN]])
     res = backtest(w, panel, "vn.hose", costs=FREE, initial_cash=1e9, engine=engine)
-    assert _reasons(res) == [(2, 0, "t_plus_lock")]
-    assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (3, -1)]
+    assert _reasons(res) == [(2, 0, "t_plus_lock"), (3, 0, "t_plus_lock")]
+    assert [(int(t["bar"]), int(t["side"])) for t in res.trades] == [(1, 1), (4, -1)]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

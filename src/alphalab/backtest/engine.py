@@ -28,7 +28,17 @@ from alphalab.backtest.inputs import (
     prepare_weights,
     price_floor,
 )
-from alphalab.backtest.kernel import REJECT_DTYPE, bad_inputs, run_kernel, scan_weights
+from alphalab.backtest.kernel import (
+    LIMIT_INWARD,
+    LIMIT_NEAREST,
+    KernelMarket,
+    bad_inputs,
+    make_params,
+    new_out,
+    new_state,
+    run_kernel,
+    scan_weights,
+)
 from alphalab.backtest.kernel_py import run_kernel_py
 from alphalab.backtest.result import BacktestResult
 from alphalab.backtest.schedule import RebalanceRule, rebalance_mask
@@ -40,6 +50,7 @@ __all__ = ["backtest", "prepare_weights"]  # prepare_weights lives in inputs
 
 _EMPTY = np.empty((0, 0))
 _EMPTY1 = np.empty(0)
+_NO_TICKS = np.empty((0, 2))
 _BARS_PER_YEAR = 252.0  # borrow cost accrues per bar
 
 
@@ -248,74 +259,35 @@ def backtest(
             f"{big_gross:.4g}, above {MAX_GROSS:g}: weights are fractions of equity"
         )
 
-    market_mode = rules == "market"
-    st = panel.get("isST") if market_mode else None
-    rr = _resolve(market, panel, st)
-    if market_mode:
-        band = np.ascontiguousarray(rr.band)
-        lot = np.ascontiguousarray(rr.lot_size_by_date, dtype=np.float64)
-        settle = np.ascontiguousarray(rr.settlement_days_by_date, dtype=np.int64)
-        allow_short = bool(rr.allow_short)
-        min_comm = (
-            float(rr.min_commission) if costs.min_commission is None else costs.min_commission
-        )
-        min_order = _min_order(rr, n_a)
-    else:
-        band = _EMPTY
-        lot = np.ones((n_d, 1))
-        settle = np.zeros(n_d, dtype=np.int64)
-        allow_short = True
-        min_comm = 0.0
-        min_order = _EMPTY1
-    if n_a == 0:  # a universe with no asset holds cash; the kernel reads lot[t, 0]
-        band, lot = _EMPTY, np.ones((n_d, 1))
-    comm_rate = (
-        np.ascontiguousarray(rr.commission_rate, dtype=np.float64)
-        if costs.commission_bps is None
-        else np.full(n_d, costs.commission_bps / 1e4)
-    )
-    sell_tax = np.ascontiguousarray(rr.sell_tax, dtype=np.float64)
-    buy_tax = np.ascontiguousarray(rr.buy_tax, dtype=np.float64)
-
-    tradestatus = _field(panel, "tradestatus")
-    suspended = _field(panel, "suspended")
-
-    n_exec = int(decide[: n_d - 1].sum()) if n_d > 1 else 0
-    equity = np.empty(n_d)
-    cash = np.empty(n_d)
-    costs_out = np.zeros((n_d, 4))
-    turnover = np.zeros(n_d)
-    exec_bars = np.empty(n_exec, dtype=np.int64)
-    # Upper bounds: one fill per asset and execution bar; a refusal can come
-    # with a fill (partial) and with a no_short/lot note. np.empty only
-    # reserves address space, so unused capacity costs nothing.
-    cap = n_exec * n_a
-    tr_bar = np.empty(cap, dtype=np.int32)
-    tr_asset = np.empty(cap, dtype=np.int32)
-    tr_shares = np.empty(cap)
-    tr_price = np.empty(cap)
-    rejects = np.empty(2 * cap, dtype=REJECT_DTYPE)
-    run = run_kernel if engine == "numba" else run_kernel_py
-    slip = costs.slippage_bps / 1e4
-    _, n_tr, n_rj = run(
-        w, decide, open_, close, volume, tradestatus, suspended, band, lot, min_order,
-        sell_tax, buy_tax, comm_rate, float(min_comm), slip, settle,
-        allow_short, float(rr.borrow_rate) / _BARS_PER_YEAR, not market_mode,
-        float(initial_cash), equity, cash, costs_out, turnover, exec_bars,
-        tr_bar, tr_asset, tr_shares, tr_price, rejects,
+    mk, par = kernel_inputs(
+        panel, market, w.shape, execution=execution, costs=costs, initial_cash=initial_cash,
+        rules=rules, open_=open_, close=close, volume=volume,
     )  # fmt: skip
+    n_exec = int(decide[: n_d - 1].sum()) if n_d > 1 else 0
+    st = new_state(n_a, mk.lock, initial_cash)
+    out = new_out(n_d, n_a, n_exec)
+    run = run_kernel if engine == "numba" else run_kernel_py
+    _, n_tr, n_rj = run(w, decide, mk, par, st, out)
+    fills = out.fills[:n_tr]
+    p0 = par[0]
     return BacktestResult.build(
         dates=panel.dates,
         assets=panel.assets,
-        equity=equity,
-        cash=cash,
-        costs=costs_out,
-        turnover=turnover,
-        exec_bars=exec_bars,
+        equity=out.equity,
+        cash=out.cash,
+        costs=out.costs,
+        turnover=out.turnover,
+        exec_bars=out.exec_bars,
         close=close,
-        fills=(tr_bar[:n_tr], tr_asset[:n_tr], tr_shares[:n_tr], tr_price[:n_tr]),
-        cost_rates=(comm_rate, sell_tax, buy_tax, float(min_comm), slip),
-        rejected=rejects[:n_rj],
+        fills=(fills["bar"], fills["asset"], fills["shares"], fills["price"]),
+        cost_rates=(
+            mk.comm_rate,
+            mk.sell_tax,
+            mk.buy_tax,
+            float(p0["min_comm"]),
+            float(p0["slip"]),
+        ),
+        rejected=out.rejects[:n_rj],
         initial_cash=float(initial_cash),
         info={
             "market": market if isinstance(market, str) else market.code,
@@ -325,3 +297,100 @@ def backtest(
             "costs": costs,
         },
     )
+
+
+def kernel_inputs(
+    panel: Panel,
+    market: str | MarketRules,
+    shape: tuple[int, int],
+    *,
+    execution: str,
+    costs: Costs,
+    initial_cash: float,
+    rules: str,
+    open_: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    nan_holds: bool = False,
+) -> tuple[KernelMarket, np.ndarray]:
+    """The market's rules laid out for the kernel: :class:`KernelMarket` and params.
+
+    Shared by :func:`backtest` and :class:`alphalab.models.rl.MarketEnv`, so
+    both simulate with the same rules.
+
+    Parameters
+    ----------
+    panel : Panel
+    market : str or MarketRules
+    shape : (n_dates, n_assets)
+    execution : {"next_open", "next_close"}
+        Picks the sell lock at the open or at the close.
+    costs : Costs
+    initial_cash : float
+    rules : {"market", "proportional"}
+    open_, close, volume : ndarray
+        The panel's fields as the kernel reads them (``open_`` empty with
+        ``next_close``).
+    nan_holds : bool
+        NaN weight = no order for that asset (RL hold) instead of 0.
+
+    Returns
+    -------
+    KernelMarket, params record (:data:`~alphalab.backtest.kernel.PARAMS_DTYPE`)
+    """
+    n_d, n_a = shape
+    market_mode = rules == "market"
+    st = panel.get("isST") if market_mode else None
+    rr = _resolve(market, panel, st)
+    if market_mode:
+        band = np.ascontiguousarray(rr.band)
+        lot = np.ascontiguousarray(rr.lot_size_by_date, dtype=np.float64)
+        locks = rr.sell_lock_close_by_date if execution == "next_close" else rr.sell_lock_by_date
+        lock = np.ascontiguousarray(locks, dtype=np.int64)
+        allow_short = bool(rr.allow_short)
+        min_comm = (
+            float(rr.min_commission) if costs.min_commission is None else costs.min_commission
+        )
+        min_order = _min_order(rr, n_a)
+        ticks = np.ascontiguousarray(rr.ticks, dtype=np.float64).reshape(-1, 2)
+    else:
+        band = _EMPTY
+        lot = np.ones((n_d, 1))
+        lock = np.zeros(n_d, dtype=np.int64)
+        allow_short = True
+        min_comm = 0.0
+        min_order = _EMPTY1
+        ticks = _NO_TICKS
+    if n_a == 0:  # a universe with no asset holds cash; the kernel reads lot[t, 0]
+        band, lot = _EMPTY, np.ones((n_d, 1))
+    comm_rate = (
+        np.ascontiguousarray(rr.commission_rate, dtype=np.float64)
+        if costs.commission_bps is None
+        else np.full(n_d, costs.commission_bps / 1e4)
+    )
+    mk = KernelMarket(
+        open_=open_,
+        close=close,
+        volume=volume,
+        tradestatus=_field(panel, "tradestatus"),
+        suspended=_field(panel, "suspended"),
+        band=band,
+        lot=lot,
+        min_order=min_order,
+        comm_rate=comm_rate,
+        sell_tax=np.ascontiguousarray(rr.sell_tax, dtype=np.float64),
+        buy_tax=np.ascontiguousarray(rr.buy_tax, dtype=np.float64),
+        lock=lock,
+        ticks=ticks,
+    )
+    par = make_params(
+        min_comm=float(min_comm),
+        slip=costs.slippage_bps / 1e4,
+        borrow_daily=float(rr.borrow_rate) / _BARS_PER_YEAR,
+        initial_cash=float(initial_cash),
+        allow_short=allow_short,
+        fractional=not market_mode,
+        limit_round=LIMIT_NEAREST if rr.limit_rounding == "nearest" else LIMIT_INWARD,
+        nan_holds=nan_holds,
+    )
+    return mk, par
