@@ -154,8 +154,13 @@ class LightGBMForecaster(Forecaster):
 
     @property
     def requires(self) -> Capabilities:  # type: ignore[override]
+        from alphalab.features.alphas.alpha158 import ALPHA158
+
         names = feature_names(self.features)
-        fields = _BASE if isinstance(self.features, str) else tuple(dict.fromkeys(("close", *names)))
+        # Alpha158 names absent from the panel are computed from OHLCV; other names must be fields.
+        own = [n for n in names if n not in ALPHA158]
+        base = _BASE if len(own) < len(names) else ("close",)
+        fields = tuple(dict.fromkeys((*base, *own)))
         return Capabilities(fields=fields, min_history=int(self.horizon) + 61, kind="score")
 
     def _lgb_params(self) -> dict[str, Any]:

@@ -143,14 +143,15 @@ class DrawdownHalt(Overlay):
             if prev_row is not None:
                 equity *= 1.0 + float(held @ _close_returns(close, prev_row, row))
                 peak = max(peak, equity)
+            decided = np.isfinite(out[j]).any()  # a NaN row (no decision) stays NaN
             if row <= halted_until:
-                out[j] = 0.0
+                out[j] = 0.0 if decided else np.nan
             else:
                 if resume:  # trading resumes: the drawdown is measured afresh
                     peak, resume = equity, False
                 if equity <= (1.0 - float(self.max_drawdown)) * peak:
                     halted_until, resume = row + int(self.cooldown), True
-                    out[j] = 0.0
+                    out[j] = 0.0 if decided else np.nan
             if np.isfinite(out[j]).any():
                 held = np.nan_to_num(out[j])
             prev_row = row
@@ -209,7 +210,7 @@ class MarketHalt(Overlay):
         # halted at row r when a trigger fired in rows r - cooldown .. r (causal)
         halted = pd.Series(trigger).rolling(int(self.cooldown) + 1, min_periods=1).max().to_numpy() > 0
         for j, row in enumerate(decision_rows(panel, dates)):
-            if halted[row]:
+            if halted[row] and np.isfinite(out[j]).any():  # NaN rows (no decision) stay NaN
                 out[j] = 0.0
         return out
 
