@@ -142,3 +142,15 @@ def test_forecast_strategy_sets_forecasts_and_diagnostics(cn_panel: Panel) -> No
         ForecastStrategy(RealisedVolForecaster(), InverseVariance()).decide(cn_panel, dates)
     with pytest.raises(ConfigError, match="expected a Forecaster"):
         ForecastStrategy(TopK(), InverseVariance())
+
+
+def test_topk_buffer_keeps_holdings_within_the_band() -> None:
+    p = _panel(np.ones((3, 5)))
+    f = _fc(p, [[5, 4, 3, 2, 1], [3, 5, 4, 2, 1], [1, 2, 3, 4, 5]])
+    plain = TopK(k=2).allocate(f, p)
+    np.testing.assert_array_equal(plain > 0, [[1, 1, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 0, 1, 1]])
+    # with buffer 1, A (rank 3 at date 2) stays; at date 3 neither A nor B is in the top 3
+    buf = TopK(k=2, buffer=1).allocate(f, p)
+    np.testing.assert_array_equal(buf > 0, [[1, 1, 0, 0, 0], [1, 1, 0, 0, 0], [0, 0, 0, 1, 1]])
+    held = TopK(k=2, buffer=1).allocate(f.take(slice(2, 3)), p, previous_weights=np.array([0, 0, 0.5, 0.5, 0]))
+    np.testing.assert_array_equal(held[0] > 0, [0, 0, 1, 1, 0])  # C kept: rank 3 <= k + buffer
