@@ -4,7 +4,8 @@ Usage: ``python examples/cn_lightgbm_ic.py [examples/cn_lightgbm.yaml]``. It loa
 data and features as the study, refits the ``lgbm_top50`` strategy per walk-forward fold
 (:func:`alphalab.models.oos.walk_forward_forecasts`), and scores the stitched out-of-sample
 forecasts with :func:`alphalab.models.evaluation.evaluate_forecast_frame` against the 5-day
-forward return. Prints the summary as JSON.
+forward return (close to close, as in Qlib) and against the open-to-open return from the
+next open (what a next-open execution can earn). Prints the summary as JSON.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ def main(path: str = "examples/cn_lightgbm.yaml", strategy: str = "lgbm_top50") 
     frame = walk_forward_forecasts(strat, panel, cfg.validation.walk_forward.splitter(), cfg.execution.rebalance)
     horizon = strat.forecaster.horizon
     report = evaluate_forecast_frame(frame, panel, horizon, kind="score")
+    # what a next-open execution can earn: open[t + 1] -> open[t + 1 + h]
+    tradable = evaluate_forecast_frame(frame, panel, horizon, kind="score", price_field="open", entry_lag=1)
     out = {"strategy": strategy, "horizon": horizon, **report.summary,
+           "tradable_next_open": {k: tradable.summary[k] for k in
+                                  ("ic_mean", "rank_ic_mean", "icir", "rank_icir", "long_short_mean",
+                                   "q1_mean", "q5_mean", "n_dates")},
            "first_date": str(frame["date"].min().date()), "last_date": str(frame["date"].max().date())}
     print(json.dumps(out, indent=2))
     return out

@@ -92,6 +92,10 @@ def test_evaluate_forecast_frame_reuses_factor_metrics(cn_panel: Panel) -> None:
     assert report.summary["n_dates"] == len(dates)
     assert {"ic", "quantiles"} <= set(report.tables)
     json.dumps(report.to_dict())
+    lagged = evaluate_forecast_frame(fc.to_frame(), cn_panel, 5, kind="score", price_field="open", entry_lag=1)
+    fwd_open = factors.forward_returns(cn_panel["open"], 5)[rows + 1]
+    ric_open = factors.information_coefficient(fc.mean, fwd_open, method="spearman")
+    assert lagged.summary["rank_ic_mean"] == pytest.approx(float(ric_open.mean()))
     vol = RealisedVolForecaster(window=20, horizon=5).fit(cn_panel, dates[0]).predict(cn_panel, dates)
     vrep = evaluate_forecast_frame(vol.to_frame(), cn_panel, 5, kind="volatility")
     assert vrep.summary["qlike"] is not None and vrep.summary["qlike"] > 0
