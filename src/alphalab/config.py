@@ -31,6 +31,7 @@ from pydantic import (
 
 from alphalab.errors import AlphalabError, ConfigError
 from alphalab.validation.gates import GateSpec
+from alphalab.validation.guard import GuardSpec
 from alphalab.validation.protocol import ValidationSpec
 from alphalab.validation.tuning import TuneSpec
 
@@ -338,6 +339,11 @@ class StudyConfig(_Model):
         "strategy is fitted once before a single backtest.",
     )
     gates: GateSpec | None = Field(None, description="Acceptance criteria: PASS or REJECTED.")
+    guard: GuardSpec | None = Field(
+        None,
+        description="Leakage guard run before any result is written (default mode, 20 % of "
+        "the run time, at least 2 s); mode 'off' needs a reason.",
+    )
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

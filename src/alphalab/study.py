@@ -645,6 +645,8 @@ class Study:
             results: dict[str, Any] = {}
             per_strategy: dict[str, float] = {}
             extras: dict[str, Any] = {}
+            validations: dict[str, Any] | None = None
+            decisions: pd.DatetimeIndex | None = None
             if cfg.validation is None:
                 i0, i1 = _window(cfg, panel, strategies)
                 window = panel.iloc_dates(slice(i0, i1))
@@ -685,6 +687,16 @@ class Study:
                 )
                 extras = self._validation_extras(validations, holdout)
             timer.timings["strategies"] = per_strategy
+            bar.step("leakage guard")
+            with timer.stage("guard"):
+                # Before anything is written: LEAK / SUSPECT override the gate verdicts.
+                from alphalab.validation.honesty import study_checks
+
+                study_checks(
+                    cfg, strategies, panel, extras, run_seconds=time.perf_counter() - t_start,
+                    feature_info=feature_info, validations=validations, decisions=decisions,
+                    results=results, holdout=holdout,
+                )  # fmt: skip
 
             bar.step("writing run directory")
             with timer.stage("metrics"):
