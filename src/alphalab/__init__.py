@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from alphalab.data.load import load, load_benchmark
+from alphalab.data.panel import Panel
+from alphalab.errors import AlphalabError, ConfigError, DataError, LeakageError, MarketRuleError
+
 # Eager on purpose: importing the ``alphalab.backtest`` subpackage (which any
 # strategy does) sets ``alphalab.backtest`` to that module, so a lazy attribute
 # could never win. Binding the function here, after the subpackage is loaded,
 # makes ``al.backtest(...)`` the engine entry point for good.
-from alphalab.backtest.engine import backtest
-from alphalab.data.load import load, load_benchmark
-from alphalab.data.panel import Panel
-from alphalab.errors import AlphalabError, ConfigError, DataError, LeakageError, MarketRuleError
+# ``al.backtest`` is the engine behind the data seal (alphalab.validation.sealed).
+from alphalab.validation.sealed import backtest
 
 __version__ = "0.1.0"
 

@@ -189,7 +189,7 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 # ---------------------------------------------------------------- data
-def _load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
+def _load_panel(cfg: StudyConfig, open_seal: bool = False) -> tuple[Panel, str | Path]:
     from alphalab.data import load
 
     source = cfg.resolve_source(cfg.data.dataset)
@@ -204,6 +204,7 @@ def _load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
             # Nothing after the study's end is ever loaded; history before its start is.
             end=cfg.data.end,
             store=store,
+            open_seal=open_seal,  # a sealed dataset is cut at its seal unless --holdout
         )
     except DataError as exc:
         # The loader names the file; the study key that asked for the missing names is ours to add.
@@ -622,7 +623,11 @@ class Study:
         with _Progress(progress, n_steps) as bar:
             bar.step("loading data")
             with timer.stage("load"):
-                panel, source = _load_panel(cfg)
+                from alphalab.validation.honesty import seal_for_study, study_panel
+
+                seal_for_study(cfg)  # validation.holdout seals the data itself
+                panel, source = _load_panel(cfg, open_seal=holdout)
+                panel = study_panel(panel)  # the study records one look per run, not per strategy
                 bench_close, bench_validation = _load_benchmark(cfg, panel)
             data_hash = panel.data_hash()  # of the data as loaded, before features are added
             health = None

@@ -182,4 +182,52 @@ def study_checks(
         suspects = suspect_of_validations(spec, validations, panel)
     else:
         suspects = suspect_of_run(spec, results)
+    seal_extras(cfg, panel, extras, holdout)
     return apply_verdicts(extras, guard, suspects, [s.name for s in cfg.strategies])
+
+
+def seal_for_study(cfg: Any) -> None:
+    """``validation.holdout.start`` seals the study's dataset (by content) from that date."""
+    from alphalab.data.seal import content_hash_of, seal_dataset
+
+    hold = None if cfg.validation is None else cfg.validation.holdout
+    if hold is None:
+        return
+    source = cfg.resolve_source(cfg.data.dataset)
+    store = None if cfg.data.store is None else cfg.resolve_source(cfg.data.store)
+    content = content_hash_of(source, store=store)
+    if content is not None:
+        seal_dataset(content[0], hold.start, content[1], source=f"study {cfg.name}")
+
+
+def seal_extras(cfg: Any, panel: Panel, extras: dict[str, Any], holdout: bool) -> None:
+    """Seal state into the manifest; an opened seal is recorded as one look of this
+    dataset (any study name), and the looks shown are the dataset's, not the study's."""
+    from alphalab.data.seal import look_summary, panel_seal, record_look
+
+    seal = panel_seal(panel)
+    manifest = extras.setdefault("manifest", {})
+    if seal is None:
+        manifest["seal"] = None
+        return
+    opened = bool(panel.meta["seal"].get("opened")) and bool((panel.dates >= seal.sealed_from).any())
+    if opened:
+        record_look(seal, f"study:{cfg.name}", config_hash=cfg.config_hash(), study=cfg.name,
+                    holdout=holdout)  # fmt: skip
+    looks = look_summary(seal)
+    manifest["seal"] = {**seal.to_dict(opened=opened, n_looks=looks["n_evaluations"]),
+                        "cut": bool(panel.meta["seal"].get("cut"))}  # fmt: skip
+    gates = extras.get("files", {}).get("gates.json")
+    if gates is not None:
+        gates["holdout_looks"] = looks
+        gates["seal"] = manifest["seal"]
+    if "validation" in manifest:
+        manifest["validation"]["holdout_looks"] = looks
+
+
+def study_panel(panel: Panel) -> Panel:
+    """Mark an opened seal as recorded by the study (one look per run, not per strategy)."""
+    info = panel.meta.get("seal")
+    if not isinstance(info, dict):
+        return panel
+    return panel.with_meta(seal={**info, "recorded_by": "study"})
