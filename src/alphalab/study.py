@@ -690,6 +690,10 @@ class Study:
                         for v in validations.values()
                     )
                 )
+                from alphalab.validation.honesty import apply_trial_ledger
+
+                # one trial count per dataset and span: DSR deflates by all of it
+                validations = apply_trial_ledger(cfg, validations, panel, holdout)
                 extras = self._validation_extras(validations, holdout)
             timer.timings["strategies"] = per_strategy
             bar.step("leakage guard")

@@ -211,15 +211,19 @@ def record_look(seal: Seal, where: str, **details: Any) -> dict[str, Any]:
 
 
 def _looks(seal: Seal) -> Iterator[dict[str, Any]]:
-    seen: set[str] = set()
+    """Union of the registries' look lines (a line in both counts once, repeats each)."""
+    from collections import Counter
+
+    union: Counter[str] = Counter()
     for base in seal_dirs():
         path = _looks_file(base, seal.content_hash, seal.sealed_from)
-        if not path.exists():
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip() and line not in seen:
-                seen.add(line)
-                yield json.loads(line)
+        if path.exists():
+            lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+            for line, n in Counter(lines).items():
+                union[line] = max(union[line], n)
+    for line, n in union.items():
+        for _ in range(n):
+            yield json.loads(line)
 
 
 def look_summary(seal: Seal) -> dict[str, Any]:

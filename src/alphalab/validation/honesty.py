@@ -183,6 +183,9 @@ def study_checks(
     else:
         suspects = suspect_of_run(spec, results)
     seal_extras(cfg, panel, extras, holdout)
+    if validations:
+        ledger = next(iter(validations.values())).overfitting.get("ledger")
+        extras.setdefault("manifest", {})["trials"] = ledger
     return apply_verdicts(extras, guard, suspects, [s.name for s in cfg.strategies])
 
 
@@ -231,3 +234,74 @@ def study_panel(panel: Panel) -> Panel:
     if not isinstance(info, dict):
         return panel
     return panel.with_meta(seal={**info, "recorded_by": "study"})
+
+
+def _configs_of(scfg: Any, v: Any) -> list[dict[str, Any]]:
+    """Every configuration a validated strategy evaluated, with its OOS Sharpe if known."""
+    base = dict(scfg.params)
+    if scfg.tune is None:
+        return [{"kind": scfg.kind, "params": base, "sharpe": v.overfitting.get("sharpe")}]
+    sharpes = v.overfitting.get("candidate_sharpes") or []
+    out: dict[str, dict[str, Any]] = {}
+    for i, params in enumerate(v.candidates):
+        full = {**base, **params}
+        out[repr(sorted(full.items()))] = {
+            "kind": scfg.kind, "params": full,
+            "sharpe": sharpes[i] if i < len(sharpes) else None,
+        }  # fmt: skip
+    for t in v.walk_forward.trials:  # Optuna trials beyond the candidates count too
+        full = {**base, **t["params"]}
+        out.setdefault(repr(sorted(full.items())), {"kind": scfg.kind, "params": full})
+    return list(out.values())
+
+
+def apply_trial_ledger(cfg: Any, validations: dict[str, Any], panel: Panel, holdout: bool) -> dict[str, Any]:
+    """Record every configuration of a development run in the dataset's trial ledger and
+    deflate every strategy's Sharpe by the ledger's total (see :mod:`.trials`).
+
+    Returns the validations with ``overfitting`` (``n_trials``, ``dsr``, ``sr0``,
+    ``n_trials_run``, ``ledger``) and the DSR gate updated. Holdout runs are not trials
+    on the development span: their ledger is read, not written.
+    """
+    import dataclasses
+    import math
+
+    from alphalab.validation.gates import GateVerdict, _check
+    from alphalab.validation.stats import deflated_sharpe_ratio
+    from alphalab.validation.trials import TrialLedger
+
+    if not validations:
+        return validations
+    first = next(iter(validations.values()))
+    content = panel.meta.get("content_hash") or panel.data_hash()
+    hold = None if cfg.validation is None or cfg.validation.holdout is None else cfg.validation.holdout.start
+    span_end = str(hold) if hold is not None else str(first.returns.index[-1].date())
+    ledger = TrialLedger(str(content), str(panel.dates[0].date()), span_end)
+    if not holdout:
+        ledger.record(
+            {**c, "study": cfg.name, "strategy": scfg.name}
+            for scfg in cfg.strategies
+            for c in _configs_of(scfg, validations[scfg.name])
+        )  # fmt: skip
+    summary = ledger.summary()
+    out = {}
+    for name, v in validations.items():
+        of = dict(v.overfitting)
+        n_total = max(summary.n_distinct, 1)
+        var = summary.sharpe_variance if math.isfinite(summary.sharpe_variance) else of["sharpe_variance"]
+        of["n_trials_run"] = of["n_trials"]
+        of["n_trials"] = n_total
+        of["sharpe_variance_ledger"] = var
+        if math.isfinite(of["sharpe"]):
+            of["dsr"], of["sr0"] = deflated_sharpe_ratio(
+                of["sharpe"], of["n_obs"], n_total, var, of["skew"], of["kurtosis"]
+            )
+        of["ledger"] = {**summary.to_dict(), "span": [ledger.start, ledger.end],
+                        "content_hash": str(content)}  # fmt: skip
+        checks = tuple(
+            _check(c.name, of["dsr"], c.threshold, c.op) if c.name == "deflated Sharpe probability" else c
+            for c in v.verdict.checks
+        )
+        verdict = GateVerdict("PASS" if all(c.passed for c in checks) else "REJECTED", checks)
+        out[name] = dataclasses.replace(v, overfitting=of, verdict=verdict)
+    return out
