@@ -261,3 +261,27 @@ def test_guard_off_needs_a_reason_and_is_recorded(sp12, tmp_path, home) -> None:
     res = Study.from_dict(cfg).run(out=tmp_path / "o", progress=False)
     assert res.manifest["guard"]["mode"] == "off"
     assert "benchmarking the engine" in res.manifest["guard"]["summary"]
+
+
+@register_strategy("test_peek_far")
+class PeekFar(Strategy):
+    """Reads the close 100 bars ahead (past the checked horizon) without guarding the index."""
+
+    requires = Requirements(fields=("close",))
+
+    def decide(self, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
+        close = panel["close"]
+        out = np.zeros((len(dates), panel.n_assets))
+        for i, r in enumerate(decision_rows(panel, dates)):
+            score = close[r + 100] / close[r] if r + 100 < panel.n_dates else close[r]
+            out[i, np.argsort(-np.nan_to_num(score, nan=-np.inf))[:3]] = 1.0 / 3
+        return out
+
+
+def test_a_peek_beyond_the_checked_horizon_is_caught(panel) -> None:
+    span = panel.slice_dates("2014-01-01", "2015-12-31")
+    decisions = span.dates[span.dates >= "2014-07-01"][::21]
+    plan = plan_from_run("far", PeekFar(), span, decisions, 0)
+    report = run_guard(GuardSpec(), [plan], span)
+    (finding,) = report.findings
+    assert finding.name == "far" and finding.date == str(decisions[0].date())

@@ -39,9 +39,10 @@ survives a rescaling) is missed for that date.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -383,29 +384,63 @@ def _spread(n: int) -> list[int]:
 
 
 # ----------------------------------------------------------------- guard
-class _StrategyCheck:
-    def __init__(self, plan: StrategyPlan, panel: Panel, pert: Mapping[str, np.ndarray]) -> None:
-        self.plan = plan
+#: Rows after a cutoff that a strategy check perturbs and keeps (when the strategy gives
+#: the same decisions on a panel cut there, which is probed first): a peek further ahead
+#: reads past the end of the checked panel, which changes its output as well.
+HORIZON = 63
+
+
+def _prefix(panel: Panel, fields: Mapping[str, np.ndarray], length: int) -> Panel:
+    views = {}
+    for n, a in fields.items():
+        v = a[:length].view()
+        v.flags.writeable = False
+        views[n] = v
+    out = _same_axes(panel, views)
+    if length < panel.n_dates:
+        object.__setattr__(out, "dates", panel.dates[:length])
+    return out
+
+
+class _Workspace:
+    """One writable copy of the panel's fields shared by every strategy check: a check
+    writes the perturbed rows ``r+1 .. length-1`` in place, hands out read-only views,
+    and restores the rows afterwards (a few rows copied per check, not the panel)."""
+
+    def __init__(self, panel: Panel, pert: Mapping[str, np.ndarray]) -> None:
         self.panel = panel
         self.pert = pert
+        self.work = {n: np.array(a, copy=True) for n, a in panel.fields.items()}
+
+    @contextlib.contextmanager
+    def hybrid(self, r: int, length: int, only: str | None = None) -> Iterator[Panel]:
+        names = [only] if only is not None else list(self.work)
+        for n in names:
+            self.work[n][r + 1 : length] = self.pert[n][r + 1 : length]
+        try:
+            yield _prefix(self.panel, self.work, length)
+        finally:
+            for n in names:
+                self.work[n][r + 1 : length] = self.panel.fields[n][r + 1 : length]
+
+    def original(self, length: int) -> Panel:
+        return _prefix(self.panel, self.panel.fields, length)
+
+
+class _StrategyCheck:
+    def __init__(self, plan: StrategyPlan, ws: _Workspace) -> None:
+        self.plan = plan
+        self.ws = ws
+        self.panel = ws.panel
         self.models: dict[int, Any] = {}
         self.base: dict[int, np.ndarray] = {}
         self.separable: bool | None = None
+        self.truncate = False
         # (fold index, position in fold) in an evenly spread order
         flat = [(k, j) for k, f in enumerate(plan.folds) for j in range(f.rows.size)]
         self.order = [flat[i] for i in _spread(len(flat))]
         self.checked: set[tuple[int, int]] = set()
         self.finding: GuardFinding | None = None
-        self.errors: list[str] = []
-
-    def _view(self, k: int, panel: Panel) -> Panel:
-        end = self.plan.folds[k].view_end
-        if end >= panel.n_dates - 1:
-            return panel
-        fields = {n: a[: end + 1] for n, a in panel.fields.items()}
-        out = _same_axes(panel, fields)
-        object.__setattr__(out, "dates", panel.dates[: end + 1])
-        return out
 
     def _model(self, k: int) -> Any:
         if k not in self.models:
@@ -418,14 +453,45 @@ class _StrategyCheck:
             train = self.panel.iloc_dates(slice(a, b + 1))
             s.fit(train, until=train.dates[-1])
             self.models[k] = s
-            self.base[k] = self._decide(k, self.panel, f.rows)
+            self.base[k] = self._decide(k, self.ws.original(f.view_end + 1), f.rows)
         return self.models[k]
 
     def _decide(self, k: int, panel: Panel, rows: np.ndarray) -> np.ndarray:
         f = self.plan.folds[k]
         seed_everything(derive_seed(f.seed, "decide"))
-        out = self.models[k].decide(self._view(k, panel), panel.dates[rows])
+        out = self.models[k].decide(panel, self.panel.dates[rows])
         return np.asarray(out, dtype=np.float64)
+
+    def _length(self, k: int, r: int) -> int:
+        end = self.plan.folds[k].view_end
+        return (min(end, r + HORIZON) if self.truncate else end) + 1
+
+    def _probe_modes(self, k: int, j: int) -> None:
+        """Decide how to check this strategy, from a few dates of its first fold:
+
+        * per date on a panel cut ``HORIZON`` rows after the cutoff (cheapest), when that
+          reproduces the decisions taken in one call on the full panel;
+        * else per date on the full panel;
+        * else the strategy carries state across dates (buy-and-hold): each check replays
+          the fold's dates up to the cutoff.
+        """
+        f = self.plan.folds[k]
+        n = f.rows.size
+        probes = sorted({0, j, n // 2, n - 1})
+
+        def same(length_of: Callable[[int], int]) -> bool:
+            return all(
+                _row_equal_mask(
+                    self._decide(k, self.ws.original(length_of(int(f.rows[q]))), f.rows[q : q + 1]),
+                    self.base[k][q : q + 1],
+                ).all()
+                for q in probes
+            )
+
+        if same(lambda r: min(f.view_end, r + HORIZON) + 1):
+            self.separable, self.truncate = True, True
+        else:
+            self.separable = same(lambda r: f.view_end + 1)
 
     def _probe(self, k: int, j: int, panel: Panel) -> tuple[np.ndarray, np.ndarray, int]:
         """(new, base, offset): decisions for the date (separable) or the fold's prefix."""
@@ -442,18 +508,27 @@ class _StrategyCheck:
             self.checked.add((k, j))
             return None  # nothing after the last row to perturb
         if self.separable is None:
-            # Decisions taken one date at a time must equal those taken in one call, else
-            # the strategy carries state across dates (buy-and-hold) and each check must
-            # replay the fold's dates up to the cutoff instead. Probed on a few dates.
-            n = f.rows.size
-            probes = sorted({0, j, n // 2, n - 1})
-            self.separable = all(
-                _row_equal_mask(self._decide(k, self.panel, f.rows[q : q + 1]),
-                                self.base[k][q : q + 1]).all()
-                for q in probes
-            )  # fmt: skip
-        hyb = _hybrid(self.panel, self.pert, r)
-        new, base, off = self._probe(k, j, hyb)
+            self._probe_modes(k, j)
+        length = self._length(k, r)
+        try:
+            with self.ws.hybrid(r, length) as hyb:
+                new, base, off = self._probe(k, j, hyb)
+        except Exception as exc:  # noqa: BLE001 - any failure is evidence, handled below
+            # The original panel cut at the same place decided fine (probed), so a failure
+            # means the decision reads rows past the cut: retry on the full length, where
+            # only the values after the cutoff differ from the original.
+            length = self.plan.folds[k].view_end + 1
+            try:
+                with self.ws.hybrid(r, length) as hyb:
+                    new, base, off = self._probe(k, j, hyb)
+            except Exception:  # noqa: BLE001
+                self.checked.add((k, j))
+                return GuardFinding(
+                    kind="strategy", name=self.plan.name, date=str(self.panel.dates[r].date()),
+                    cutoff=str(self.panel.dates[r].date()), input_field="rows after the cutoff",
+                    output="weights", column=None, original="decided",
+                    perturbed=f"raised {type(exc).__name__}: {exc}"[:200],
+                )  # fmt: skip
         self.checked.add((k, j))
         eq = _row_equal_mask(new, base)
         if eq.all():
@@ -464,17 +539,19 @@ class _StrategyCheck:
         date = self.panel.dates[int(f.rows[pos])]
         return GuardFinding(
             kind="strategy", name=self.plan.name, date=str(date.date()),
-            cutoff=str(self.panel.dates[r].date()), input_field=self._blame(k, j, r),
+            cutoff=str(self.panel.dates[r].date()), input_field=self._blame(k, j, r, length),
             output="weights", column=col, original=base[tuple(bad)].item(),
             perturbed=new[tuple(bad)].item(),
         )  # fmt: skip
 
-    def _blame(self, k: int, j: int, r: int) -> str:
+    def _blame(self, k: int, j: int, r: int, length: int) -> str:
         moved = []
         for name in self.panel.fields:
-            if np.array_equal(self.pert[name][r + 1 :], self.panel[name][r + 1 :], equal_nan=True):
+            if np.array_equal(self.ws.pert[name][r + 1 : length],
+                              self.panel[name][r + 1 : length], equal_nan=True):  # fmt: skip
                 continue
-            new, base, _ = self._probe(k, j, _hybrid(self.panel, self.pert, r, only=name))
+            with self.ws.hybrid(r, length, only=name) as hyb:
+                new, base, _ = self._probe(k, j, hyb)
             if not _row_equal_mask(new, base).all():
                 moved.append(name)
         return ", ".join(moved) if moved else "several fields together"
@@ -529,8 +606,8 @@ def run_guard(
     def left() -> float:
         return budget - (time.perf_counter() - t0)
 
-    pert = valid_perturbation(panel, spec.seed)
-    checks = [_StrategyCheck(p, panel, pert) for p in plans]
+    ws = _Workspace(panel, valid_perturbation(panel, spec.seed))
+    checks = [_StrategyCheck(p, ws) for p in plans]
     feat_share = 0.5 if feature_sets else 0.0
     strat_deadline = budget * (1.0 - feat_share)
     # round robin over strategies, each in its spread order
