@@ -98,6 +98,12 @@ def weight_ic(weights: np.ndarray, close: np.ndarray, min_assets: int = 3) -> fl
     with np.errstate(divide="ignore", invalid="ignore"):
         fwd[:-1] = c[1:] / c[:-1] - 1.0
     decided = np.isfinite(w).any(axis=1)
+    with np.errstate(invalid="ignore"):
+        # a row of equal weights has no cross-section to correlate: no IC that day
+        spread = np.nanmax(np.where(np.isfinite(w), w, -np.inf), axis=1) - np.nanmin(
+            np.where(np.isfinite(w), w, np.inf), axis=1
+        )
+    decided &= spread > 0
     w = np.where(decided[:, None], np.nan_to_num(w, nan=0.0), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         ic = information_coefficient(w, fwd, min_assets=min_assets).to_numpy()
