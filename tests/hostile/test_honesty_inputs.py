@@ -44,7 +44,7 @@ def test_bad_guard_blocks(guard: object, match: str) -> None:
      {"min_periods": 0}, {"sharp_max": 3}],
 )  # fmt: skip
 def test_bad_suspect_thresholds(suspect: dict) -> None:
-    with pytest.raises(ConfigError, match="gates.suspect"):
+    with pytest.raises(ConfigError, match=r"gates\.suspect"):
         StudyConfig.from_dict({**BASE, "gates": {"suspect": suspect}})
 
 
