@@ -184,6 +184,12 @@ def test_look_ahead_study_ends_leak_in_run_and_evaluate(sp12, tmp_path, home) ->
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["verdicts"]["peek"] == "LEAK"
         assert manifest["guard"]["findings"][0]["name"] == "peek"
+    # the report shows the finding first, inside the verdict section, before the cards
+    from alphalab.report import write_report
+
+    page = Path(write_report(tmp_path / "r")).read_text()
+    assert page.index("LEAK: strategy &#x27;peek&#x27;") < page.index('class="cards"')
+    assert "1 LEAK" in page
     # the holdout evaluation too
     res = CliRunner().invoke(app, ["evaluate", str(path), "--holdout", "--out", str(tmp_path / "h")])
     assert res.exit_code == 0, res.output
