@@ -104,9 +104,12 @@ def weight_ic(weights: np.ndarray, close: np.ndarray, min_assets: int = 3) -> fl
             np.where(np.isfinite(w), w, np.inf), axis=1
         )
     decided &= spread > 0
-    w = np.where(decided[:, None], np.nan_to_num(w, nan=0.0), np.nan)
+    if not decided.any():
+        return math.nan
+    # only the decision rows: ranking every NaN row of a daily panel costs for nothing
+    w = np.nan_to_num(w[decided], nan=0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ic = information_coefficient(w, fwd, min_assets=min_assets).to_numpy()
+        ic = information_coefficient(w, fwd[decided], min_assets=min_assets).to_numpy()
     ic = ic[np.isfinite(ic)]
     return float(math.fsum(ic.tolist()) / ic.size) if ic.size else math.nan
 
