@@ -203,9 +203,10 @@ class GuardReport:
         ]
         verdict = f"{len(self.findings)} leak(s)" if self.findings else "no leak found"
         scope = "all dates" if self.complete() else "budget-limited"
+        budget = "no budget" if self.budget_s < 0 else f"of {self.budget_s:.2f}s budget"
         return (
-            f"leakage guard ({self.mode}, {scope}, {self.spent_s:.2f}s of {self.budget_s:.2f}s "
-            f"budget): {verdict}; checked " + "; ".join(parts)
+            f"leakage guard ({self.mode}, {scope}, {self.spent_s:.2f}s {budget}): {verdict}; "
+            "checked " + "; ".join(parts)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -253,17 +254,24 @@ def valid_perturbation(panel: Panel, seed: int = 0) -> dict[str, np.ndarray]:
         factor (non-negative stays non-negative); other fields times a positive factor
         of their own; 0/1 flag fields unchanged. NaN stays NaN.
     """
-    rng = np.random.default_rng(seed)
-    shape = panel.shape
+    flags = {n for n, a in panel.fields.items() if _is_flag(a)}
+    return _perturb_block(panel.fields, np.random.default_rng(seed), flags)
+
+
+def _perturb_block(
+    fields: Mapping[str, np.ndarray], rng: np.random.Generator, flags: set[str]
+) -> dict[str, np.ndarray]:
+    """The perturbation of :func:`valid_perturbation` applied to row blocks of equal shape."""
+    shape = next(iter(fields.values())).shape
     price_f = _factors(rng, shape)
     size_f = _factors(rng, shape)
     out: dict[str, np.ndarray] = {}
-    for name, a in panel.fields.items():
+    for name, a in fields.items():
         if name in PRICE_FIELDS:
             out[name] = a * price_f
         elif name in SIZE_FIELDS:
             out[name] = a * size_f
-        elif _is_flag(a):
+        elif name in flags:
             out[name] = np.array(a, copy=True)
         else:
             out[name] = a * _factors(rng, shape)
@@ -388,6 +396,8 @@ def _spread(n: int) -> list[int]:
 #: the same decisions on a panel cut there, which is probed first): a peek further ahead
 #: reads past the end of the checked panel, which changes its output as well.
 HORIZON = 63
+#: Panels up to this size get one shared writable copy for the strategy checks.
+WORKSPACE_BYTES = 1 << 30
 
 
 def _prefix(panel: Panel, fields: Mapping[str, np.ndarray], length: int) -> Panel:
@@ -403,25 +413,58 @@ def _prefix(panel: Panel, fields: Mapping[str, np.ndarray], length: int) -> Pane
 
 
 class _Workspace:
-    """One writable copy of the panel's fields shared by every strategy check: a check
-    writes the perturbed rows ``r+1 .. length-1`` in place, hands out read-only views,
-    and restores the rows afterwards (a few rows copied per check, not the panel)."""
+    """The panel handed to strategy checks, perturbed after a cutoff.
 
-    def __init__(self, panel: Panel, pert: Mapping[str, np.ndarray]) -> None:
+    The perturbed rows ``r+1 .. length-1`` are drawn per check from a generator keyed by
+    ``(seed, r)`` (the same draw again for the per-field blame), so no perturbed copy of
+    the whole panel is held. Panels up to :data:`WORKSPACE_BYTES` get one writable copy
+    shared by every check: the perturbed rows are written in place and restored after
+    (a few rows copied per check); larger panels get a fresh prefix per check instead of
+    a second full copy in memory.
+    """
+
+    def __init__(self, panel: Panel, seed: int) -> None:
         self.panel = panel
-        self.pert = pert
-        self.work = {n: np.array(a, copy=True) for n, a in panel.fields.items()}
+        self.seed = int(seed)
+        self.flags = {n for n, a in panel.fields.items() if _is_flag(a)}
+        size = sum(a.nbytes for a in panel.fields.values())
+        self.work = (
+            {n: np.array(a, copy=True) for n, a in panel.fields.items()}
+            if size <= WORKSPACE_BYTES else None
+        )  # fmt: skip
+
+    def block(self, r: int, length: int) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.seed, r, length])
+        rows = {n: a[r + 1 : length] for n, a in self.panel.fields.items()}
+        return _perturb_block(rows, rng, self.flags)
 
     @contextlib.contextmanager
     def hybrid(self, r: int, length: int, only: str | None = None) -> Iterator[Panel]:
-        names = [only] if only is not None else list(self.work)
+        pert = self.block(r, length)
+        names = [only] if only is not None else list(self.panel.fields)
+        if self.work is None:
+            fields = {}
+            for n, a in self.panel.fields.items():
+                if n in names:
+                    b = np.array(a[:length], copy=True)
+                    b[r + 1 : length] = pert[n]
+                    fields[n] = b
+                else:
+                    fields[n] = a
+            yield _prefix(self.panel, fields, length)
+            return
         for n in names:
-            self.work[n][r + 1 : length] = self.pert[n][r + 1 : length]
+            self.work[n][r + 1 : length] = pert[n]
         try:
             yield _prefix(self.panel, self.work, length)
         finally:
             for n in names:
                 self.work[n][r + 1 : length] = self.panel.fields[n][r + 1 : length]
+
+    def moves(self, name: str, r: int, length: int) -> bool:
+        """Whether the check's perturbation changes field ``name`` at all."""
+        return not np.array_equal(self.block(r, length)[name], self.panel[name][r + 1 : length],
+                                  equal_nan=True)  # fmt: skip
 
     def original(self, length: int) -> Panel:
         return _prefix(self.panel, self.panel.fields, length)
@@ -547,8 +590,7 @@ class _StrategyCheck:
     def _blame(self, k: int, j: int, r: int, length: int) -> str:
         moved = []
         for name in self.panel.fields:
-            if np.array_equal(self.ws.pert[name][r + 1 : length],
-                              self.panel[name][r + 1 : length], equal_nan=True):  # fmt: skip
+            if not self.ws.moves(name, r, length):
                 continue
             with self.ws.hybrid(r, length, only=name) as hyb:
                 new, base, _ = self._probe(k, j, hyb)
@@ -606,7 +648,7 @@ def run_guard(
     def left() -> float:
         return budget - (time.perf_counter() - t0)
 
-    ws = _Workspace(panel, valid_perturbation(panel, spec.seed))
+    ws = _Workspace(panel, spec.seed)
     checks = [_StrategyCheck(p, ws) for p in plans]
     feat_share = 0.5 if feature_sets else 0.0
     strat_deadline = budget * (1.0 - feat_share)
