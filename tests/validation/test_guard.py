@@ -5,7 +5,9 @@ flagged (false-positive rate over 20 seeds), perturbations keep prices valid."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +24,10 @@ from alphalab.errors import ConfigError
 from alphalab.features.sets import FEATURE_SETS, register_feature_set
 from alphalab.portfolio.base import (
     Requirements,
+    STRATEGIES,
     Strategy,
     decision_rows,
     make_strategy,
-    register_strategy,
 )
 from alphalab.study import Study
 from alphalab.validation.guard import (
@@ -62,7 +64,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-@register_strategy("test_peek_tomorrow")
 class PeekTomorrow(Strategy):
     """Top ``k`` by tomorrow's return on rows ``r % every == every // 2`` (every=1: always),
     20-day momentum otherwise."""
@@ -85,7 +86,6 @@ class PeekTomorrow(Strategy):
         return out
 
 
-@register_strategy("test_feature_topk")
 class FeatureTopK(Strategy):
     """Top ``k`` by a panel field (e.g. a feature-set output)."""
 
@@ -102,7 +102,6 @@ class FeatureTopK(Strategy):
         return out
 
 
-@register_strategy("test_ridge_learner")
 class RidgeLearner(Strategy):
     """An honest learner: ridge regression of next-day returns on 5 lagged returns,
     fitted on rows up to ``until``, long the top ``k`` predictions."""
@@ -145,8 +144,33 @@ def _centred_mean(p: Panel) -> dict[str, np.ndarray]:
     return {"centred_mean": c}
 
 
-if "test_centred_mean" not in FEATURE_SETS:
-    register_feature_set("test_centred_mean", _centred_mean, requires=("close",))
+#: Registered only while this module's tests run, so that suite-wide parametrisations over
+#: every registered strategy (tests/validation/test_strategy_leakage.py) never see them.
+TEST_KINDS = {
+    "test_peek_tomorrow": PeekTomorrow,
+    "test_feature_topk": FeatureTopK,
+    "test_ridge_learner": RidgeLearner,
+}
+
+
+@contextlib.contextmanager
+def registered() -> Iterator[None]:
+    """The leaky test strategies and the centred-mean feature set, registered for a while."""
+    for kind, cls in TEST_KINDS.items():
+        STRATEGIES[kind] = cls
+    register_feature_set("test_centred_mean", _centred_mean, requires=("close",), replace=True)
+    try:
+        yield
+    finally:
+        for kind in TEST_KINDS:
+            STRATEGIES.pop(kind, None)
+        FEATURE_SETS.pop("test_centred_mean", None)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_strategies() -> Iterator[None]:
+    with registered():
+        yield
 
 
 def _study(sp12: Path, strategies: list[dict], **extra: object) -> dict:
@@ -269,7 +293,6 @@ def test_guard_off_needs_a_reason_and_is_recorded(sp12, tmp_path, home) -> None:
     assert "benchmarking the engine" in res.manifest["guard"]["summary"]
 
 
-@register_strategy("test_peek_far")
 class PeekFar(Strategy):
     """Reads the close 100 bars ahead (past the checked horizon) without guarding the index."""
 

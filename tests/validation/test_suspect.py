@@ -4,6 +4,7 @@ baselines are not; thresholds are configurable."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-import tests.validation.test_guard  # noqa: F401 - registers test_feature_topk
+from tests.validation.test_guard import registered
 from alphalab.study import Study
 from alphalab.validation.gates import GateSpec
 from alphalab.validation.suspect import SuspectSpec, judge_suspect, weight_ic
@@ -20,6 +21,12 @@ from tests.conftest import shared_file
 NAMES = ["AAPL", "MSFT", "AMZN", "JPM", "XOM", "JNJ", "WMT", "PG", "KO", "INTC", "CSCO", "PFE"]
 
 pytestmark = pytest.mark.filterwarnings("ignore::alphalab.data.seal.SealWarning")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_strategies() -> Iterator[None]:
+    with registered():  # test_feature_topk, only while this module runs
+        yield
 
 
 @pytest.fixture(scope="module")
