@@ -23,8 +23,8 @@ from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError
 from alphalab.features.sets import FEATURE_SETS, register_feature_set
 from alphalab.portfolio.base import (
-    Requirements,
     STRATEGIES,
+    Requirements,
     Strategy,
     decision_rows,
     make_strategy,

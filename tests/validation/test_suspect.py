@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from tests.validation.test_guard import registered
 from alphalab.study import Study
 from alphalab.validation.gates import GateSpec
 from alphalab.validation.suspect import SuspectSpec, judge_suspect, weight_ic
 from tests.conftest import shared_file
+from tests.validation.test_guard import registered
 
 NAMES = ["AAPL", "MSFT", "AMZN", "JPM", "XOM", "JNJ", "WMT", "PG", "KO", "INTC", "CSCO", "PFE"]
 
