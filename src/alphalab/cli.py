@@ -172,6 +172,11 @@ def _run_study(
 
 def _print_gates(result: Any) -> None:
     """Gate verdicts and holdout looks of a validated run (nothing for plain runs)."""
+    guard = result.manifest.get("guard") or {}
+    for finding in guard.get("findings") or []:
+        console.print(f"[bold red]{escape(finding['message'])}[/]", highlight=False)
+    if guard.get("summary"):
+        console.print(escape(guard["summary"]), highlight=False)
     info = result.manifest.get("validation")
     if not info:
         return

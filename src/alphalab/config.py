@@ -33,6 +33,7 @@ from pydantic import (
 from alphalab.errors import AlphalabError, ConfigError
 from alphalab.profiles import PROFILES_KEY, apply_profile
 from alphalab.validation.gates import GateSpec
+from alphalab.validation.guard import GuardSpec
 from alphalab.validation.protocol import ValidationSpec
 from alphalab.validation.tuning import TuneSpec
 
@@ -399,6 +400,11 @@ class StudyConfig(_Model):
         default_factory=list,
         description="Study-level analyses run over every strategy's results; each becomes a "
         "report section (analyses/<name>.json in the run directory).",
+    )
+    guard: GuardSpec | None = Field(
+        None,
+        description="Leakage guard run before any result is written (default mode, 20 % of "
+        "the run time, at least 2 s); mode 'off' needs a reason.",
     )
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 

@@ -26,7 +26,7 @@ __all__ = ["data_app"]
 
 data_app = typer.Typer(
     name="data",
-    help="The local dataset store: import, list, show, query, check, update, remove.",
+    help="The local dataset store: import, list, show, query, check, update, remove, seal.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -264,3 +264,32 @@ def check(
     if len(shown):
         shown = shown.assign(date=shown["date"].dt.strftime("%Y-%m-%d"))
         _console().print(_frame_table(shown, max_rows=max_rows))
+
+
+@data_app.command("seal")
+@_errors
+def seal(
+    name: Annotated[str, typer.Argument(help="A store dataset name or a data file.")],
+    from_: Annotated[
+        str, typer.Option("--from", help="First sealed date (YYYY-MM-DD); loads stop before it.")
+    ],
+    home: HomeOpt = None,
+) -> None:
+    """Seal a dataset, by its content hash, from a date on (see alphalab.data.seal)."""
+    from alphalab.data.seal import content_hash_of, seal_dataset, seal_dirs
+    from alphalab.errors import ConfigError
+
+    try:
+        when = pd.Timestamp(from_)
+    except (ValueError, TypeError):
+        raise ConfigError(f"--from {from_!r} is not a date (YYYY-MM-DD)") from None
+    content = content_hash_of(name, store=home)
+    if content is None:
+        raise ConfigError(f"{name!r} cannot be sealed (not a file or store dataset)")
+    s = seal_dataset(content[0], when, content[1], source="alphalab data seal")
+    _console().print(
+        f"sealed {escape(content[1])} (content {content[0][:16]}) from "
+        f"[bold]{s.sealed_from.date()}[/]; registries: "
+        + ", ".join(escape(str(d)) for d in seal_dirs()),
+        highlight=False,
+    )

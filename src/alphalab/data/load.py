@@ -110,6 +110,7 @@ def load(
     field: str = "close",
     date_format: str | None = None,
     store: str | os.PathLike[str] | None = None,
+    open_seal: bool = False,
 ) -> Panel:
     """Load market data as a validated :class:`Panel`.
 
@@ -139,6 +140,11 @@ def load(
     store : path, optional
         Store root searched for dataset names (default ``$ALPHALAB_HOME`` or
         ``~/.alphalab``).
+    open_seal : bool
+        A dataset sealed with ``alphalab data seal`` (or by a study's
+        ``validation.holdout``) is cut before its seal date unless this is True;
+        an opened panel carries ``meta["seal"]["opened"]`` and every path that
+        reports results from it records the look (see :mod:`alphalab.data.seal`).
 
     Returns
     -------
@@ -170,9 +176,12 @@ def load(
     meta: dict[str, Any] = {"source_kind": kind, "market": market}
     report: ValidationReport | None
     if kind == "store":
-        return _load_store(
-            str(source), meta, tickers=tickers, start=start, end=end, fields=fields, root=store
-        )
+        return _sealed(
+            _load_store(
+                str(source), meta, tickers=tickers, start=start, end=end, fields=fields, root=store
+            ),
+            source, store, open_seal,
+        )  # fmt: skip
     if kind == "file":
         path = Path(os.fspath(source)).expanduser().resolve()  # type: ignore[arg-type]
         clean, report = read_file_with_report(
@@ -229,7 +238,14 @@ def load(
                 f"numeric fields: {', '.join(numeric)}"
             )
         numeric = list(fields)
-    return Panel.from_long(clean, numeric, meta=meta)
+    return _sealed(Panel.from_long(clean, numeric, meta=meta), source, store, open_seal)
+
+
+def _sealed(panel: Panel, source: Source, store: Any, open_seal: bool) -> Panel:
+    """The seal of the source's content applied (see :mod:`alphalab.data.seal`)."""
+    from alphalab.data.seal import content_hash_of, seal_panel
+
+    return seal_panel(panel, content_hash_of(source, store=store), open_seal=open_seal)
 
 
 def _first_non_number(col: pd.Series) -> Any:

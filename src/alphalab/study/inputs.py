@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 
-def load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
+def load_panel(cfg: StudyConfig, open_seal: bool = False) -> tuple[Panel, str | Path]:
     from alphalab.data import load
 
     source = cfg.resolve_source(cfg.data.dataset)
@@ -37,6 +37,7 @@ def load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
             # Nothing after the study's end is ever loaded; history before its start is.
             end=cfg.data.end,
             store=store,
+            open_seal=open_seal,  # a sealed dataset is cut at its seal unless --holdout
         )
     except DataError as exc:
         # The loader names the file; the study key that asked for the missing names is ours to add.

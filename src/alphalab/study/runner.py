@@ -32,6 +32,12 @@ from alphalab.study.inputs import (
 )
 from alphalab.study.output import default_out, package_versions, write_report
 from alphalab.study.progress import Progress, Timer
+from alphalab.validation.honesty import (
+    apply_trial_ledger,
+    seal_for_study,
+    study_checks,
+    study_panel,
+)
 
 __all__ = ["RunResult", "Study"]
 
@@ -152,7 +158,9 @@ class Study:
         with Progress(progress, n_steps) as bar:
             bar.step("loading data")
             with timer.stage("load"):
-                panel, source = load_panel(cfg)
+                seal_for_study(cfg)  # validation.holdout seals the data itself
+                panel, source = load_panel(cfg, open_seal=holdout)
+                panel = study_panel(panel)  # the study records one look per run, not per strategy
                 bench_close, bench_validation = load_benchmark(cfg, panel)
             data_hash = panel.data_hash()  # of the data as loaded, before features are added
             health = None
@@ -180,10 +188,12 @@ class Study:
             runs: dict[str, Any] = {}  # WalkForwardResult per strategy
             per_strategy: dict[str, float] = {}
             extras: dict[str, Any] = {}
+            validations: dict[str, Any] | None = None
+            decisions: pd.DatetimeIndex | None = None
             if cfg.validation is None:
                 i0, i1 = study_window(cfg, panel, strategies)
                 window_dates = panel.dates[i0:i1]
-                decision_dates(cfg, window_dates)  # a list schedule must lie in the window
+                decisions = decision_dates(cfg, window_dates)  # a list schedule must lie in it
                 bench = (
                     None if bench_close is None else benchmark_returns(bench_close, window_dates)
                 )
@@ -206,7 +216,7 @@ class Study:
                     if bench_close is None
                     else benchmark_returns(bench_close, panel.dates[first:])
                 )
-                validations: dict[str, Any] = {}
+                validations = {}
                 for scfg in cfg.strategies:
                     bar.step(f"walk-forward {scfg.name}")
                     with timer.stage(scfg.name, per_strategy):
@@ -222,11 +232,21 @@ class Study:
                 }
                 window_dates = next(iter(results.values())).dates
                 bench = None if full_bench is None else full_bench.reindex(window_dates)
+                # one trial count per dataset and span: DSR deflates by all of it
+                validations = apply_trial_ledger(cfg, validations, panel, holdout)
                 extras = validation_extras(cfg, validations, holdout)
             n_decisions = int(
                 max(np.isfinite(wf.weights).any(axis=1).sum() for wf in runs.values())
             )
             timer.timings["strategies"] = per_strategy
+            bar.step("leakage guard")
+            with timer.stage("guard"):
+                # Before anything is written: LEAK / SUSPECT override the gate verdicts.
+                study_checks(
+                    cfg, strategies, panel, extras, run_seconds=time.perf_counter() - t_start,
+                    feature_info=feature_info, validations=validations, decisions=decisions,
+                    results=results, holdout=holdout,
+                )  # fmt: skip
 
             bar.step("writing run directory")
             with timer.stage("metrics"):

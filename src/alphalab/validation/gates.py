@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from alphalab.validation.suspect import SuspectSpec
+
 __all__ = [
     "GateCheck",
     "GateSpec",
@@ -69,10 +71,13 @@ class GateSpec(BaseModel):
     beat_benchmark_by: float | None = None
     max_consecutive_losses: int | None = Field(None, ge=0)
     stress: StressGates | None = None
+    #: Thresholds of the SUSPECT verdict (None = the documented defaults, see
+    #: :mod:`alphalab.validation.suspect`).
+    suspect: SuspectSpec | None = None
 
     def is_empty(self) -> bool:
         return not any(
-            v is not None for k, v in self.model_dump().items() if k != "stress"
+            v is not None for k, v in self.model_dump().items() if k not in ("stress", "suspect")
         ) and (self.stress is None or not any(v is not None for v in self.stress.model_dump().values()))
 
 

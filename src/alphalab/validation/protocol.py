@@ -154,6 +154,9 @@ class StrategyValidation:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     stress_sealed: bool = False
     cpcv: dict[str, Any] | None = None
+    #: Set when the evaluated span reached past a data seal opened on purpose (the look
+    #: was recorded): ``{content_hash, sealed_from, dataset, opened, n_looks}``.
+    seal: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary (metrics, gates, overfitting, folds, trial count)."""
@@ -180,6 +183,7 @@ class StrategyValidation:
                 "stress_metrics": None if self.stress_metrics is None else self.stress_metrics.to_dict(),
                 "stress_sealed": self.stress_sealed,
                 "cpcv": self.cpcv,
+                "seal": self.seal,
                 "overfitting": self.overfitting,
                 "gates": self.verdict.to_dict(),
                 "folds": self.walk_forward.folds,
@@ -276,6 +280,16 @@ def validate_strategy(
         raise ConfigError("the holdout holds fewer than 2 bars of out-of-sample results")
     in_scope = returns.index >= eval_start
     r = returns[in_scope]
+    # A panel loaded with its seal opened: results past the seal are a recorded look
+    # (any other panel holding sealed dates raises here).
+    from alphalab.data.seal import check_panel
+
+    seal_seen = None
+    if len(r):
+        seal_seen = check_panel(
+            panel.iloc_dates(slice(0, int(panel.dates.searchsorted(r.index[-1], "right")))),
+            f"validate_strategy({name!r})", strategy=name, holdout=holdout,
+        )  # fmt: skip
     bench = None if benchmark is None else benchmark.reindex(r.index)
     metrics = compute_metrics(
         r,
@@ -355,4 +369,5 @@ def validate_strategy(
         candidates=candidates,
         stress_sealed=stress_sealed,
         cpcv=cpcv,
+        seal=seal_seen,
     )
