@@ -26,8 +26,8 @@ from alphalab.report.figures import (
     fig_rolling_sharpe,
     fig_weights,
 )
-from alphalab.report.models import fig_training_curves, models_section
 from alphalab.report.honesty import honesty_block, honesty_section
+from alphalab.report.models import fig_training_curves, models_section
 from alphalab.report.rundir import RunData
 from alphalab.report.tables import (
     costs_table,
