@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import alphalab.models  # registers the forecast kind
+import alphalab.models  # noqa: F401 - registers the forecast kind
 import alphalab.portfolio  # noqa: F401 - registers the baselines
 from alphalab import Panel
 from alphalab.backtest import rebalance_mask
@@ -62,7 +62,9 @@ KINDS_CHECKED = ("scale", "shuffle")
 
 
 BASELINE_KINDS = sorted(
-    k for k, cls in STRATEGIES.items() if cls.__module__ == "alphalab.portfolio.baselines"
+    k
+    for k, cls in STRATEGIES.items()
+    if cls.__module__ in ("alphalab.portfolio.baselines", "alphalab.models.strategy")
 )
 
 
