@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import alphalab.models  # noqa: F401 - registers the forecast kind
+import alphalab.models
 import alphalab.portfolio  # noqa: F401 - registers the baselines
 from alphalab import Panel
 from alphalab.backtest import rebalance_mask
