@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,7 @@ __all__ = [
     "ReportConfig",
     "StrategyConfig",
     "StudyConfig",
+    "check_finite",
     "export_schema",
     "format_validation_error",
     "load_yaml",
@@ -56,6 +58,8 @@ _PERIODIC = ("daily", "weekly", "monthly", "quarterly", "yearly", "annually")
 FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".feather", ".json", ".gz", ".zip")
 # Reserved for the benchmark column in equity.parquet / metrics.json.
 BENCHMARK_KEY = "benchmark"
+# Costs at or above 100 % of the traded value are refused.
+MAX_COST_BPS = 10_000
 
 
 class _Model(BaseModel):
@@ -69,8 +73,13 @@ class CostsConfig(_Model):
     A field left out keeps the engine's default for the market.
     """
 
-    commission_bps: float | None = Field(None, ge=0, description="Broker commission, bps of value.")
-    slippage_bps: float | None = Field(None, ge=0, description="Slippage, bps of value.")
+    # 10,000 bps is the whole trade value: anything near it is a typo, not a cost.
+    commission_bps: float | None = Field(
+        None, ge=0, lt=MAX_COST_BPS, description="Broker commission, bps of value (0-10,000)."
+    )
+    slippage_bps: float | None = Field(
+        None, ge=0, lt=MAX_COST_BPS, description="Slippage, bps of value (0-10,000)."
+    )
     min_commission: float | None = Field(
         None, ge=0, description="Minimum commission per order, price currency."
     )
@@ -311,6 +320,9 @@ class ExecutorConfig(_Model):
     )
     n_jobs: int | None = Field(None, ge=1, description="Worker processes for kind=process.")
     address: str | None = Field(None, description="Ray cluster address for kind=ray.")
+    connect_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds to reach the Ray cluster before failing."
+    )
 
 
 class StudyConfig(_Model):
@@ -372,6 +384,7 @@ class StudyConfig(_Model):
         """Validate a mapping; errors become one :class:`ConfigError` naming each key path."""
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: a study must be a mapping of keys, got {_kind(data)}")
+        check_finite(data, source)
         try:
             cfg = cls.model_validate(data)
         except ValidationError as exc:
@@ -467,6 +480,28 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def check_finite(value: Any, source: str, path: str = "") -> None:
+    """Refuse NaN and infinite numbers anywhere in a parsed document, naming the key.
+
+    YAML reads ``.nan`` and ``.inf`` as floats; no key of a study means them
+    (a NaN threshold compares false with everything, so a gate would pass).
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(
+            f"{source}: {path or 'the document'}: {value!r} is not a finite number; "
+            "NaN and infinite values are not allowed"
+        )
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_finite(v, source, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            check_finite(v, source, f"{path}[{i}]")
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
 def _check_tree(root: yaml.Node, source: str) -> None:
     """Refuse duplicated keys, self-referencing aliases, alias bombs and deep nesting.
 
@@ -510,6 +545,15 @@ def _check_tree(root: yaml.Node, source: str) -> None:
         elif isinstance(node, yaml.SequenceNode):
             for i, v in enumerate(node.value):
                 total += walk(v, f"{path}[{i}]", depth + 1)
+        elif node.tag == _TIMESTAMP_TAG:
+            # PyYAML raises a bare ValueError for 2018-02-30 while building the document.
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(node)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{source}: line {node.start_mark.line + 1}: {path or 'top'}: "
+                    f"{node.value!r} is not a valid date ({exc})"
+                ) from None
         active.discard(key)
         sizes[key] = total
         if total > MAX_YAML_VALUES:
@@ -690,6 +734,11 @@ def study_schema() -> dict[str, Any]:
 def export_schema(path: str | Path) -> Path:
     """Write :func:`study_schema` as indented JSON to ``path``; returns the path."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; give the schema's file name")
+    for part in path.parents:
+        if part.exists() and not part.is_dir():
+            raise ConfigError(f"cannot write {path}: {part} is a file, not a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(study_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path

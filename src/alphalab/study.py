@@ -814,7 +814,9 @@ class Study:
         seed_everything(cfg.seed)
         if executor is None:
             ex = cfg.executor
-            executor = make_executor(ex.kind, n_jobs=ex.n_jobs, address=ex.address)
+            executor = make_executor(
+                ex.kind, n_jobs=ex.n_jobs, address=ex.address, connect_timeout=ex.connect_timeout
+            )
         engine = EngineSettings(
             market=cfg.data.market,
             rebalance=cfg.execution.rebalance,

@@ -9,8 +9,11 @@ so results are identical whichever executor runs them.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import random
+import socket
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol
@@ -99,12 +102,28 @@ class ProcessExecutor:
             return list(pool.map(_call_with_shared, [fn] * len(items), items))
 
 
+#: Seconds to reach a Ray cluster before giving up (``--connect-timeout``).
+DEFAULT_CONNECT_TIMEOUT = 30.0
+
+
 class RayExecutor:
     """Tasks on a Ray cluster (``address=None`` starts or joins a local instance)."""
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    ) -> None:
+        if not (isinstance(connect_timeout, int | float) and 0 < connect_timeout < math.inf):
+            raise ConfigError(
+                f"connect timeout must be a positive number of seconds, got {connect_timeout!r}"
+            )
+        if address:
+            # Before importing Ray: an unreachable address fails in seconds, naming it.
+            _probe_address(address, connect_timeout)
         try:
             import ray
         except ImportError:  # pragma: no cover - depends on the environment
@@ -118,7 +137,7 @@ class RayExecutor:
                 kwargs["address"] = address
             elif num_cpus:
                 kwargs["num_cpus"] = num_cpus
-            ray.init(**kwargs)
+            _init_with_timeout(ray, kwargs, connect_timeout, address)
 
     def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]) -> list[Any]:
         ray = self._ray
@@ -127,16 +146,74 @@ class RayExecutor:
         return ray.get([remote.remote(fn, ref, item) for item in items])
 
 
+def _probe_address(address: str, timeout: float) -> None:
+    """Open (and close) a TCP connection to ``host:port`` within ``timeout`` seconds.
+
+    ``auto`` and ``local`` (Ray's own discovery) are left to Ray.
+    """
+    text = address.strip()
+    if text in ("auto", "local"):
+        return
+    hostport = text.split("://", 1)[-1].rstrip("/")
+    host, sep, port_text = hostport.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(
+            f"Ray address {address!r}: expected host:port (e.g. 10.0.0.5:6379 or "
+            "ray://10.0.0.5:10001), 'auto' or 'local'"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port_text)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address!r} within {timeout:g} s ({reason}); "
+            "check the address, or raise --connect-timeout"
+        ) from None
+
+
+def _init_with_timeout(ray: Any, kwargs: dict[str, Any], timeout: float, address: str | None) -> None:
+    """``ray.init(**kwargs)`` that gives up after ``timeout`` seconds (Ray may retry forever)."""
+    done: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            ray.init(**kwargs)
+        except BaseException as exc:  # reported in the caller's thread
+            done["error"] = exc
+        done["ok"] = True
+
+    thread = threading.Thread(target=target, name="ray-init", daemon=True)
+    thread.start()
+    # Starting a local instance takes longer than joining one.
+    thread.join(timeout if address else max(timeout, 120.0))
+    if "ok" not in done:
+        raise ConfigError(
+            f"Ray did not connect to {address or 'a local instance'!r} within {timeout:g} s; "
+            "check the address, or raise --connect-timeout"
+        )
+    if "error" in done:
+        exc = done["error"]
+        raise ConfigError(f"Ray could not connect to {address or 'a local instance'!r}: {exc}") from None
+
+
 def _ray_task(fn: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
     return fn(shared, item)
 
 
-def make_executor(kind: str = "serial", *, n_jobs: int | None = None, address: str | None = None) -> Executor:
-    """``"serial"``, ``"process"`` (``n_jobs`` workers) or ``"ray"`` (``address`` optional)."""
+def make_executor(
+    kind: str = "serial",
+    *,
+    n_jobs: int | None = None,
+    address: str | None = None,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> Executor:
+    """``"serial"``, ``"process"`` (``n_jobs`` workers) or ``"ray"`` (``address`` optional;
+    reaching it may take at most ``connect_timeout`` seconds)."""
     if kind == "serial":
         return SerialExecutor()
     if kind == "process":
         return ProcessExecutor(n_jobs)
     if kind == "ray":
-        return RayExecutor(address)
+        return RayExecutor(address, connect_timeout=connect_timeout)
     raise ConfigError(f"unknown executor {kind!r}; use serial, process or ray")
