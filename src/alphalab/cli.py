@@ -170,8 +170,9 @@ def _run_study(
 
         # An in-sample backtest must never be reported as a verdict.
         raise ConfigError(
-            f"{path}: evaluate needs a validation section (validation.walk_forward, and "
-            "validation.holdout for --holdout); `alphalab run` gives an in-sample backtest"
+            f"{path}: {'no sealed holdout to open: ' if holdout else ''}evaluate needs a "
+            "validation section (validation.walk_forward, and validation.holdout for "
+            "--holdout); `alphalab run` gives an in-sample backtest"
         )
     ex = _executor(executor, address, n_jobs, connect_timeout)
     # Data-quality and solver warnings would tear the progress bar; show them after it.

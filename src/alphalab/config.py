@@ -116,6 +116,26 @@ class DataConfig(_Model):
         description="Store root searched for dataset names (default $ALPHALAB_HOME or "
         "~/.alphalab); relative to the study file.",
     )
+    repair: list[str] = Field(
+        default_factory=list,
+        description="Data-health findings to repair by masking the flagged bars: bad_print, "
+        "nonpositive_price, ohlc_inconsistent (each repair is counted in the report).",
+    )
+    waive: dict[str, str] = Field(
+        default_factory=dict,
+        description="Data-health checks waived for the verdict, each with its reason "
+        "(recorded in the manifest and the report), e.g. {bad_print: 'vendor data audited'}.",
+    )
+
+    @model_validator(mode="after")
+    def _known_policy(self) -> DataConfig:
+        from alphalab.data.repair import check_policy_keys
+
+        try:
+            check_policy_keys(self.repair, self.waive)
+        except AlphalabError as exc:
+            raise ValueError(str(exc).removeprefix("data.")) from None
+        return self
 
     @field_validator("market")
     @classmethod
@@ -488,8 +508,8 @@ def check_finite(value: Any, source: str, path: str = "") -> None:
     """
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(
-            f"{source}: {path or 'the document'}: {value!r} is not a finite number; "
-            "NaN and infinite values are not allowed"
+            f"{source}: {path or 'the document'}: must be a finite number, got {value!r} "
+            "(NaN and infinite values are not allowed)"
         )
     if isinstance(value, dict):
         for k, v in value.items():

@@ -41,8 +41,10 @@ import pandas as pd
 
 from alphalab.config import BENCHMARK_KEY, StrategyConfig, StudyConfig
 from alphalab.data.panel import Panel
+from alphalab.data.repair import apply_data_policy
 from alphalab.errors import ConfigError, DataError
 from alphalab.validation.executors import seed_everything
+from alphalab.validation.gates import judge_data_health
 
 __all__ = ["RunResult", "ScopedResult", "Study", "benchmark_returns", "package_versions"]
 
@@ -230,6 +232,12 @@ def _health(cfg: StudyConfig, panel: Panel) -> Any:
     from alphalab.data.health import check_health
 
     return check_health(panel, market=cfg.data.market, name=str(cfg.data.dataset))
+
+
+def _holdout_start(cfg: StudyConfig) -> Any:
+    """The sealed holdout's first date, or None."""
+    v = cfg.validation
+    return None if v is None or v.holdout is None else v.holdout.start
 
 
 def _add_features(cfg: StudyConfig, panel: Panel) -> tuple[Panel, dict[str, Any]]:
@@ -625,10 +633,13 @@ class Study:
                 panel, source = _load_panel(cfg)
                 bench_close, bench_validation = _load_benchmark(cfg, panel)
             data_hash = panel.data_hash()  # of the data as loaded, before features are added
-            health = None
-            if cfg.report.health:
+            health = policy = None
+            if cfg.report.health or cfg.validation is not None or cfg.data.repair:
                 with timer.stage("health"):
                     health = _health(cfg, panel)
+                    panel, policy = apply_data_policy(
+                        panel, health, repair=cfg.data.repair, waive=cfg.data.waive
+                    )
             feature_info = None
             if cfg.features is not None:
                 with timer.stage("features"):
@@ -683,6 +694,11 @@ class Study:
                         for v in validations.values()
                     )
                 )
+                # Error findings left in the traded data reject (gates.data_health).
+                traded_until = None if holdout else _holdout_start(cfg)
+                validations = judge_data_health(
+                    validations, policy.remaining_counts(traded_until), cfg.gates
+                )
                 extras = self._validation_extras(validations, holdout)
             timer.timings["strategies"] = per_strategy
 
@@ -711,6 +727,7 @@ class Study:
                 "data_adjusted": _adjustment_state(panel),
                 "data_health": None if health is None else {
                     "status": health.status, "summary": health.summary(),
+                    **policy.to_dict(None if holdout else _holdout_start(cfg)),
                 },
                 "features": feature_info,
                 "benchmark_validation": bench_validation,
@@ -732,7 +749,7 @@ class Study:
                     self._write(tmp, manifest, metrics, results, bench, cfg)
                     for fname, obj in extras.get("files", {}).items():
                         _write_json(tmp / fname, obj)
-                    if health is not None:
+                    if health is not None and cfg.report.health:
                         _write_json(tmp / "health.json", health.to_dict(max_issues=500))
                 _publish(tmp, final)
             except BaseException:
