@@ -138,14 +138,14 @@ def _executor(
     """The executor the command line asks for, or None to use the study's own."""
     from alphalab.errors import ConfigError
 
+    if timeout is not None and kind != "ray":
+        raise ConfigError("--connect-timeout needs --executor ray")
     if kind is None:
         if address is not None:
             raise ConfigError("--address needs --executor ray")
         return None
     from alphalab.validation.executors import DEFAULT_CONNECT_TIMEOUT, make_executor
 
-    if timeout is not None and kind != "ray":
-        raise ConfigError("--connect-timeout needs --executor ray")
     return make_executor(
         kind, n_jobs=n_jobs, address=address, connect_timeout=timeout or DEFAULT_CONNECT_TIMEOUT
     )

@@ -14,6 +14,7 @@ import io
 import os
 import re
 import stat
+import warnings
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -167,8 +168,11 @@ def _header_and_delimiter(path: Path, fmt: str) -> tuple[list[str], str]:
         )
     if not first.strip():
         raise DataError(f"{path}: file is empty (no header line)")
-    delimiter = _sniff_delimiter(first, fmt)
-    header = next(csv.reader(io.StringIO(first), delimiter=delimiter, skipinitialspace=True))
+    try:
+        delimiter = _sniff_delimiter(first, fmt)
+        header = next(csv.reader(io.StringIO(first), delimiter=delimiter, skipinitialspace=True))
+    except csv.Error as exc:
+        raise DataError(f"{path}: the header line is not CSV ({exc})") from None
     return [h.strip() for h in header], delimiter
 
 
@@ -185,14 +189,23 @@ def _read_table(
         # dates are parsed (and reported) by our rules. Numbers are left to the
         # C parser (fast); a column holding a stray word arrives as text and
         # the word is reported by row as non_numeric.
-        return pd.read_csv(
-            path,
-            sep=delimiter or ("\t" if fmt == "tsv" else ","),
-            dtype=dict.fromkeys(text_columns, str),
-            encoding="utf-8-sig",
-            skipinitialspace=True,
-            compression="gzip" if _is_gzip(path) else None,
-        )
+        with warnings.catch_warnings():
+            # A row with more fields than the header would shift its values into an index.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                path,
+                sep=delimiter or ("\t" if fmt == "tsv" else ","),
+                dtype=dict.fromkeys(text_columns, str),
+                encoding="utf-8-sig",
+                skipinitialspace=True,
+                compression="gzip" if _is_gzip(path) else None,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        raise DataError(
+            f"{path}: a row has more fields than the header (a stray delimiter?); "
+            "every row must have one value per column"
+        ) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty") from None
     except UnicodeDecodeError as exc:
@@ -240,6 +253,16 @@ def _map_columns(
 
     def recognise(targets: tuple[str, ...]) -> None:
         for target in targets:
+            # "Close" and "close" (or "Adj Close" and "adj_close"): which one is it?
+            named = [
+                h for h in header
+                if (h in norm and norm[h] == target) or mapping.get(h) == target
+            ]  # fmt: skip
+            if len(named) > 1:
+                raise DataError(
+                    f"{path}: columns {', '.join(map(_short, named))} would all be named "
+                    f"{target!r}; keep one, or rename the other with a mapping"
+                )
             if target in taken:
                 continue
             for alias in STANDARD_NAMES[target]:
