@@ -104,9 +104,9 @@ def _base_file(home: Path) -> str:
     return str(home / info(home, "base").path)
 
 
-def study(text: str, *args: str, command: str = "run") -> Callable[[Path, Path], Outcome]:
+def study(text: str | bytes, *args: str, command: str = "run") -> Callable[[Path, Path], Outcome]:
     def run(tmp: Path, home: Path) -> Outcome:
-        path = write(tmp, "s.yaml", text) if isinstance(text, str) else write(tmp, "s.yaml", text)
+        path = write(tmp, "s.yaml", text)
         return cli(command, str(path), "--out", str(tmp / "run"), *args, home=home)
 
     return run

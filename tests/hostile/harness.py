@@ -87,7 +87,7 @@ def api(fn: Callable[[], Any]) -> Outcome:
         value = fn()
     except AlphalabError as exc:
         return Outcome("error", f"error: {exc}", seconds=time.perf_counter() - t0)
-    except Exception as exc:  # noqa: BLE001 - classifying is the point
+    except Exception as exc:
         return Outcome("traceback", f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - t0)
     return Outcome("ok", "", value=value, seconds=time.perf_counter() - t0)
 
