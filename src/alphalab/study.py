@@ -697,7 +697,7 @@ class Study:
                 # Error findings left in the traded data reject (gates.data_health).
                 traded_until = None if holdout else _holdout_start(cfg)
                 validations = judge_data_health(
-                    validations, policy.remaining_counts(traded_until), cfg.gates
+                    validations, policy.remaining_counts(traded_until, cfg.data.start), cfg.gates
                 )
                 extras = self._validation_extras(validations, holdout)
             timer.timings["strategies"] = per_strategy
@@ -727,7 +727,7 @@ class Study:
                 "data_adjusted": _adjustment_state(panel),
                 "data_health": None if health is None else {
                     "status": health.status, "summary": health.summary(),
-                    **policy.to_dict(None if holdout else _holdout_start(cfg)),
+                    **policy.to_dict(None if holdout else _holdout_start(cfg), cfg.data.start),
                 },
                 "features": feature_info,
                 "benchmark_validation": bench_validation,

@@ -81,23 +81,27 @@ class DataPolicy:
     waived_counts: dict[str, int] = field(default_factory=dict)
     remaining: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def remaining_counts(self, before: Any = None) -> dict[str, int]:
-        """Remaining error findings by check, only those dated before ``before`` if given
-        (findings without a date always count)."""
+    def remaining_counts(self, before: Any = None, since: Any = None) -> dict[str, int]:
+        """Remaining error findings by check, only those dated in ``[since, before)`` when
+        given (the span a strategy trades; findings without a date always count)."""
         rem = self.remaining
         if rem.empty:
             return {}
+        dates = pd.to_datetime(rem["date"])
+        keep = pd.Series(True, index=rem.index)
         if before is not None:
-            dates = pd.to_datetime(rem["date"])
-            rem = rem[dates.isna() | (dates < pd.Timestamp(before))]
+            keep &= dates.isna() | (dates < pd.Timestamp(before))
+        if since is not None:
+            keep &= dates.isna() | (dates >= pd.Timestamp(since))
+        rem = rem[keep]
         return {str(k): int(v) for k, v in rem.groupby("kind").size().items()}
 
-    def to_dict(self, before: Any = None) -> dict[str, Any]:
+    def to_dict(self, before: Any = None, since: Any = None) -> dict[str, Any]:
         return {
             "repaired": dict(self.repaired),
             "waived": {k: {"reason": r, "findings": self.waived_counts.get(k, 0)}
                        for k, r in self.waived.items()},
-            "remaining_errors": self.remaining_counts(before),
+            "remaining_errors": self.remaining_counts(before, since),
         }  # fmt: skip
 
 
