@@ -323,11 +323,22 @@ class Store:
         Store folder; default :func:`default_root`. Created on first write.
     lock_timeout : float
         Seconds a reader waits for a writer to release the catalogue.
+    verify : bool
+        Check each dataset file's SHA-256 against the catalogue while it loads
+        (a file changed outside alphalab is then an error). False only for
+        measuring what the check costs (``benchmarks/bench_data_load.py``).
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, *, lock_timeout: float = 30.0):
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        lock_timeout: float = 30.0,
+        verify: bool = True,
+    ):
         self.root = Path(root).expanduser() if root is not None else default_root()
         self.lock_timeout = lock_timeout
+        self.verify = verify
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -899,6 +910,12 @@ class Store:
         in a second thread while the block decodes (hashlib releases the GIL),
         so a file changed outside alphalab is an error, not silently new data.
         """
+        if not self.verify:
+            try:
+                yield
+            except (OSError, pa.ArrowException) as exc:
+                raise _unreadable(info.name, info.path, exc) from None
+            return
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             digest = pool.submit(_file_sha256, self.root / info.path)
             try:
