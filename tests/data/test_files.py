@@ -93,7 +93,7 @@ def test_wide_csv(tmp_path: Path) -> None:
 def test_wide_row_numbers_point_at_the_file_row(tmp_path: Path) -> None:
     p = _write(tmp_path, "wide.csv", WIDE_CSV.replace("20.2", "-20.2"))
     with pytest.raises(ValidationError) as info:
-        read_file(p)
+        read_file(p, layout="wide")
     assert info.value.rows == [3] and "ticker 'BBB'" in str(info.value)
 
 
