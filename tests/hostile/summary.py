@@ -8,12 +8,33 @@ from __future__ import annotations
 
 import collections
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
 from tests.hostile.conftest import seed_store
 from tests.hostile.corpus import CASES
-from tests.hostile.harness import classify
+from tests.hostile.harness import HANG_S, Outcome, classify
+
+
+class _Hang(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _Hang
+
+
+def _run(case, tmp: Path, home: Path) -> Outcome:
+    """The case, interrupted after 3 x HANG_S (a blocked open() of a FIFO included)."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(int(3 * HANG_S))
+    try:
+        return case.run(tmp, home)
+    except _Hang:
+        return Outcome("hang", "interrupted", seconds=3 * HANG_S)
+    finally:
+        signal.alarm(0)
 
 
 def main() -> None:
@@ -26,7 +47,7 @@ def main() -> None:
             home, tmp = base / "home", base / "work"
             shutil.copytree(template, home)
             tmp.mkdir()
-            out = case.run(tmp, home)
+            out = _run(case, tmp, home)
             verdict = classify(case, out, tmp, home)
             if verdict == "clear_error" and case.error is None:
                 verdict = "wrong_answer"
