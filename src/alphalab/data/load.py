@@ -111,6 +111,7 @@ def load(
     date_format: str | None = None,
     store: str | os.PathLike[str] | None = None,
     open_seal: bool = False,
+    ticker: str | None = None,
 ) -> Panel:
     """Load market data as a validated :class:`Panel`.
 
@@ -145,6 +146,9 @@ def load(
         ``validation.holdout``) is cut before its seal date unless this is True;
         an opened panel carries ``meta["seal"]["opened"]`` and every path that
         reports results from it records the look (see :mod:`alphalab.data.seal`).
+    ticker : str, optional
+        The ticker of a single-stock file or frame (``date, open, ..., close,
+        volume`` without a ticker column); default the file name.
 
     Returns
     -------
@@ -160,6 +164,10 @@ def load(
         The source cannot be found, a rule is broken (strict), or a requested
         ticker or field is absent.
     """
+    if market is not None:
+        from alphalab.markets import get_market
+
+        get_market(market)  # an unknown code would silently switch the market's rules off
     # A single ticker or field given as a string means that one, not its letters.
     if isinstance(tickers, str):
         tickers = [tickers]
@@ -173,6 +181,8 @@ def load(
             f"columns= renames file or DataFrame columns; {kind} dataset {source!s:.80} "
             "already uses alphalab names"
         )
+    if ticker is not None and kind in ("embedded", "store"):
+        raise DataError(f"ticker= names the stock of a single-stock file; {source!s:.80} is a {kind} dataset")
     meta: dict[str, Any] = {"source_kind": kind, "market": market}
     report: ValidationReport | None
     if kind == "store":
@@ -186,7 +196,7 @@ def load(
         path = Path(os.fspath(source)).expanduser().resolve()  # type: ignore[arg-type]
         clean, report = read_file_with_report(
             path, layout=layout, columns=columns, field=field, date_format=date_format,
-            mode=mode, tickers=tickers, start=start, end=end,
+            mode=mode, tickers=tickers, start=start, end=end, ticker=ticker,
         )  # fmt: skip
         meta["source"] = str(path)
     else:
@@ -206,6 +216,7 @@ def load(
                 layout=layout,
                 columns=columns,
                 field=field,  # type: ignore[arg-type]
+                ticker=ticker,
             )
         clean, report = validate_prices(
             raw, source=label, mode=mode, required=required, rows=rows, tickers=tickers,

@@ -17,6 +17,7 @@ __all__ = [
     "data_health",
     "decision_dates",
     "engine_costs",
+    "holdout_start",
     "load_panel",
     "study_window",
 ]
@@ -57,6 +58,12 @@ def adjustment_state(panel: Panel) -> str:
     if isinstance(state, bool):  # embedded sets record True / False
         return "adjusted" if state else "raw"
     return str(state) if state else "unknown"
+
+
+def holdout_start(cfg: StudyConfig) -> Any:
+    """The sealed holdout's first date, or None."""
+    v = cfg.validation
+    return None if v is None or v.holdout is None else v.holdout.start
 
 
 def data_health(cfg: StudyConfig, panel: Panel) -> Any:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from alphalab.config import StudyConfig
+from alphalab.data.repair import apply_data_policy
 from alphalab.errors import ConfigError, DataError
 from alphalab.report.rundir import is_replaceable, publish, write_manifest, write_run
 from alphalab.study.analyses import run_analyses
@@ -27,11 +28,13 @@ from alphalab.study.inputs import (
     adjustment_state,
     data_health,
     decision_dates,
+    holdout_start,
     load_panel,
     study_window,
 )
 from alphalab.study.output import default_out, package_versions, write_report
 from alphalab.study.progress import Progress, Timer
+from alphalab.validation.gates import judge_data_health
 from alphalab.validation.honesty import (
     apply_trial_ledger,
     seal_for_study,
@@ -163,10 +166,13 @@ class Study:
                 panel = study_panel(panel)  # the study records one look per run, not per strategy
                 bench_close, bench_validation = load_benchmark(cfg, panel)
             data_hash = panel.data_hash()  # of the data as loaded, before features are added
-            health = None
-            if cfg.report.health:
+            health = policy = None
+            if cfg.report.health or cfg.validation is not None or cfg.data.repair:
                 with timer.stage("health"):
                     health = data_health(cfg, panel)
+                    panel, policy = apply_data_policy(
+                        panel, health, repair=cfg.data.repair, waive=cfg.data.waive
+                    )
             feature_info = None
             if cfg.features is not None:
                 with timer.stage("features"):
@@ -232,6 +238,11 @@ class Study:
                 }
                 window_dates = next(iter(results.values())).dates
                 bench = None if full_bench is None else full_bench.reindex(window_dates)
+                # Error findings left in the traded data reject (gates.data_health).
+                traded_until = None if holdout else holdout_start(cfg)
+                validations = judge_data_health(
+                    validations, policy.remaining_counts(traded_until, cfg.data.start), cfg.gates
+                )
                 # one trial count per dataset and span: DSR deflates by all of it
                 validations = apply_trial_ledger(cfg, validations, panel, holdout)
                 extras = validation_extras(cfg, validations, holdout)
@@ -274,6 +285,7 @@ class Study:
                 "data_adjusted": adjustment_state(panel),
                 "data_health": None if health is None else {
                     "status": health.status, "summary": health.summary(),
+                    **policy.to_dict(None if holdout else holdout_start(cfg), cfg.data.start),
                 },
                 "features": feature_info,
                 "benchmark_validation": bench_validation,
@@ -293,7 +305,7 @@ class Study:
             try:
                 with timer.stage("write"):
                     files = dict(extras.get("files", {}))
-                    if health is not None:
+                    if health is not None and cfg.report.health:
                         files["health.json"] = health.to_dict(max_issues=500)
                     write_run(
                         tmp,

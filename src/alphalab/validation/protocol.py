@@ -267,6 +267,12 @@ def validate_strategy(
         raise ConfigError("the study declares no holdout (validation.holdout.start)")
     if holdout_start is not None and holdout_start <= panel.dates[0]:
         raise ConfigError(f"holdout start {holdout_start.date()} is at or before the first date")
+    if holdout_start is not None and holdout_start > panel.dates[-1]:
+        # Nothing would be sealed: the development run would see every date and pass.
+        raise ConfigError(
+            f"validation.holdout.start {holdout_start.date()} is after the data's last date "
+            f"{panel.dates[-1].date()}: the holdout would seal nothing; move it inside the data"
+        )
     splitter = spec.walk_forward.splitter()
     end = None if holdout else holdout_start
     wf = run_walk_forward(
