@@ -215,7 +215,81 @@ def _load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
             f"dataset {cfg.data.dataset!r} has {panel.n_dates} date(s) up to "
             f"{cfg.data.end or 'its end'}; a study needs at least 2"
         )
+    if cfg.data.fundamentals is not None:
+        panel = _join_fundamentals(cfg, panel)
+    if cfg.data.indices is not None:
+        panel = _join_indices(cfg, panel)
     return panel, source
+
+
+def _read_table(cfg: StudyConfig, value: str, key: str) -> pd.DataFrame:
+    """A Parquet / CSV side table named by study key ``key`` (fundamentals, indices)."""
+    path = cfg.resolve_source(value)
+    if not isinstance(path, Path) or not path.exists():
+        raise DataError(f"{key}: file not found: {path}")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{key}: cannot read {path}: {exc}") from None
+
+
+def _join_fundamentals(cfg: StudyConfig, panel: Panel) -> Panel:
+    """Join ``data.fundamentals`` point-in-time (a report counts from the session after its announcement)."""
+    from alphalab.data.fundamentals import join_fundamentals
+
+    spec = cfg.data.fundamentals
+    assert spec is not None
+    table = _read_table(cfg, spec.path, "data.fundamentals")
+    clash = [f for f in spec.fields if f in panel]
+    if clash:
+        raise DataError(f"data.fundamentals: field(s) {clash} already exist in the dataset")
+    try:
+        return join_fundamentals(panel, table, fields=list(spec.fields), lag_days=spec.lag_days,
+                                 name=Path(spec.path).name)
+    except DataError as exc:
+        raise DataError(f"data.fundamentals: {exc}") from None
+
+
+INDEX_PREFIX = "index:"
+
+
+def _join_indices(cfg: StudyConfig, panel: Panel) -> Panel:
+    """Each index close of ``data.indices`` as a field ``index:<ticker>`` (same value in every column).
+
+    Index dates outside the panel's calendar are dropped; panel dates the
+    index lacks are NaN (a missing index session is not invented).
+    """
+    assert cfg.data.indices is not None
+    table = _read_table(cfg, cfg.data.indices, "data.indices")
+    missing = {"date", "ticker", "close"} - set(table.columns)
+    if missing:
+        raise DataError(f"data.indices: {cfg.data.indices!r} lacks column(s) {sorted(missing)}")
+    dates = pd.to_datetime(table["date"], errors="coerce")
+    if dates.isna().any():
+        raise DataError(f"data.indices: {int(dates.isna().sum())} row(s) have no valid date, "
+                        f"first row {int(np.flatnonzero(dates.isna().to_numpy())[0])}")
+    close = pd.to_numeric(table["close"], errors="coerce")
+    bad = ~(close > 0)
+    if bad.any():
+        raise DataError(f"data.indices: {int(bad.sum())} close(s) missing or <= 0, first row "
+                        f"{int(np.flatnonzero(bad.to_numpy())[0])}")
+    wide = pd.DataFrame({"date": dates.dt.tz_localize(None) if dates.dt.tz else dates,
+                         "ticker": table["ticker"].astype(str), "close": close})
+    if wide.duplicated(["date", "ticker"]).any():
+        raise DataError("data.indices: duplicate (date, ticker) rows")
+    wide = wide.pivot(index="date", columns="ticker", values="close")
+    wide.index = pd.DatetimeIndex(wide.index).as_unit("ns")
+    aligned = wide.reindex(panel.dates)
+    fields = {
+        INDEX_PREFIX + str(t): np.repeat(aligned[t].to_numpy(np.float64)[:, None], panel.n_assets, axis=1)
+        for t in aligned.columns
+    }
+    clash = [f for f in fields if f in panel]
+    if clash:
+        raise DataError(f"data.indices: field(s) {clash} already exist in the dataset")
+    return panel.with_fields(**fields).with_meta(indices=sorted(map(str, aligned.columns)))
 
 
 def _adjustment_state(panel: Panel) -> str:
@@ -297,6 +371,8 @@ def _load_benchmark(cfg: StudyConfig, panel: Panel) -> tuple[pd.Series | None, A
         return None, None
     if name in panel.assets:
         return _close_series(panel.frame("close")[name], name), None
+    if INDEX_PREFIX + name in panel:  # an index of data.indices
+        return _close_series(pd.Series(panel[INDEX_PREFIX + name][:, 0], index=panel.dates), name), None
     from alphalab.data import load
 
     source = cfg.resolve_source(name)
