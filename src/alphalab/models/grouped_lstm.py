@@ -194,6 +194,13 @@ def fit_grouped(model: GroupedLSTM, x: Any, y: Any, mask: Any, *, epochs: int, l
     return GroupedFit(curve, final)
 
 
+def _single_loss(lstm: Any, head: Any, x: Any, y: Any, mask: Any) -> Any:
+    """One model's masked MSE: ``x`` ``(B, T, F)``, ``y`` and ``mask`` ``(B, T)``."""
+    out, _ = lstm(x)          # (B, T, H)
+    pred = head(out)[..., 0]  # (B, T)
+    return masked_group_mse(pred[None], y[None], mask[None])[0]
+
+
 def fit_looped(modules: list[tuple[Any, Any]], x: Any, y: Any, mask: Any, *, epochs: int, lr: float) -> GroupedFit:
     """The reference: train each ``(nn.LSTM, nn.Linear)`` pair separately, same data and steps.
 
@@ -208,19 +215,12 @@ def fit_looped(modules: list[tuple[Any, Any]], x: Any, y: Any, mask: Any, *, epo
     for s in range(S):
         lstm, head = modules[s]
         opt = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=lr)
-        xs, ys, ms = x[s], y[s], mask[s]
-
-        def loss_of() -> Any:
-            out, _ = lstm(xs)          # (B, T, H)
-            pred = head(out)[..., 0]   # (B, T)
-            return masked_group_mse(pred[None], ys[None], ms[None])[0]
-
         for e in range(epochs):
             opt.zero_grad(set_to_none=True)
-            loss = loss_of()
+            loss = _single_loss(lstm, head, x[s], y[s], mask[s])
             loss.backward()
             opt.step()
             curve[e, s] = float(loss.detach())
         with torch.no_grad():
-            final[s] = float(loss_of())
+            final[s] = float(_single_loss(lstm, head, x[s], y[s], mask[s]))
     return GroupedFit(curve, final)
