@@ -60,7 +60,7 @@ def test_cap_sources_reported_first_then_fallback(panel: Panel) -> None:
     rep = source == CAP_REPORTED
     np.testing.assert_array_equal(cap[rep], (panel["close"] * panel["totalShare"])[rep])
     # ChiNext / STAR / SME names have no reports in this sample: their caps come from the fallback
-    col = [j for j, t in enumerate(panel.assets) if t.startswith("sz.300")][0]
+    col = next(j for j, t in enumerate(panel.assets) if t.startswith("sz.300"))
     assert (source[:, col] != CAP_REPORTED).all() and (source[:, col] == CAP_FALLBACK).any()
     with pytest.raises(Exception, match="share field"):
         point_in_time_cap(panel.drop_fields("totalShare"), "totalShare", fallback=False)

@@ -49,7 +49,7 @@ def test_forward_matches_nn_lstm_per_group() -> None:
 
 def test_groups_are_independent() -> None:
     """Changing one stock's data changes no other stock's training."""
-    g, x, y, mask = _data(4, 30, 3, torch.float64)
+    _, x, y, mask = _data(4, 30, 3, torch.float64)
     m1 = GroupedLSTM(4, 3, 2, generator=configure_torch(3), dtype=torch.float64)
     m2 = GroupedLSTM(4, 3, 2, generator=configure_torch(3), dtype=torch.float64)
     y2 = y.clone()

@@ -32,9 +32,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphalab.data.calendars import tradable_mask
+from alphalab.data.calendars import st_mask, tradable_mask
 from alphalab.data.panel import Panel
-from alphalab.data.size_universe import CAP_FALLBACK, point_in_time_cap, smallest_cap_universe
+from alphalab.data.size_universe import (
+    CAP_FALLBACK,
+    blacklist_mask,
+    point_in_time_cap,
+    smallest_cap_universe,
+)
+from alphalab.data.universe import listing_age
 from alphalab.errors import ConfigError, DataError
 from alphalab.models.allocators import Allocator, _int, _num, register_allocator
 from alphalab.models.forecast import Capabilities, Forecast, Forecaster, register_forecaster
@@ -171,7 +177,10 @@ class _SmallCapBase(Forecaster):
                 )
         last = train.n_dates - 1
         if self.n_stocks is None:
-            ok = tradable_mask(train)[last]
+            ok = tradable_mask(train)[last] & ~blacklist_mask(train, self.blacklist)[last]
+            ok &= listing_age(train)[last] >= int(self.min_listing_days)
+            if self.exclude_st:
+                ok &= ~st_mask(train)[last]
         else:
             ok = smallest_cap_universe(train, int(self.n_stocks), **self._universe_params())[last]
         # each model needs its own full window of closes
