@@ -160,6 +160,7 @@ def smallest_cap_universe(
     tradable: bool = True,
     blacklist: Mapping[str, Any] | None = None,
     candidates: int | None = None,
+    prior_sessions: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ``n`` smallest eligible names by point-in-time market cap on each date.
 
@@ -176,6 +177,10 @@ def smallest_cap_universe(
         The founding recipe's pool: rank the ``candidates`` smallest by cap
         *before* dropping ST / blacklisted names, then keep the ``n`` smallest
         left. None (default) filters first, then ranks.
+    prior_sessions : numpy.ndarray, shape ``(n_assets,)``, optional
+        Sessions with a close before the panel's first row, added to the
+        listing age: lets a caller rank on a short tail slice of a long panel
+        (the cap needs only the last few rows) with the age of the full history.
 
     Returns
     -------
@@ -188,7 +193,10 @@ def smallest_cap_universe(
     cap, _ = point_in_time_cap(panel, shares_field, fallback=fallback)
     ok = np.isfinite(cap) & (cap > 0)
     if min_listing_days:
-        ok &= listing_age(panel) >= int(min_listing_days)
+        age = listing_age(panel)
+        if prior_sessions is not None:
+            age = age + np.asarray(prior_sessions)[None, :]
+        ok &= age >= int(min_listing_days)
     if tradable:
         ok &= tradable_mask(panel)
     drop = blacklist_mask(panel, blacklist)

@@ -26,6 +26,8 @@ Overlays ``halving_stop`` (a trailing stop that sells half) and ``panic_halt``
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +66,8 @@ FOUNDING_PRESET: dict[str, Any] = {
     "n_stocks": 20, "candidates": 100, "hidden": 1, "window": 180, "horizon": 1,
 }
 N_FEATURES = 4
+# rows the universe of a fit date is ranked on (>= the cap fallback's 20-row window)
+_TAIL = 40
 
 
 def adjusted_close(panel: Panel) -> np.ndarray:
@@ -78,7 +82,8 @@ def adjusted_close(panel: Panel) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = close / prev
     ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
-    idx = np.cumprod(ratio, axis=0)
+    with np.errstate(over="ignore"):  # absurd inputs overflow to inf, which the rules treat as missing
+        idx = np.cumprod(ratio, axis=0)
     return np.where(np.isfinite(close), idx, np.nan)
 
 
@@ -92,6 +97,29 @@ def _bar_features(panel: Panel) -> np.ndarray:
         lo = np.log(panel["low"] / close) if "low" in panel else np.zeros(panel.shape)
         vol = np.log1p(np.maximum(panel["volume"], 0.0)) if "volume" in panel else np.zeros(panel.shape)
     return np.stack([ret, hi, lo, vol], axis=-1)
+
+
+# Trained models by (training inputs, parameters): ablations of one study (the same
+# forecaster under other overlays) and repeated fits share a training. Exact: the key is a
+# hash of every number the training reads, and training is deterministic given the seed.
+_TRAINED: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def _train_key(fc: SmallCapLSTM, x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for k in ("hidden", "epochs", "lr", "dtype", "random_state", "threads", "window", "horizon", "warmup"):
+        h.update(f"{k}={getattr(fc, k)!r};".encode())
+    for a in (x, np.nan_to_num(y, nan=-1e300), mask):
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _columns(panel: Panel, cols: np.ndarray) -> Panel:
+    """The panel restricted to some asset columns (features of the universe only)."""
+    keep = ("close", "high", "low", "volume", "preclose")
+    return Panel({k: panel[k][:, cols] for k in keep if k in panel}, panel.dates, panel.assets[cols], panel.meta)
 
 
 def window_features(feats: np.ndarray, end: int, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,24 +204,31 @@ class _SmallCapBase(Forecaster):
                     "(a later exclusion is hindsight)"
                 )
         last = train.n_dates - 1
+        # the universe of the last row needs only the last rows (the cap's 20-row fallback
+        # median) plus each name's session count before them
+        start = max(0, last - _TAIL + 1)
+        tail = train.iloc_dates(slice(start, last + 1))
+        prior = np.isfinite(train["close"][:start]).sum(axis=0)
+        t_last = tail.n_dates - 1
+        source = None
         if self.n_stocks is None:
-            ok = tradable_mask(train)[last] & ~blacklist_mask(train, self.blacklist)[last]
-            ok &= listing_age(train)[last] >= int(self.min_listing_days)
+            ok = tradable_mask(tail)[t_last] & ~blacklist_mask(tail, self.blacklist)[t_last]
+            ok &= listing_age(tail)[t_last] + prior >= int(self.min_listing_days)
             if self.exclude_st:
-                ok &= ~st_mask(train)[last]
+                ok &= ~st_mask(tail)[t_last]
         else:
-            ok = smallest_cap_universe(train, int(self.n_stocks), **self._universe_params())[last]
+            ok = smallest_cap_universe(tail, int(self.n_stocks), prior_sessions=prior,
+                                       **self._universe_params())[t_last]
+            _, source = point_in_time_cap(tail, self.shares_field, fallback=self.cap_fallback)
+            source = source[t_last]
         # each model needs its own full window of closes
         lo = max(0, last - int(self.window))
         full = np.isfinite(train["close"][lo: last + 1]).sum(axis=0) >= int(self.window) + 1
         cols = np.flatnonzero(ok & full)
-        source = None
-        if self.n_stocks is not None:
-            _, source = point_in_time_cap(train, self.shares_field, fallback=self.cap_fallback)
         self._universe_info = {
             "fit_date": str(cut.date()),
             "members": [str(train.assets[c]) for c in cols],
-            "n_fallback_caps": 0 if source is None else int((source[last, cols] == CAP_FALLBACK).sum()),
+            "n_fallback_caps": 0 if source is None else int((source[cols] == CAP_FALLBACK).sum()),
             "dropped_short_history": int((ok & ~full).sum()),
         }
         return cols
@@ -305,21 +340,31 @@ class SmallCapLSTM(_SmallCapBase):
             return self
         last = train.n_dates - 1
         w, h = int(self.window), int(self.horizon)
-        feats = _bar_features(train)[:, cols]
-        x, _, sd = window_features(feats, last, w)            # (S, W, F)
-        adj = adjusted_close(train)[:, cols]
-        fwd = _forward_return(adj, h)[last - w + 1: last + 1].T  # (S, W); NaN where the label crosses the cut
+        sub = _columns(train.iloc_dates(slice(max(0, last - w - h), last + 1)), cols)
+        s_last = sub.n_dates - 1
+        feats = _bar_features(sub)
+        x, _, sd = window_features(feats, s_last, w)            # (S, W, F)
+        adj = adjusted_close(sub)
+        fwd = _forward_return(adj, h)[s_last - w + 1: s_last + 1].T  # (S, W); NaN where the label crosses the cut
         y = fwd / sd[:, None]
         mask = np.isfinite(y)
         mask[:, : int(self.warmup)] = False
-        gen = configure_torch(0 if self.random_state is None else int(self.random_state), int(self.threads))
-        dt = self._torch_dtype()
-        model = GroupedLSTM(len(cols), N_FEATURES, int(self.hidden), generator=gen, dtype=dt)
-        xt = torch.as_tensor(x[:, None], dtype=dt)
-        yt = torch.as_tensor(np.nan_to_num(y)[:, None], dtype=dt)
-        mt = torch.as_tensor(mask[:, None])
-        result = fit_grouped(model, xt, yt, mt, epochs=int(self.epochs), lr=float(self.lr))
-        model.eval()
+        key = _train_key(self, x, y, mask)
+        if key in _TRAINED:  # the same inputs trained before in this process: same weights
+            _TRAINED.move_to_end(key)
+            model, result = _TRAINED[key]
+        else:
+            gen = configure_torch(0 if self.random_state is None else int(self.random_state), int(self.threads))
+            dt = self._torch_dtype()
+            model = GroupedLSTM(len(cols), N_FEATURES, int(self.hidden), generator=gen, dtype=dt)
+            xt = torch.as_tensor(x[:, None], dtype=dt)
+            yt = torch.as_tensor(np.nan_to_num(y)[:, None], dtype=dt)
+            mt = torch.as_tensor(mask[:, None])
+            result = fit_grouped(model, xt, yt, mt, epochs=int(self.epochs), lr=float(self.lr))
+            model.eval()
+            _TRAINED[key] = (model, result)
+            while len(_TRAINED) > _CACHE_SIZE:
+                _TRAINED.popitem(last=False)
         self.model_ = model
         # the random-walk (zero-return) forecast's loss on the same scaled targets
         rw = np.where(mask, y, 0.0)
@@ -342,8 +387,9 @@ class SmallCapLSTM(_SmallCapBase):
         mean = np.full((len(dates), panel.n_assets), np.nan)
         if self.model_ is not None and len(rows):
             cols = self.columns_
-            feats = _bar_features(panel)[:, cols]
-            close = panel["close"][:, cols]
+            sub = _columns(panel, cols)
+            feats = _bar_features(sub)
+            close = sub["close"]
             xs, sds = [], []
             for r in rows:
                 x, _, sd = window_features(feats[: r + 1], int(r), int(self.window))
@@ -578,7 +624,8 @@ class PanicHalt(Overlay):
             r = np.where(np.isfinite(r), r, np.nan)
             counts = np.isfinite(r).sum(axis=1)
             mr = np.where(counts > 0, np.nansum(r, axis=1) / np.maximum(counts, 1), 0.0)
-            return np.concatenate([[1.0], np.cumprod(1.0 + mr)])
+            with np.errstate(over="ignore"):
+                return np.concatenate([[1.0], np.cumprod(1.0 + mr)])
         field = self.index if self.index.startswith("index:") else "index:" + self.index
         if field in panel:
             return np.asarray(panel[field][:, 0], dtype=np.float64)
