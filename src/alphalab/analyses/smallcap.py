@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import base64
 import math
-from itertools import pairwise
 from html import escape
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
