@@ -37,11 +37,13 @@ def test_batched_training_equals_looped_training(dtype: torch.dtype) -> None:
         np.testing.assert_allclose(model.w_out[s].detach().numpy(), head.weight[0].detach().numpy(), atol=1e-5)
 
 
-def test_forward_matches_nn_lstm_per_group() -> None:
-    g, x, _, _ = _data(3, 25, 2, torch.float64)
+@pytest.mark.parametrize("n_samples", [1, 6])  # the broadcast path and the batched-matmul path
+def test_forward_matches_nn_lstm_per_group(n_samples: int) -> None:
+    g = configure_torch(0)
+    x = torch.randn(3, n_samples, 25, 2, generator=g, dtype=torch.float64)
     model = GroupedLSTM(3, 2, 5, generator=g, dtype=torch.float64)
     out = model(x)
-    assert out.shape == (3, 1, 25)
+    assert out.shape == (3, n_samples, 25)
     for s, (lstm, head) in enumerate(model.to_modules()):
         hs, _ = lstm(x[s])
         np.testing.assert_allclose(out[s].detach().numpy(), head(hs)[..., 0].detach().numpy(), atol=1e-12)
@@ -81,3 +83,23 @@ def test_bad_shapes_and_sizes() -> None:
         fit_grouped(m, torch.zeros(2, 1, 5, 3), torch.zeros(2, 5), torch.ones(2, 5, dtype=torch.bool), epochs=1, lr=0.1)
     loss = masked_group_mse(torch.ones(2, 1, 3), torch.zeros(2, 1, 3), torch.tensor([[[True, False, True]]] * 2))
     np.testing.assert_allclose(loss.numpy(), [1.0, 1.0])
+
+
+def test_per_group_early_stopping_keeps_each_groups_best_epoch() -> None:
+    g, x, y, mask = _data(5, 40, 3, torch.float64, seed=2)
+    val = torch.zeros_like(mask)
+    val[..., 30:] = True
+    train = mask.clone()
+    train[..., 30:] = False
+    model = GroupedLSTM(5, 3, 4, generator=g, dtype=torch.float64)
+    fit = fit_grouped(model, x, y, train, epochs=40, lr=0.05, val_mask=val)
+    assert fit.val_losses is not None and fit.best_epoch is not None
+    with torch.no_grad():
+        kept = masked_group_mse(model(x), y, val).numpy()
+    # every group holds the weights of its own lowest validation loss (noise targets: it overfits,
+    # so the best epochs differ between groups and are not all the last one)
+    np.testing.assert_allclose(kept, fit.val_losses.min(axis=0), atol=1e-12)
+    np.testing.assert_array_equal(fit.best_epoch, fit.val_losses.argmin(axis=0))
+    assert len(set(fit.best_epoch.tolist())) > 1
+    with pytest.raises(DataError, match="val_mask"):
+        fit_grouped(model, x, y, train, epochs=1, lr=0.1, val_mask=val[:, :, :5])

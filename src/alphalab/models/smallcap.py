@@ -108,7 +108,8 @@ _CACHE_SIZE = 64
 
 def _train_key(fc: SmallCapLSTM, x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> str:
     h = hashlib.sha256()
-    for k in ("hidden", "epochs", "lr", "dtype", "random_state", "threads", "window", "horizon", "warmup"):
+    for k in ("hidden", "epochs", "lr", "dtype", "random_state", "threads", "window", "horizon", "warmup",
+              "val_fraction"):
         h.update(f"{k}={getattr(fc, k)!r};".encode())
     for a in (x, np.nan_to_num(y, nan=-1e300), mask):
         h.update(str(a.shape).encode())
@@ -277,6 +278,11 @@ class SmallCapLSTM(_SmallCapBase):
     lr : float, default 0.01
     warmup : int, default 10
         First steps of each sequence left out of the loss (the state warms up).
+    val_fraction : float in [0, 0.5], default 0.25
+        The last steps of each window (labels known by the fit date) form a
+        validation block: each stock keeps the weights of its epoch with the
+        lowest validation loss (per-stock early stopping), trained on the steps
+        before the block only. 0 trains on every step for all ``epochs``.
     dtype : {"float32", "float64"}, default "float32"
     random_state : int, optional
     threads : int, default 1
@@ -287,7 +293,8 @@ class SmallCapLSTM(_SmallCapBase):
                  min_listing_days: int = 250, exclude_st: bool = True,
                  blacklist: Mapping[str, Any] | None = None, window: int = 180, hidden: int = 8,
                  horizon: int = 1, epochs: int = 60, lr: float = 0.01, warmup: int = 10,
-                 dtype: str = "float32", random_state: int | None = None, threads: int = 1) -> None:
+                 val_fraction: float = 0.25, dtype: str = "float32", random_state: int | None = None,
+                 threads: int = 1) -> None:
         _universe_init(self, n_stocks, candidates, shares_field, cap_fallback, min_listing_days,
                        exclude_st, blacklist, window)
         self._validate_universe()
@@ -299,6 +306,7 @@ class SmallCapLSTM(_SmallCapBase):
         _int("threads", threads, 1)
         if warmup >= window - horizon:
             raise ConfigError(f"warmup ({warmup}) must be < window - horizon ({window - horizon})")
+        _num("val_fraction", val_fraction, 0.0, 0.5, open_low=False)
         if dtype not in ("float32", "float64"):
             raise ConfigError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         if random_state is not None:
@@ -308,6 +316,7 @@ class SmallCapLSTM(_SmallCapBase):
         self.epochs = epochs
         self.lr = lr
         self.warmup = warmup
+        self.val_fraction = val_fraction
         self.dtype = dtype
         self.random_state = random_state
         self.threads = threads
@@ -349,6 +358,13 @@ class SmallCapLSTM(_SmallCapBase):
         y = fwd / sd[:, None]
         mask = np.isfinite(y)
         mask[:, : int(self.warmup)] = False
+        val = np.zeros_like(mask)
+        n_val = round(float(self.val_fraction) * mask.shape[1])
+        if n_val > 0:
+            labelled = np.flatnonzero(mask.any(axis=0))
+            start = int(labelled[-1]) + 1 - n_val if len(labelled) else mask.shape[1]
+            val[:, start:] = mask[:, start:]
+            mask[:, start:] = False
         key = _train_key(self, x, y, mask)
         if key in _TRAINED:  # the same inputs trained before in this process: same weights
             _TRAINED.move_to_end(key)
@@ -360,7 +376,8 @@ class SmallCapLSTM(_SmallCapBase):
             xt = torch.as_tensor(x[:, None], dtype=dt)
             yt = torch.as_tensor(np.nan_to_num(y)[:, None], dtype=dt)
             mt = torch.as_tensor(mask[:, None])
-            result = fit_grouped(model, xt, yt, mt, epochs=int(self.epochs), lr=float(self.lr))
+            vt = torch.as_tensor(val[:, None]) if n_val > 0 else None
+            result = fit_grouped(model, xt, yt, mt, epochs=int(self.epochs), lr=float(self.lr), val_mask=vt)
             model.eval()
             _TRAINED[key] = (model, result)
             while len(_TRAINED) > _CACHE_SIZE:
@@ -371,6 +388,9 @@ class SmallCapLSTM(_SmallCapBase):
         rw_loss = (rw ** 2).sum(1) / np.maximum(mask.sum(1), 1)
         self.diagnostics_.update({
             "training_curve": [float(v) for v in result.losses.mean(axis=1)],
+            "val_curve": [] if result.val_losses is None else [float(v) for v in result.val_losses.mean(axis=1)],
+            "best_epoch": {} if result.best_epoch is None else dict(zip(self.members_, map(int, result.best_epoch),
+                                                                        strict=True)),
             "train_loss": dict(zip(self.members_, map(float, result.final), strict=True)),
             "train_loss_random_walk": dict(zip(self.members_, map(float, rw_loss), strict=True)),
         })
