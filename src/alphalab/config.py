@@ -88,6 +88,26 @@ class CostsConfig(_Model):
     )
 
 
+class FundamentalsSource(_Model):
+    """A fundamentals file joined point-in-time to the panel (see data.fundamentals)."""
+
+    path: str = Field(..., min_length=1, description="Parquet / CSV file: ticker, period_end, "
+                      "report_date (announcement) and numeric fields; relative to the YAML.")
+    fields: list[str] = Field(
+        ..., min_length=1, description="Columns to join, e.g. [totalShare, liqaShare]."
+    )
+    lag_days: int = Field(45, ge=0, description="Days after period_end assumed where no "
+                          "announcement date exists (90 for annual reports).")
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_fields(cls, value: list[str]) -> list[str]:
+        dup = sorted({f for f in value if value.count(f) > 1})
+        if dup:
+            raise ValueError(f"fundamentals field(s) listed twice: {', '.join(dup)}")
+        return value
+
+
 class DataConfig(_Model):
     """Where the prices come from and which window is simulated."""
 
@@ -113,6 +133,17 @@ class DataConfig(_Model):
     )
     tickers: list[str] | None = Field(
         None, min_length=1, description="Restrict the universe to these tickers."
+    )
+    fundamentals: FundamentalsSource | None = Field(
+        None,
+        description="Quarterly fundamentals joined point-in-time (as of each report's "
+        "announcement date, next session) as panel fields, e.g. totalShare for market caps.",
+    )
+    indices: str | None = Field(
+        None,
+        description="A file of index bars (date, ticker, close); each index's close becomes the "
+        "panel field 'index:<ticker>' (the same value in every asset column), for market "
+        "rules such as a panic halt; never a tradable asset. The benchmark may name one.",
     )
     store: str | None = Field(
         None,

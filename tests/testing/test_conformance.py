@@ -40,7 +40,11 @@ STRATEGY_EXAMPLES = {
         "overlays": [{"kind": "trailing_stop"}, {"kind": "market_halt", "params": {"drop": 0.04}}],
     },
 }
-FORECASTER_EXAMPLES = {"lightgbm": LGBM}
+# the R5 forecasters pick a market-cap universe; this panel has no share counts or turnover,
+# so their examples use every tradable name (the cap universe has its own tests)
+SMALLCAP_LSTM = {"n_stocks": None, "min_listing_days": 0, "window": 60, "hidden": 2, "epochs": 5}
+SMALLCAP_UNIVERSE = {"n_stocks": None, "min_listing_days": 0, "window": 60}
+FORECASTER_EXAMPLES = {"lightgbm": LGBM, "smallcap_lstm": SMALLCAP_LSTM, "smallcap_universe": SMALLCAP_UNIVERSE}
 
 
 @pytest.fixture(scope="module")

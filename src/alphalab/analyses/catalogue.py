@@ -3,4 +3,5 @@
 from alphalab.analyses import (
     correlation,  # noqa: F401
     forecast_evaluation,  # noqa: F401
+    smallcap,  # noqa: F401
 )

@@ -36,6 +36,13 @@ from alphalab.models.overlays import (
     VolScaling,
     register_overlay,
 )
+from alphalab.models.smallcap import (
+    HalvingStop,
+    PanicHalt,
+    SmallCapLSTM,
+    SmallCapUniverse,
+    ThresholdSteps,
+)
 from alphalab.models.strategy import ForecastStrategy
 
 __all__ = [
@@ -49,6 +56,7 @@ __all__ = [
     "Forecast",
     "ForecastStrategy",
     "Forecaster",
+    "HalvingStop",
     "InverseVariance",
     "LightGBMForecaster",
     "LongShortQuantile",
@@ -56,7 +64,11 @@ __all__ = [
     "MeanVarianceAllocator",
     "MomentumForecaster",
     "Overlay",
+    "PanicHalt",
     "RealisedVolForecaster",
+    "SmallCapLSTM",
+    "SmallCapUniverse",
+    "ThresholdSteps",
     "TopK",
     "TrailingStop",
     "VolScaling",
