@@ -135,7 +135,8 @@ def content_hash_of(source: Any, *, store: Any = None) -> tuple[str, str] | None
         from alphalab.data.store import Store
 
         info = Store(store).info(text)
-        return str(info.content_hash), f"store:{text}"
+        # the data's identity, not the file's (the file carries the dataset's name)
+        return str((info.meta or {}).get("data_hash") or info.content_hash), f"store:{text}"
     return None
 
 
@@ -255,6 +256,9 @@ def seal_panel(panel: Any, content: tuple[str, str] | None, *, open_seal: bool =
     past = panel.dates >= seal.sealed_from
     info = seal.to_dict(opened=bool(open_seal and past.any()))
     info["cut"] = bool(past.any() and not open_seal)
+    # The data's own last date, so checks that need the whole span (a holdout that
+    # starts after the data ends) still see it when the panel was cut here.
+    info["data_end"] = panel.dates[-1].date().isoformat() if panel.n_dates else None
     if past.any() and not open_seal:
         warnings.warn(
             f"{seal.label or content[1]} is sealed from {seal.sealed_from.date()}: "

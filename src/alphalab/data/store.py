@@ -244,6 +244,18 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def data_identity(df: pd.DataFrame) -> str:
+    """SHA-256 of a stored frame's columns and values (not of its file).
+
+    Two stores holding the same rows under other names, or imported at other
+    times, give the same identity; any changed value, column or row gives another.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps([str(c) for c in df.columns]).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -509,9 +521,13 @@ class Store:
         df, axes = self._normalise(df, kind, name)
         table = _to_arrow(df, kind, axes)
         imported_at = pd.Timestamp.now("UTC").tz_localize(None)
+        # The file's own hash changes with the name and import time written into it
+        # (the catalogue entry travels in the file); the data's identity must not, so
+        # seals and trial ledgers key on this one.
+        meta = {**dict(meta or {}), "data_hash": data_identity(df)}
         entry = {
             "name": name, "kind": kind, "source": source, "market": market,
-            "adjusted": adjusted, "imported_at": imported_at.isoformat(), "meta": dict(meta or {}),
+            "adjusted": adjusted, "imported_at": imported_at.isoformat(), "meta": meta,
         }  # fmt: skip
         schema_meta = dict(table.schema.metadata or {})
         schema_meta[ENTRY_KEY] = json.dumps(entry, default=str).encode()

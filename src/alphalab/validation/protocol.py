@@ -267,7 +267,13 @@ def validate_strategy(
         raise ConfigError("the study declares no holdout (validation.holdout.start)")
     if holdout_start is not None and holdout_start <= panel.dates[0]:
         raise ConfigError(f"holdout start {holdout_start.date()} is at or before the first date")
-    if holdout_start is not None and holdout_start > panel.dates[-1]:
+    seal = panel.meta.get("seal") or {}
+    data_end = (
+        pd.Timestamp(seal["data_end"])
+        if seal.get("cut") and seal.get("data_end")
+        else panel.dates[-1]
+    )
+    if holdout_start is not None and holdout_start > data_end:
         # Nothing would be sealed: the development run would see every date and pass.
         raise ConfigError(
             f"validation.holdout.start {holdout_start.date()} is after the data's last date "
