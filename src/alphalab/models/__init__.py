@@ -18,6 +18,7 @@ from alphalab.models.allocators import (
     register_allocator,
 )
 from alphalab.models.baselines import MomentumForecaster, RealisedVolForecaster
+from alphalab.models.deep_portfolio import DeepSharpe  # registers deep_sharpe
 from alphalab.models.forecast import (
     FORECAST_KINDS,
     FORECASTERS,
@@ -37,6 +38,7 @@ from alphalab.models.overlays import (
     register_overlay,
 )
 from alphalab.models.strategy import ForecastStrategy
+from alphalab.models.vol_scaling import EwmVolScaling, VolScaled
 
 __all__ = [
     "ALLOCATORS",
@@ -45,7 +47,9 @@ __all__ = [
     "OVERLAYS",
     "Allocator",
     "Capabilities",
+    "DeepSharpe",
     "DrawdownHalt",
+    "EwmVolScaling",
     "Forecast",
     "ForecastStrategy",
     "Forecaster",
@@ -59,6 +63,7 @@ __all__ = [
     "RealisedVolForecaster",
     "TopK",
     "TrailingStop",
+    "VolScaled",
     "VolScaling",
     "VolTarget",
     "register_allocator",
