@@ -67,3 +67,20 @@ def test_bad_analysis_params(params: dict, match: str) -> None:
         cfg = StudyConfig.from_dict({**BASE, "analyses": [{"name": "t", "kind": "deep_portfolio",
                                                             "params": params}]})
         cfg.analyses[0].build()
+
+
+def test_example_and_its_profiles_validate() -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "etf_deep_portfolio.yaml"
+    base = StudyConfig.from_yaml(path)
+    quick = StudyConfig.from_yaml(path, profile="quick")
+    tuned = StudyConfig.from_yaml(path, profile="tuned")
+    deep = {s.name: s for s in quick.strategies}["deep_lstm"]
+    assert deep.params["n_seeds"] == 2 and deep.params["window"] == 50
+    assert {s.name: s for s in base.strategies}["deep_lstm"].tune is None
+    spec = {s.name: s for s in tuned.strategies}["deep_lstm"].tune
+    assert spec is not None and set(spec.space) == {"window", "hidden_size", "lr", "dropout"}
+    for s in base.strategies:
+        s.build()
+    base.analyses[0].build()

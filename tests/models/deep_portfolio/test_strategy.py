@@ -91,3 +91,32 @@ def test_errors() -> None:
         make_strategy("deep_sharpe", {"hidden": 3})
     with pytest.raises(ConfigError, match="dropout"):
         DeepSharpe(dropout=1.5)
+
+
+def test_optuna_tuning_on_the_inner_block_through_the_runner() -> None:
+    from alphalab.validation.splits import WalkForward
+    from alphalab.validation.tuning import TuneSpec
+    from alphalab.validation.walkforward import EngineSettings, run_walk_forward
+
+    panel = etf_panel(end="2010-12-31")
+    s = DeepSharpe(architecture="mlp", random_state=0, **{**TINY, "n_seeds": 1, "max_epochs": 2})
+    spec = TuneSpec(space={"hidden_size": {"type": "categorical", "choices": [2, 4]},
+                           "lr": {"low": 1e-3, "high": 1e-2, "log": True}}, n_trials=2, inner="6m")
+    engine = EngineSettings(market="us", rebalance="monthly", execution="next_close", rules="proportional")
+    wf = run_walk_forward(s, panel, WalkForward(train="2y", test="1y"), engine, tune=spec, seed=1)
+    assert wf.n_trials == 2 * len(wf.folds) and len(wf.folds) >= 2
+    for fold in wf.folds:
+        assert fold["params"]["hidden_size"] in (2, 4)
+    assert np.isfinite(wf.weights[wf.oos_start:]).any()
+
+
+def test_contiguous_batches_never_leave_a_single_sample() -> None:
+    import torch
+
+    from alphalab.models.deep_portfolio.training import contiguous_batches
+
+    x = torch.arange(129)
+    sizes = [len(b[0]) for b in contiguous_batches((x,), 64)(torch.Generator().manual_seed(0))]
+    assert sorted(sizes) == [64, 65]
+    got = torch.cat([b[0] for b in contiguous_batches((x,), 10, shuffle=False)(None)])
+    assert torch.equal(got, x)  # consecutive samples stay consecutive

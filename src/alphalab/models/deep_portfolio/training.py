@@ -69,13 +69,16 @@ def contiguous_batches(tensors: tuple[Any, ...], batch_size: int,
     import torch
 
     n = int(tensors[0].shape[0])
-    starts = list(range(0, n, int(batch_size)))
+    spans = [(lo, min(lo + int(batch_size), n)) for lo in range(0, n, int(batch_size))]
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < 2:
+        # a one-sample batch has no standard deviation: it joins the batch before it
+        spans[-2:] = [(spans[-2][0], n)]
 
     def make(generator: Any) -> Iterable[tuple[Any, ...]]:
-        order = torch.randperm(len(starts), generator=generator).tolist() if shuffle else range(len(starts))
+        order = torch.randperm(len(spans), generator=generator).tolist() if shuffle else range(len(spans))
         for k in order:
-            lo = starts[k]
-            yield tuple(t[lo: lo + int(batch_size)] for t in tensors)
+            lo, hi = spans[k]
+            yield tuple(t[lo:hi] for t in tensors)
 
     return make
 
