@@ -30,6 +30,13 @@ EXAMPLE_PARAMS: dict[str, dict[str, Any]] = {
     "risk_parity": {"window": 60},
     "hrp": {"window": 60},
     "momentum_topk": {"k": 4, "lookback": 60, "skip": 5},
+    # registered once alphalab.models is imported (another test module may have done it)
+    "forecast": {"forecaster": {"kind": "momentum", "params": {"lookback": 20}},
+                 "allocator": {"kind": "topk", "params": {"k": 3}}},
+    "vol_scaled": {"strategy": {"kind": "inverse_vol", "params": {"window": 40}}, "target": 0.1},
+    "max_diversification": {"window": 60},
+    "deep_sharpe": {"architecture": "mlp", "window": 10, "hidden_size": 4, "max_epochs": 1,
+                    "n_seeds": 1, "progress": False},
 }
 ENGINE = EngineSettings(market="us", rebalance="monthly", execution="next_open")
 SPLITS = WalkForward(train=250, test=125)
