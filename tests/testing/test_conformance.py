@@ -34,6 +34,10 @@ STRATEGY_EXAMPLES = {
     "risk_parity": lambda p: {"window": 60},
     "hrp": lambda p: {"window": 60},
     "momentum_topk": lambda p: {"k": 5, "lookback": 60},
+    "max_diversification": lambda p: {"window": 60},
+    "vol_scaled": lambda p: {"strategy": {"kind": "inverse_vol", "params": {"window": 20}}},
+    "deep_sharpe": lambda p: {"architecture": "mlp", "window": 10, "hidden_size": 4, "max_epochs": 1,
+                              "n_seeds": 2, "progress": False},
     "forecast": lambda p: {
         "forecaster": {"kind": "lightgbm", "params": LGBM},
         "allocator": {"kind": "topk", "params": {"k": 5}},

@@ -39,6 +39,10 @@ EXAMPLE_PARAMS: dict[str, dict[str, Any]] = {
     "forecast": {"forecaster": {"kind": "momentum", "params": {"lookback": 60, "skip": 5}},
                  "allocator": {"kind": "topk", "params": {"k": 4}},
                  "overlays": [{"kind": "trailing_stop", "params": {"drawdown": 0.15}}]},
+    "vol_scaled": {"strategy": {"kind": "inverse_vol", "params": {"window": 40}}, "target": 0.1},
+    "max_diversification": {"window": 60},
+    "deep_sharpe": {"architecture": "mlp", "window": 10, "hidden_size": 4, "max_epochs": 1,
+                    "n_seeds": 1, "progress": False},
 }
 ENGINE = EngineSettings(market="us", rebalance="monthly", execution="next_open")
 SPLITS = WalkForward(train=250, test=125)
@@ -64,7 +68,7 @@ KINDS_CHECKED = ("scale", "shuffle")
 BASELINE_KINDS = sorted(
     k
     for k, cls in STRATEGIES.items()
-    if cls.__module__ in ("alphalab.portfolio.baselines", "alphalab.models.strategy")
+    if cls.__module__.startswith("alphalab.portfolio.") or cls.__module__ == "alphalab.models.strategy"
 )
 
 

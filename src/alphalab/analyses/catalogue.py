@@ -2,6 +2,7 @@
 
 from alphalab.analyses import (
     correlation,  # noqa: F401
+    deep_portfolio,  # noqa: F401
     forecast_evaluation,  # noqa: F401
     smallcap,  # noqa: F401
 )

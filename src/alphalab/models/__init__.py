@@ -18,6 +18,7 @@ from alphalab.models.allocators import (
     register_allocator,
 )
 from alphalab.models.baselines import MomentumForecaster, RealisedVolForecaster
+from alphalab.models.deep_portfolio import DeepSharpe  # registers deep_sharpe
 from alphalab.models.forecast import (
     FORECAST_KINDS,
     FORECASTERS,
@@ -44,6 +45,7 @@ from alphalab.models.smallcap import (
     ThresholdSteps,
 )
 from alphalab.models.strategy import ForecastStrategy
+from alphalab.models.vol_scaling import EwmVolScaling, VolScaled
 
 __all__ = [
     "ALLOCATORS",
@@ -52,7 +54,9 @@ __all__ = [
     "OVERLAYS",
     "Allocator",
     "Capabilities",
+    "DeepSharpe",
     "DrawdownHalt",
+    "EwmVolScaling",
     "Forecast",
     "ForecastStrategy",
     "Forecaster",
@@ -71,6 +75,7 @@ __all__ = [
     "ThresholdSteps",
     "TopK",
     "TrailingStop",
+    "VolScaled",
     "VolScaling",
     "VolTarget",
     "register_allocator",
