@@ -68,7 +68,7 @@ class StepRecords(Mapping):
     of columns; :attr:`n` the number of records.
     """
 
-    __slots__ = ("_cols", "_lo", "_hi")
+    __slots__ = ("_cols", "_hi", "_lo")
 
     def __init__(self, cols: dict[str, np.ndarray], lo: int, hi: int) -> None:
         self._cols = cols
@@ -94,9 +94,13 @@ class StepRecords(Mapping):
         if not isinstance(other, StepRecords):
             return NotImplemented
         # NaN equals NaN: a refusal's shares are NaN where no size was asked
-        return self.n == other.n and self.keys() == other.keys() and all(
-            np.array_equal(self[k], other[k], equal_nan=self[k].dtype.kind == "f")
-            for k in self._cols
+        return (
+            self.n == other.n
+            and self.keys() == other.keys()
+            and all(
+                np.array_equal(self[k], other[k], equal_nan=self[k].dtype.kind == "f")
+                for k in self._cols
+            )
         )
 
     __hash__ = None  # type: ignore[assignment]
