@@ -424,13 +424,12 @@ class MarketEnv(gym.Env):
         if t >= self._n_dates or not self._ready:
             # the kernel does not check bounds: never let it run past the panel
             raise RuntimeError("MarketEnv.step called before reset() or after the last bar")
-        n_tr, n_rj = self._n_tr, self._n_rj
-        tr0, rj0 = int(n_tr[0]), int(n_rj[0])
+        _, tr0, _, rj0 = self._span  # the record counters now (set by reset and step)
         if self._fast is None:
-            eq = _env_step_ctx(t, a, self._ctx)
+            eq, tr1, rj1 = _env_step_ctx(t, a, self._ctx)
             self._fast = _compiled(_env_step_ctx, (t, a, self._ctx))
         else:
-            eq = self._fast(t, a, self._ctx)
+            eq, tr1, rj1 = self._fast(t, a, self._ctx)
         prev = self._eq
         if eq > 0 and prev > 0:
             reward = math.log(eq / prev) if self.reward_kind == "log_return" else eq / prev - 1.0
@@ -439,7 +438,6 @@ class MarketEnv(gym.Env):
         self._t = t
         self._eq = eq
         terminated = t >= self._end or eq <= 0
-        tr1, rj1 = int(n_tr[0]), int(n_rj[0])
         self._span = (tr0, tr1, rj0, rj1)
         if self._full:
             out = self._out
@@ -613,12 +611,19 @@ def _new_ctx(
 
 
 @njit(cache=True, error_model="numpy")
-def _env_step_ctx(t: int, a: np.ndarray, ctx: _EnvCtx) -> float:
-    """:func:`_env_step` with its fixed arguments read from ``ctx``."""
-    return _env_step(
+def _env_step_ctx(t: int, a: np.ndarray, ctx: _EnvCtx) -> tuple[float, int, int]:
+    """:func:`_env_step` with its fixed arguments read from ``ctx``.
+
+    Returns the equity at the close of ``t`` and the fill and refusal
+    counters after the step (read here: a record field read from Python
+    costs more than returning it).
+    """
+    eq = _env_step(
         t, a, ctx.kind, ctx.gross, ctx.trade_size, ctx.market, ctx.params, ctx.state, ctx.outs,
         ctx.feat, ctx.window, ctx.w, ctx.obs,
     )  # fmt: skip
+    sc = ctx.state.sc
+    return eq, sc[0]["n_tr"], sc[0]["n_rj"]
 
 
 def _compiled(fn: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
