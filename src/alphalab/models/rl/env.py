@@ -247,9 +247,6 @@ class MarketEnv(gym.Env):
             )
         self._st = new_state(n_a, self._mk.lock, initial_cash)
         self._out = new_out(n_d, n_a, n_d)
-        # views of the counters (reading a record field from Python is slow)
-        self._n_tr = self._st.sc["n_tr"]
-        self._n_rj = self._st.sc["n_rj"]
         self._feat = self._features(panel, features, close)
 
         first = window - 1 if start is None else int(start)
@@ -280,23 +277,40 @@ class MarketEnv(gym.Env):
         self._kind = ACTIONS.index(action)
         self._w = np.empty(n_a)  # target weights of the step (NaN = hold)
         self._obs_buf = np.empty(width + n_a, dtype=np.float32)
-        self._fast: Callable[..., float] | None = None  # set by the first step
         self._ready = False  # reset() has run
         self._n_act = int(self.action_space.shape[0])  # cached: read on every step
         self._n_dates = n_d
         self.info_level = info
         self._full = info == "full"
+        self._span = (0, 0, 0, 0)  # record counters before and after the last step
+        self._bind()
+
+    def _bind(self) -> None:
+        """Views and the compiled bundle over this object's own arrays (after
+        ``__init__`` and after a copy or unpickling, which copy the arrays)."""
         # column views of the record buffers, made once (gymnasium compares
         # info entries with np.allclose, which refuses structured arrays)
         self._fill_cols = {k: self._out.fills[k] for k in self._out.fills.dtype.names}
         self._reject_cols = {k: self._out.rejects[k] for k in self._out.rejects.dtype.names}
-        self._span = (0, 0, 0, 0)  # record counters before and after the last step
         # the step's fixed arguments in one compiled bundle: handing the ~30
         # arrays across one by one costs more than the step computes
         self._ctx = _new_ctx(
             self._kind, self.gross, self.trade_size, self._mk, self._par, self._st, self._out,
             self._feat, self.window, self._w, self._obs_buf,
         )  # fmt: skip
+        self._fast: Callable[..., tuple[float, int, int]] | None = None  # set by a step
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled bundle and entry point neither pickle nor copy; the
+        # views would come back detached from their buffers: rebuilt on load
+        state = self.__dict__.copy()
+        for key in ("_ctx", "_fast", "_fill_cols", "_reject_cols"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind()
 
     # ------------------------------------------------------------ set-up
     @staticmethod
@@ -387,7 +401,7 @@ class MarketEnv(gym.Env):
         self._end = first + self._length
         self._eq = eq
         self._ready = True
-        n_tr, n_rj = int(self._n_tr[0]), int(self._n_rj[0])
+        n_tr, n_rj = int(self._st.sc[0]["n_tr"]), int(self._st.sc[0]["n_rj"])
         self._span = (n_tr, n_tr, n_rj, n_rj)
         return self._obs(), {"date": self.panel.dates[first], "equity": eq}
 
