@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import json
 import typing
 from pathlib import Path
@@ -197,11 +198,12 @@ def _strategy_registry() -> dict[str, Any]:
     from alphalab.portfolio.base import STRATEGIES
 
     # Baselines register themselves on import; without them only user kinds exist.
-    try:
-        import alphalab.portfolio.baselines  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name != "alphalab.portfolio.baselines":
-            raise
+    for module in ("alphalab.portfolio.baselines", "alphalab.models"):
+        try:
+            importlib.import_module(module)  # registers its kinds (the models layer: ``forecast``)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
     return STRATEGIES
 
 
@@ -240,9 +242,8 @@ class StrategyConfig(_Model):
         # so a bad parameter fails before any data is loaded.
         self.build()
         if self.tune is not None:
-            from alphalab.portfolio.base import STRATEGIES
-
-            valid = set(STRATEGIES[self.kind]._param_names())
+            # Nested parts are tuned by ``part__param`` names (e.g. forecaster__num_leaves).
+            valid = set(self.build().get_params(deep=True))
             tuned = set(self.tune.grid or self.tune.space or {})
             unknown = sorted(tuned - valid)
             if unknown:

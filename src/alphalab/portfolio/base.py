@@ -15,7 +15,6 @@ a decided row NaN counts as zero.
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import pandas as pd
 from alphalab.backtest.schedule import RebalanceRule, rebalance_mask
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
+from alphalab.portfolio.params import Parametrised
 
 __all__ = [
     "STRATEGIES",
@@ -66,47 +66,31 @@ class Requirements:
     probabilistic: bool = False
 
 
-class Strategy(ABC):
-    """Base class: maps a Panel to target weights, one row per decision date."""
+class Strategy(Parametrised, ABC):
+    """Base class: maps a Panel to target weights, one row per decision date.
+
+    Parameters follow scikit-learn (:class:`~alphalab.portfolio.params.Parametrised`):
+    stored exactly as given in ``__init__``, ``get_params(deep=True)`` lists
+    nested parts as ``part__param``, ``set_params`` routes them, ``clone()`` and
+    :func:`sklearn.base.clone` give an unfitted deep copy.
+
+    Conventions the runner relies on
+    --------------------------------
+    random_state : int or None (a constructor parameter, for stochastic strategies)
+        The runner injects a per-fold / per-trial seed with
+        ``set_params(random_state=...)`` whenever ``get_params()`` has that key.
+        ``None`` means "not seeded by the runner" (tests may still pass one).
+    diagnostics_ : dict, set by ``fit`` (optional)
+        JSON-able: training curves as lists under ``training_curve`` /
+        ``val_curve``, solver fallbacks, convergence counts. Written by the
+        runner to ``diagnostics/<strategy>.json``.
+    forecasts_ : pandas.DataFrame, set by ``decide`` (optional)
+        Long frame with columns ``date``, ``ticker`` and numeric columns
+        (``mean``, optionally ``variance``, ``q0.05``..., ``p_<class>``) for
+        exactly the decided dates; stitched across folds by the runner.
+    """
 
     requires: ClassVar[Requirements] = Requirements()
-
-    # ------------------------------------------------------------ parameters
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor parameters and their current values."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> Strategy:
-        """Change parameters; the values pass the constructor's own checks first."""
-        valid = set(self._param_names())
-        for key in params:
-            if key not in valid:
-                raise ConfigError(
-                    f"{type(self).__name__} has no parameter {key!r}; valid: {sorted(valid)}"
-                )
-        if not params:
-            return self
-        checked = type(self)(**{**self.get_params(), **params})
-        for key in valid:
-            setattr(self, key, getattr(checked, key))
-        return self
-
-    def clone(self) -> Strategy:
-        """A fresh, unfitted strategy with the same parameters."""
-        return type(self)(**self.get_params())
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     # ---------------------------------------------------------------- checks
     def check(self, panel: Panel) -> None:
@@ -216,6 +200,10 @@ def make_strategy(kind: str, params: dict[str, Any] | None = None) -> Strategy:
         raise ConfigError(
             f"strategy kind {kind!r} has no parameter(s) {unknown}; valid: {sorted(valid)}"
         )
+    build = getattr(cls, "from_config", None)
+    if build is not None:
+        # Strategies made of parts (forecaster, allocator) build them from nested specs.
+        return build(params)
     return cls(**params)
 
 

@@ -236,13 +236,16 @@ class Fixed(_PerDate):
     requires = Requirements(fields=("close",), min_history=1)
 
     def __init__(self, weights: dict[str, float] | None = None) -> None:
-        self.weights = _check_weights(weights)
+        # Validate, but store as given (scikit-learn clone semantics).
+        _check_weights(weights)
+        self.weights = weights
 
     def _prepare(self, panel: Panel) -> None:
-        _check_tickers(self.weights, panel, "fixed")
+        self.weights_ = _check_weights(self.weights)
+        _check_tickers(self.weights_, panel, "fixed")
 
     def _decide_row(self, panel: Panel, row: int) -> np.ndarray:
-        return _fixed_row(self.weights, panel, row)
+        return _fixed_row(self.weights_, panel, row)
 
 
 @register_strategy("buy_and_hold")
@@ -265,7 +268,9 @@ class BuyAndHold(Strategy):
     requires = Requirements(fields=("close",), min_history=1)
 
     def __init__(self, weights: dict[str, float] | None = None) -> None:
-        self.weights = None if weights is None else _check_weights(weights)
+        if weights is not None:
+            _check_weights(weights)
+        self.weights = weights
 
     def decide(self, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
         _require_close(self, panel)
@@ -280,8 +285,9 @@ class BuyAndHold(Strategy):
             close = panel["close"][first]
             out[k] = _equal(np.isfinite(close) & (close > 0))
         else:
-            _check_tickers(self.weights, panel, "buy_and_hold")
-            out[k] = _fixed_row(self.weights, panel, first)
+            weights = _check_weights(self.weights)
+            _check_tickers(weights, panel, "buy_and_hold")
+            out[k] = _fixed_row(weights, panel, first)
         return out
 
 
@@ -316,7 +322,8 @@ class InverseVol(_Windowed):
     """
 
     def __init__(self, window: int = 60) -> None:
-        self.window = _check_int("window", window, 2)
+        _check_int("window", window, 2)
+        self.window = window
 
     def _weights(self, rets: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
         vol = rets.std(axis=0, ddof=1)
@@ -334,7 +341,8 @@ class _SkfolioWindowed(_Windowed):
     """
 
     def __init__(self, window: int = 250) -> None:
-        self.window = _check_int("window", window, 2)
+        _check_int("window", window, 2)
+        self.window = window
 
     def _estimator(self, dates: pd.DatetimeIndex) -> Any:
         raise NotImplementedError  # pragma: no cover
@@ -402,15 +410,16 @@ class MeanVariance(_SkfolioWindowed):
     def __init__(
         self, window: int = 250, risk_aversion: float = 1.0, target_return: float | None = None
     ) -> None:
-        self.window = _check_int("window", window, 2)
-        self.risk_aversion = _check_float("risk_aversion", risk_aversion, positive=True)
-        self.target_return = (
-            None if target_return is None else _check_float("target_return", target_return)
-        )
-        if self.target_return is not None and self.target_return <= -1.0:
+        _check_int("window", window, 2)
+        _check_float("risk_aversion", risk_aversion, positive=True)
+        if target_return is not None and _check_float("target_return", target_return) <= -1.0:
             raise ConfigError(
                 f"target_return is an annual return above -1 (e.g. 0.08), got {target_return!r}"
             )
+        # Stored as given; used through float()/int() where arithmetic needs it.
+        self.window = window
+        self.risk_aversion = risk_aversion
+        self.target_return = target_return
 
     def _estimator(self, dates: pd.DatetimeIndex) -> Any:
         from skfolio import RiskMeasure
@@ -420,12 +429,12 @@ class MeanVariance(_SkfolioWindowed):
             return MeanRisk(
                 objective_function=ObjectiveFunction.MAXIMIZE_UTILITY,
                 risk_measure=RiskMeasure.VARIANCE,
-                risk_aversion=self.risk_aversion,
+                risk_aversion=float(self.risk_aversion),
             )
         from alphalab.metrics import periods_per_year
 
         ppy = periods_per_year(dates)
-        per_bar = (1.0 + self.target_return) ** (1.0 / ppy) - 1.0
+        per_bar = (1.0 + float(self.target_return)) ** (1.0 / ppy) - 1.0
         return MeanRisk(
             objective_function=ObjectiveFunction.MINIMIZE_RISK,
             risk_measure=RiskMeasure.VARIANCE,
@@ -487,10 +496,11 @@ class MomentumTopK(_PerDate):
     """
 
     def __init__(self, k: int = 10, lookback: int = 120, skip: int = 0) -> None:
-        self.k = _check_int("k", k, 1)
-        self.lookback = _check_int("lookback", lookback, 1)
-        self.skip = _check_int("skip", skip, 0)
-        if self.skip >= self.lookback:
+        _check_int("k", k, 1)
+        _check_int("lookback", lookback, 1)
+        _check_int("skip", skip, 0)
+        self.k, self.lookback, self.skip = k, lookback, skip
+        if skip >= lookback:
             raise ConfigError(f"skip ({skip}) must be smaller than lookback ({lookback})")
 
     @property

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from alphalab.testing.conformance import (
+    check_allocator,
+    check_forecaster,
+    check_overlay,
+    check_params,
+    check_strategy,
+)
 from alphalab.testing.leakage import (
     PERTURBATIONS,
     LeakageFinding,
@@ -18,6 +25,11 @@ __all__ = [
     "assert_no_leakage",
     "assert_no_leakage_decisions",
     "assert_strategy_no_leakage",
+    "check_allocator",
+    "check_forecaster",
+    "check_overlay",
+    "check_params",
+    "check_strategy",
     "find_leakage",
     "perturb_after",
 ]
