@@ -136,3 +136,32 @@ def test_rolling_panel_is_leak_free(tw_panel) -> None:
         return var
 
     assert_no_leakage(fn, p, n_trials=2, cutoffs=[160, 180], perturb=("scale",))
+
+
+def test_newton_accepts_the_slsqp_optimum_as_a_kkt_point(r_pct: np.ndarray) -> None:
+    from alphalab.models.vol.garch_fast import newton_fit
+
+    accepted = 0
+    for s in range(2000, 2400, 40):
+        y = r_pct[s : s + 90]
+        f = fit_garch(y)
+        _, _, resid = _ols(y, True)
+        th, ok = newton_fit(f.params, GarchSpec().free, y, _backcast(resid), True, False, False, 1e-8 * float(np.mean(resid**2)))
+        if ok:
+            accepted += 1
+            # a KKT point next to SLSQP's: the likelihood does not drop
+            assert -nll_grad(th, y, _backcast(resid), True, False)[0] >= f.loglik - 1e-6
+    assert accepted >= 7
+
+
+@pytest.mark.parametrize("method", ["arch", "newton"])
+def test_warm_methods_never_lose_much_to_the_cold_fit(r_pct: np.ndarray, method: str) -> None:
+    r = r_pct[:1500] / 100
+    rows = np.arange(1400, 1440)
+    res = rolling_garch(r, window=90, rows=rows, method=method)
+    cold = np.array([fit_garch(r[t - 89 : t + 1] * 100).loglik for t in rows])
+    diff = res.loglik[rows] - cold
+    if method == "arch":
+        assert (diff >= -1e-9 * np.abs(cold)).all()  # never worse than arch's own search
+    else:
+        assert np.mean(diff >= -1e-6) >= 0.8  # newton: faster, may settle on a worse local optimum

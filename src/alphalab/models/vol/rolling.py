@@ -61,6 +61,9 @@ class RollingResult:
     ----------
     variance : numpy.ndarray, shape ``(n,)``
         ``variance[t]`` forecasts the variance of ``r[t + 1]`` (NaN before the first fit).
+    loglik : numpy.ndarray, shape ``(n,)``
+        Log-likelihood of the fit made at row ``t`` (NaN where none was made),
+        on percent returns.
     n_fits, n_failed : int
         Fits done and fits whose optimiser did not report success (after the retry).
     params : list of numpy.ndarray
@@ -68,13 +71,14 @@ class RollingResult:
     """
 
     variance: np.ndarray
+    loglik: np.ndarray
     n_fits: int = 0
     n_failed: int = 0
     params: list[np.ndarray] = field(default_factory=list)
 
 
-def _fit(y: np.ndarray, spec: GarchSpec, start: np.ndarray | None):
-    fit = fit_garch(y, spec, start=start)
+def _fit(y: np.ndarray, spec: GarchSpec, start: np.ndarray | None, method: str):
+    fit = fit_garch(y, spec, start=start, method=method)
     if not fit.converged and start is not None:
         retry = fit_garch(y, spec, start=None)
         if retry.converged or retry.loglik > fit.loglik:
@@ -83,7 +87,8 @@ def _fit(y: np.ndarray, spec: GarchSpec, start: np.ndarray | None):
 
 
 def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int | None = 90,
-                  refit_every: int = 1, min_obs: int = 60, rows: np.ndarray | None = None) -> RollingResult:
+                  refit_every: int = 1, min_obs: int = 60, rows: np.ndarray | None = None,
+                  method: str = "arch") -> RollingResult:
     """Rolling one-step GARCH variance forecasts for one series.
 
     Parameters
@@ -101,6 +106,8 @@ def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int |
     rows : numpy.ndarray of int, optional
         Only these rows need a forecast (a test block); fits start at the first
         and warm starts chain forward from there. Default: every row.
+    method : {"arch", "newton"}
+        Passed to :func:`~alphalab.models.vol.garch_fast.fit_garch`.
     """
     spec = GarchSpec() if spec is None else spec
     if refit_every < 1 or (window is not None and window < 20) or min_obs < 20:
@@ -109,7 +116,7 @@ def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int |
     r = np.asarray(r, dtype=np.float64)
     n = r.shape[0]
     out = np.full(n, np.nan)
-    res = RollingResult(out)
+    res = RollingResult(out, np.full(n, np.nan))
     fin = np.flatnonzero(np.isfinite(r))
     y_all = r[fin] * _SCALE
     # position in the finite series of the last finite return at or before each row
@@ -127,7 +134,7 @@ def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int |
         if theta is None or p - fitted_at >= refit_every:
             lo_fit = 0 if window is None else max(0, p + 1 - window)
             y = y_all[lo_fit : p + 1]
-            fit = _fit(y, spec, prev)
+            fit = _fit(y, spec, prev, method)
             res.n_fits += 1
             res.n_failed += int(not fit.converged)
             theta = fit.params
@@ -136,6 +143,7 @@ def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int |
             _, _, resid = _ols(y, spec.ar)
             bc = _backcast(resid)
             out[t] = fit.forecast_var / _SCALE**2
+            res.loglik[t] = fit.loglik
             continue
         # filter with fixed parameters through the returns seen since the fit
         path = filter_path(theta, y_all[lo_fit : p + 1], bc, spec.ar)
@@ -147,7 +155,7 @@ def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int |
 
 def rolling_garch_panel(r: np.ndarray, spec: GarchSpec | None = None, *, window: int | None = 90,
                         refit_every: int = 1, min_obs: int = 60,
-                        rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        rows: np.ndarray | None = None, method: str = "arch") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`rolling_garch` on every column of ``r`` (shape ``(n_dates, n_assets)``).
 
     Returns
@@ -160,7 +168,8 @@ def rolling_garch_panel(r: np.ndarray, spec: GarchSpec | None = None, *, window:
     n_fits = np.zeros(r.shape[1], dtype=np.int64)
     n_failed = np.zeros(r.shape[1], dtype=np.int64)
     for j in range(r.shape[1]):
-        rr = rolling_garch(r[:, j], spec, window=window, refit_every=refit_every, min_obs=min_obs, rows=rows)
+        rr = rolling_garch(r[:, j], spec, window=window, refit_every=refit_every, min_obs=min_obs, rows=rows,
+                           method=method)
         var[:, j] = rr.variance
         n_fits[j] = rr.n_fits
         n_failed[j] = rr.n_failed
