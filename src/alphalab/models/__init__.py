@@ -37,6 +37,8 @@ from alphalab.models.overlays import (
     register_overlay,
 )
 from alphalab.models.strategy import ForecastStrategy
+from alphalab.models.vol import forecasters as _vol_forecasters  # noqa: F401 - registers garch, har, ewma
+from alphalab.models.vol import learners as _vol_learners  # noqa: F401 - registers the volatility learners
 
 __all__ = [
     "ALLOCATORS",
