@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from alphalab.data.panel import Panel
-from alphalab.models.vol.forecasters import EWMAForecaster, GarchForecaster, HARForecaster, ewma_variance
+from alphalab.models.vol.forecasters import (
+    EWMAForecaster,
+    GarchForecaster,
+    HARForecaster,
+    ewma_variance,
+)
 from alphalab.models.vol.garch_fast import fit_garch
 from alphalab.models.vol.targets import returns
 from alphalab.testing.conformance import check_forecaster

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -9,7 +10,13 @@ import pytest
 
 from alphalab.data.panel import Panel
 from alphalab.models.evaluation import qlike
-from alphalab.models.vol.learners import DeepARForecaster, GINNForecaster, LightGBMVolForecaster, ginn_loss, windows
+from alphalab.models.vol.learners import (
+    DeepARForecaster,
+    GINNForecaster,
+    LightGBMVolForecaster,
+    ginn_loss,
+    windows,
+)
 from alphalab.testing.conformance import check_forecaster
 
 TINY = {"hidden": 3, "epochs": 2, "lookback": 15, "max_samples": 600, "batch_size": 128}
@@ -78,6 +85,6 @@ def test_deepar_quantiles_are_ordered(small: Panel) -> None:
     f = DeepARForecaster(**TINY, random_state=1).fit(small, small.dates[380])
     fc = f.predict(small, small.dates[390:395])
     qs = [fc.quantiles[q] for q in sorted(fc.quantiles)]
-    for lo, hi in zip(qs, qs[1:], strict=False):
+    for lo, hi in itertools.pairwise(qs):
         assert (lo <= hi).all()
     assert f.diagnostics_["n_samples"] > 0 and len(f.diagnostics_["training_curve"]) >= 1
