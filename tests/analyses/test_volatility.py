@@ -29,11 +29,14 @@ def test_volatility_analysis_end_to_end(tmp_path) -> None:
         "garch": ForecastStrategy(GarchForecaster(refit_every=5, method="newton"), InverseVariance()),
         "ewma": ForecastStrategy(EWMAForecaster(), InverseVariance()),
         "har": ForecastStrategy(HARForecaster(min_rows=50), InverseVariance()),
+        "ewma_twin": ForecastStrategy(EWMAForecaster(), InverseVariance()),  # an exact tie for the MCS
     }
     analysis = make_analysis("volatility", {"refit": 30, "plot_assets": 1})
     summary = analysis.run(_ctx(tmp_path, strategies))
     assert summary["n_stocks"] == 3 and summary["n_dates"] == 89
-    assert set(summary["dm"]) == {"ewma", "har"}
+    assert set(summary["dm"]) == {"ewma", "har", "ewma_twin"}
+    assert summary["mcs"]["ewma_twin"]["identical_to"] == "ewma"
+    assert summary["mcs"]["ewma_twin"]["pvalue"] == summary["mcs"]["ewma"]["pvalue"]
     for rec in summary["dm"].values():
         q = rec["qlike"]
         assert 0 <= q["sig_better"] + q["sig_worse"] <= q["stocks"] <= 3

@@ -214,12 +214,21 @@ class VolatilityComparison(Analysis):
                              "pooled_rel_change": float(pooled[loss].loc[name, "loss"] / pooled[loss].loc[self.baseline, "loss"] - 1)}
             dm[name] = rec
         # model confidence set on the per-date mean QLIKE
-        by_date = pd.DataFrame({k: np.nanmean(np.where(common, qlike_losses(y, v), np.nan), axis=1) for k, v in var.items()})
+        with np.errstate(invalid="ignore"):
+            by_date = pd.DataFrame({k: np.nanmean(np.where(common, qlike_losses(y, v), np.nan), axis=1)
+                                    for k, v in var.items()})
+        by_date.columns = pd.Index([str(c) for c in by_date.columns], dtype=object)
+        # arch's MCS cannot break an exact tie between two loss series: test one of each identical group
+        twins = by_date.T.duplicated()
+        mcs_out: dict[str, Any] = {}
         try:
-            mcs = model_confidence_set(by_date, size=float(self.mcs_size), reps=500, seed=0)
+            mcs = model_confidence_set(by_date.loc[:, ~twins.to_numpy()], size=float(self.mcs_size), reps=500, seed=0)
             mcs_out = {k: {"pvalue": float(r.pvalue), "included": bool(r.included)} for k, r in mcs.iterrows()}
-        except DataError as exc:
-            mcs_out = {"error": str(exc)}
+            for name in by_date.columns[twins.to_numpy()]:
+                same = next(c for c in mcs_out if by_date[c].equals(by_date[name]))
+                mcs_out[name] = {**mcs_out[same], "identical_to": same}
+        except (DataError, IndexError, ValueError) as exc:
+            mcs_out = {"error": f"{type(exc).__name__}: {exc}"}
         # VaR backtests
         levels = [0.90, 0.95, 0.99] if self.var_levels is None else self.var_levels
         var_bt: dict[str, dict[str, Any]] = {}
