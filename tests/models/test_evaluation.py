@@ -92,23 +92,31 @@ def test_evaluate_forecast_frame_reuses_factor_metrics(cn_panel: Panel) -> None:
     assert report.summary["n_dates"] == len(dates)
     assert {"ic", "quantiles"} <= set(report.tables)
     json.dumps(report.to_dict())
+    lagged = evaluate_forecast_frame(fc.to_frame(), cn_panel, 5, kind="score", price_field="open", entry_lag=1)
+    fwd_open = factors.forward_returns(cn_panel["open"], 5)[rows + 1]
+    ric_open = factors.information_coefficient(fc.mean, fwd_open, method="spearman")
+    assert lagged.summary["rank_ic_mean"] == pytest.approx(float(ric_open.mean()))
     vol = RealisedVolForecaster(window=20, horizon=5).fit(cn_panel, dates[0]).predict(cn_panel, dates)
     vrep = evaluate_forecast_frame(vol.to_frame(), cn_panel, 5, kind="volatility")
     assert vrep.summary["qlike"] is not None and vrep.summary["qlike"] > 0
 
 
 def test_out_of_sample_lightgbm_forecasts_are_scored(cn_panel: Panel) -> None:
-    """The lead's hook: stitched ForecastStrategy forecasts -> IC / rank IC / spreads."""
+    """The lead's hook: stitched ForecastStrategy forecasts over walk-forward folds -> IC / spreads."""
     from alphalab.models import ForecastStrategy, TopK
+    from alphalab.models.oos import walk_forward_forecasts
+    from alphalab.validation.splits import WalkForward
 
     s = ForecastStrategy(LightGBMForecaster(horizon=5, features=["ROC5", "ROC20", "STD20", "KMID"], n_estimators=20,
                                             num_leaves=8, min_child_samples=50, random_state=0), TopK(k=5))
-    frames = []
-    for lo, hi in ((250, 350), (350, 450)):  # two folds, stitched like the runner does
-        f = s.clone().fit(cn_panel, cn_panel.dates[lo])
-        f.decide(cn_panel, cn_panel.dates[lo + 1 : hi : 5])
-        frames.append(f.forecasts_)
-    report = evaluate_forecast_frame(pd.concat(frames, ignore_index=True), cn_panel, 5, kind="score")
-    assert report.summary["n_dates"] == 40
-    assert -1 <= report.summary["rank_ic_mean"] <= 1
-    assert "long_short_mean" in report.summary
+    frame = walk_forward_forecasts(s, cn_panel, WalkForward("1y", "6m", "expanding", 5, 0), "weekly")
+    assert frame["fold"].nunique() == 2 and not frame.duplicated(["date", "ticker"]).any()
+    first_test = frame.loc[frame["fold"] == 0, "date"].min()
+    assert first_test > cn_panel.dates[240]  # nothing out-of-sample inside the first training year
+    report = evaluate_forecast_frame(frame, cn_panel, 5, kind="score")
+    rows = cn_panel.dates.get_indexer(pd.DatetimeIndex(frame["date"].unique()))
+    # dates whose 5-bar label window runs past the panel end cannot be scored
+    assert report.summary["n_dates"] == int((rows + 5 <= cn_panel.n_dates - 1).sum())
+    assert -1 <= report.summary["rank_ic_mean"] <= 1 and "long_short_mean" in report.summary
+    again = walk_forward_forecasts(s, cn_panel, WalkForward("1y", "6m", "expanding", 5, 0), "weekly")
+    pd.testing.assert_frame_equal(frame, again)  # deterministic

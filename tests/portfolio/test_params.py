@@ -58,3 +58,19 @@ def test_deep_params_and_nested_routing() -> None:
         s.clone().set_params(forecaster__lookback=-1)
     with pytest.raises(ConfigError, match="no parameter 'nope'"):
         s.set_params(nope=1)
+
+
+def test_skfolio_baselines_expose_json_diagnostics() -> None:
+    import json
+
+    import pandas as pd
+
+    from alphalab.data.panel import Panel
+
+    rng = np.random.default_rng(0)
+    close = 100 * np.cumprod(1 + rng.normal(0, 0.01, size=(80, 4)), axis=0)
+    p = Panel({"close": close}, pd.bdate_range("2020-01-01", periods=80), list("ABCD"))
+    s = MeanVariance(window=30, target_return=50.0)  # unreachable: every date falls back
+    s.fit(p).decide(p, p.dates[40:45])
+    assert s.diagnostics_["fallbacks"] == [str(d.date()) for d in p.dates[40:45]]
+    json.dumps(s.diagnostics_)

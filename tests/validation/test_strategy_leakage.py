@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import alphalab.models  # registers the forecast kind
 import alphalab.portfolio  # noqa: F401 - registers the baselines
 from alphalab import Panel
 from alphalab.backtest import rebalance_mask
@@ -30,6 +31,9 @@ EXAMPLE_PARAMS: dict[str, dict[str, Any]] = {
     "risk_parity": {"window": 60},
     "hrp": {"window": 60},
     "momentum_topk": {"k": 4, "lookback": 60, "skip": 5},
+    "forecast": {"forecaster": {"kind": "momentum", "params": {"lookback": 60, "skip": 5}},
+                 "allocator": {"kind": "topk", "params": {"k": 4}},
+                 "overlays": [{"kind": "trailing_stop", "params": {"drawdown": 0.15}}]},
 }
 ENGINE = EngineSettings(market="us", rebalance="monthly", execution="next_open")
 SPLITS = WalkForward(train=250, test=125)

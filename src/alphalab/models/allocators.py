@@ -150,19 +150,45 @@ class TopK(Allocator):
     weighting : {"equal", "score"}, default "equal"
         ``score``: weights proportional to the positive part of the forecast
         among the selected (equal when none is positive).
+    buffer : int, default 0
+        Turnover hysteresis: an asset held at the previous date (the previous
+        row of this call, or ``previous_weights`` for the first) stays while it
+        ranks within the top ``k + buffer``; the free slots go to the best
+        ranked others. 0: the plain top ``k`` at every date.
     """
 
     accepts = ("return", "score", "probabilities")
 
-    def __init__(self, k: int = 30, weighting: str = "equal") -> None:
+    def __init__(self, k: int = 30, weighting: str = "equal", buffer: int = 0) -> None:
         _int("k", k, 1)
+        _int("buffer", buffer, 0)
         if weighting not in ("equal", "score"):
             raise ConfigError(f"weighting must be 'equal' or 'score', got {weighting!r}")
         self.k = k
         self.weighting = weighting
+        self.buffer = buffer
+
+    def allocate(self, forecast: Forecast, panel: Panel, previous_weights: np.ndarray | None = None) -> np.ndarray:
+        self._held = None if previous_weights is None else np.nan_to_num(np.asarray(previous_weights)) > 0
+        return super().allocate(forecast, panel, previous_weights)
+
+    def _select(self, score: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+        k = int(self.k)
+        held = getattr(self, "_held", None)
+        if not self.buffer or held is None:
+            return _top(score, eligible, k)
+        band = np.zeros(eligible.shape, dtype=bool)
+        band[_top(score, eligible, k + int(self.buffer))] = True
+        keep = np.flatnonzero(held & band)
+        keep = keep[np.argsort(-score[keep], kind="stable")][:k]
+        rest = eligible.copy()
+        rest[keep] = False
+        return np.concatenate([keep, _top(score, rest, k - len(keep))])
 
     def _row(self, forecast: Forecast, j: int, panel: Panel, row: int, eligible: np.ndarray) -> np.ndarray:
-        top = _top(forecast.mean[j], eligible, int(self.k))
+        top = self._select(forecast.mean[j], eligible)
+        self._held = np.zeros(forecast.shape[1], dtype=bool)
+        self._held[top] = True
         w = np.zeros(forecast.shape[1])
         raw = np.ones(len(top))
         if self.weighting == "score":

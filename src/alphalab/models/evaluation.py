@@ -287,7 +287,8 @@ class ForecastReport:
 
 
 def evaluate_forecast_frame(forecasts: pd.DataFrame, panel: Panel, horizon: int, *, kind: str = "return",
-                            n_quantiles: int = 5, column: str = "mean") -> ForecastReport:
+                            n_quantiles: int = 5, column: str = "mean", price_field: str = "close",
+                            entry_lag: int = 0) -> ForecastReport:
     """Score stitched long forecasts against targets realised in ``panel``.
 
     Parameters
@@ -304,6 +305,12 @@ def evaluate_forecast_frame(forecasts: pd.DataFrame, panel: Panel, horizon: int,
         ``return`` also MSE, MAE, R² and out-of-sample R² against a zero
         forecast). ``volatility``: MSE and MAE of volatility, QLIKE of the
         variance, R², against the realised volatility per bar.
+    price_field : str
+        Price the realised return is read from (``open`` with ``entry_lag=1``
+        gives the return a next-open execution can actually earn).
+    entry_lag : int
+        Bars between the forecast and the entry price: the target of a
+        forecast at ``t`` is ``price[t + lag + h] / price[t + lag] - 1``.
     """
     missing = {"date", "ticker", column} - set(forecasts.columns)
     if missing:
@@ -321,11 +328,17 @@ def evaluate_forecast_frame(forecasts: pd.DataFrame, panel: Panel, horizon: int,
     if (rows < 0).any():
         raise DataError(f"forecast date {dates[rows < 0][0].date()} is not a date of the panel")
     signal = wide.reindex(columns=panel.assets).to_numpy(np.float64)
-    label = make_label(panel, "volatility" if kind == "volatility" else "return", int(horizon))
-    realised = label.values[rows]
+    if isinstance(entry_lag, bool) or not isinstance(entry_lag, int) or entry_lag < 0:
+        raise ConfigError(f"entry_lag must be an integer >= 0, got {entry_lag!r}")
+    label = make_label(panel, "volatility" if kind == "volatility" else "return", int(horizon), field=price_field)
+    shifted = rows + entry_lag
+    realised = np.full(signal.shape, np.nan)
+    inside = shifted < panel.n_dates
+    realised[inside] = label.values[shifted[inside]]
     n_years = max((dates[-1] - dates[0]).days / 365.25, 1e-9) if len(dates) > 1 else 1.0
     ppy = len(dates) / n_years
-    summary: dict[str, Any] = {"kind": kind, "horizon": int(horizon), "n_forecasts": int(np.isfinite(signal).sum()),
+    summary: dict[str, Any] = {"kind": kind, "horizon": int(horizon), "price_field": price_field,
+                               "entry_lag": int(entry_lag), "n_forecasts": int(np.isfinite(signal).sum()),
                                "n_scored": int((np.isfinite(signal) & np.isfinite(realised)).sum())}
     tables: dict[str, pd.DataFrame] = {}
     if kind in ("return", "score"):

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from alphalab.data.panel import Panel
-from alphalab.errors import ConfigError
+from alphalab.errors import ConfigError, DataError
 from alphalab.models.allocators import _int, _num
 from alphalab.portfolio.base import decision_rows
 from alphalab.portfolio.params import Parametrised
@@ -57,6 +57,14 @@ class Overlay(Parametrised, ABC):
     @abstractmethod
     def apply(self, weights: np.ndarray, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
         """Adjusted weights, shape ``(len(dates), n_assets)``; see the module docstring."""
+
+
+def _copy(weights: np.ndarray, panel: Panel, dates: pd.DatetimeIndex, kind: str) -> np.ndarray:
+    """A float copy of ``weights`` after checking it is ``(len(dates), n_assets)``."""
+    out = np.array(weights, dtype=np.float64, copy=True)
+    if out.shape != (len(dates), panel.n_assets):
+        raise DataError(f"{kind}: weights of shape {out.shape} for {len(dates)} dates x {panel.n_assets} assets")
+    return out
 
 
 OVERLAYS: dict[str, type[Overlay]] = {}
@@ -93,7 +101,7 @@ class TrailingStop(Overlay):
         self.window = window
 
     def apply(self, weights: np.ndarray, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
-        out = np.array(weights, dtype=np.float64, copy=True)
+        out = _copy(weights, panel, dates, "trailing_stop")
         close = panel["close"]
         for j, row in enumerate(decision_rows(panel, dates)):
             lo = max(0, int(row) - int(self.window) + 1)
@@ -129,7 +137,7 @@ class DrawdownHalt(Overlay):
         self.cooldown = cooldown
 
     def apply(self, weights: np.ndarray, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
-        out = np.array(weights, dtype=np.float64, copy=True)
+        out = _copy(weights, panel, dates, "drawdown_halt")
         rows = decision_rows(panel, dates)
         order = np.argsort(rows, kind="stable")
         close = panel["close"]
@@ -204,7 +212,7 @@ class MarketHalt(Overlay):
         return out
 
     def apply(self, weights: np.ndarray, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
-        out = np.array(weights, dtype=np.float64, copy=True)
+        out = _copy(weights, panel, dates, "market_halt")
         mkt = self.market_returns(panel)
         trigger = np.where(np.isfinite(mkt), mkt <= -float(self.drop), False)
         # halted at row r when a trigger fired in rows r - cooldown .. r (causal)
@@ -240,7 +248,7 @@ class VolScaling(Overlay):
         self.periods_per_year = periods_per_year
 
     def apply(self, weights: np.ndarray, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
-        out = np.array(weights, dtype=np.float64, copy=True)
+        out = _copy(weights, panel, dates, "vol_scaling")
         close = panel["close"]
         w = int(self.window)
         for j, row in enumerate(decision_rows(panel, dates)):

@@ -349,7 +349,13 @@ class _SkfolioWindowed(_Windowed):
 
     def decide(self, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
         self.fallbacks_: list[pd.Timestamp] = []
-        return super().decide(panel, dates)
+        out = super().decide(panel, dates)
+        # the runner's diagnostics convention: JSON-able, solver fallbacks by ISO date
+        self.diagnostics_ = {
+            "fallbacks": [str(d.date()) for d in self.fallbacks_],
+            "n_decisions": len(dates),
+        }
+        return out
 
     def _weights(self, rets: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
         model = self._estimator(dates)
