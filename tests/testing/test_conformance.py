@@ -40,7 +40,15 @@ STRATEGY_EXAMPLES = {
         "overlays": [{"kind": "trailing_stop"}, {"kind": "market_halt", "params": {"drop": 0.04}}],
     },
 }
-FORECASTER_EXAMPLES = {"lightgbm": LGBM}
+_TINY_NET = {"hidden": 3, "epochs": 2, "lookback": 15, "max_samples": 600}
+FORECASTER_EXAMPLES = {
+    "lightgbm": LGBM,
+    # the volatility lab: tiny nets and sparse GARCH refits keep the leakage trials fast
+    "garch": {"refit_every": 10, "method": "newton"},
+    "ginn": {"inputs": ["returns", "garch"], **_TINY_NET},
+    "deepar": _TINY_NET,
+    "lgbm_vol": {"n_estimators": 10, "min_child_samples": 20},
+}
 
 
 @pytest.fixture(scope="module")

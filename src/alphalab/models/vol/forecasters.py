@@ -179,6 +179,9 @@ class GarchForecaster(_VolBase):
                     continue
                 if params is None or p - fitted_at >= int(self.refit_every):
                     lo = 0 if self.window is None else max(0, p + 1 - int(self.window))
+                    if not np.var(y_all[lo : p + 1]) > 1e-12:
+                        params = None  # a flat (suspended) window: no forecast
+                        continue
                     res = arch_model(y_all[lo : p + 1], **kw).fit(disp="off", show_warning=False)
                     n_fits += 1
                     fitted_at = p

@@ -134,6 +134,10 @@ def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int |
         if theta is None or p - fitted_at >= refit_every:
             lo_fit = 0 if window is None else max(0, p + 1 - window)
             y = y_all[lo_fit : p + 1]
+            if not np.var(y) > 1e-12:
+                # a suspended stock's flat window: no variance to model, no forecast (and no fit)
+                theta = None
+                continue
             fit = _fit(y, spec, prev, method)
             res.n_fits += 1
             res.n_failed += int(not fit.converged)
