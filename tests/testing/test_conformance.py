@@ -48,7 +48,17 @@ STRATEGY_EXAMPLES = {
 # so their examples use every tradable name (the cap universe has its own tests)
 SMALLCAP_LSTM = {"n_stocks": None, "min_listing_days": 0, "window": 60, "hidden": 2, "epochs": 5}
 SMALLCAP_UNIVERSE = {"n_stocks": None, "min_listing_days": 0, "window": 60}
-FORECASTER_EXAMPLES = {"lightgbm": LGBM, "smallcap_lstm": SMALLCAP_LSTM, "smallcap_universe": SMALLCAP_UNIVERSE}
+_TINY_NET = {"hidden": 3, "epochs": 2, "lookback": 15, "max_samples": 600}
+FORECASTER_EXAMPLES = {
+    "lightgbm": LGBM,
+    "smallcap_lstm": SMALLCAP_LSTM,
+    "smallcap_universe": SMALLCAP_UNIVERSE,
+    # the volatility lab: tiny nets and sparse GARCH refits keep the leakage trials fast
+    "garch": {"refit_every": 10, "method": "newton"},
+    "ginn": {"inputs": ["returns", "garch"], **_TINY_NET},
+    "deepar": _TINY_NET,
+    "lgbm_vol": {"n_estimators": 10, "min_child_samples": 20},
+}
 
 
 @pytest.fixture(scope="module")

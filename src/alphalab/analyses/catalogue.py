@@ -5,4 +5,5 @@ from alphalab.analyses import (
     deep_portfolio,  # noqa: F401
     forecast_evaluation,  # noqa: F401
     smallcap,  # noqa: F401
+    volatility,  # noqa: F401
 )

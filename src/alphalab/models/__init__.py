@@ -45,6 +45,8 @@ from alphalab.models.smallcap import (
     ThresholdSteps,
 )
 from alphalab.models.strategy import ForecastStrategy
+from alphalab.models.vol import forecasters as _vol_forecasters  # noqa: F401 - registers garch, har, ewma
+from alphalab.models.vol import learners as _vol_learners  # noqa: F401 - registers the volatility learners
 from alphalab.models.vol_scaling import EwmVolScaling, VolScaled
 
 __all__ = [

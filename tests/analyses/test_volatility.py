@@ -1,0 +1,54 @@
+"""The ``volatility`` analysis on a small real TWSE panel (rule-based forecasters, fast)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from alphalab.analyses import AnalysisContext, make_analysis
+from alphalab.analyses.volatility import VolatilityComparison
+from alphalab.errors import ConfigError
+from alphalab.models import ForecastStrategy
+from alphalab.models.allocators import InverseVariance
+from alphalab.models.vol.forecasters import EWMAForecaster, GarchForecaster, HARForecaster
+from tests.models.vol.conftest import tw_small_panel
+
+
+def _ctx(tmp_path, strategies):
+    panel = tw_small_panel(3, "2012-01-01", "2013-10-31")
+    eval_dates = panel.dates[-90:-1]
+    result = SimpleNamespace(returns=pd.Series(0.0, index=eval_dates))  # the analysis reads the evaluated dates
+    return AnalysisContext(config=None, panel=panel, results={"garch": result}, strategies=strategies,
+                           out_dir=tmp_path)
+
+
+def test_volatility_analysis_end_to_end(tmp_path) -> None:
+    strategies = {
+        "garch": ForecastStrategy(GarchForecaster(refit_every=5, method="newton"), InverseVariance()),
+        "ewma": ForecastStrategy(EWMAForecaster(), InverseVariance()),
+        "har": ForecastStrategy(HARForecaster(min_rows=50), InverseVariance()),
+        "ewma_twin": ForecastStrategy(EWMAForecaster(), InverseVariance()),  # an exact tie for the MCS
+    }
+    analysis = make_analysis("volatility", {"refit": 30, "plot_assets": 1})
+    summary = analysis.run(_ctx(tmp_path, strategies))
+    assert summary["n_stocks"] == 3 and summary["n_dates"] == 89
+    assert set(summary["dm"]) == {"ewma", "har", "ewma_twin"}
+    assert summary["mcs"]["ewma_twin"]["identical_to"] == "ewma"
+    assert summary["mcs"]["ewma_twin"]["pvalue"] == summary["mcs"]["ewma"]["pvalue"]
+    for rec in summary["dm"].values():
+        q = rec["qlike"]
+        assert 0 <= q["sig_better"] + q["sig_worse"] <= q["stocks"] <= 3
+    assert summary["headline"][-1].startswith("Models that beat garch")
+    assert set(summary["var_backtests"]["garch"]) == {"0.9", "0.95", "0.99"}
+    assert summary["fits"]["garch"]["garch_fits"] > 0
+    assert (tmp_path / "per_stock_qlike.csv").exists() and (tmp_path / "heatmap_qlike.png").exists()
+    html = VolatilityComparison.render(summary, tmp_path)
+    assert "Diebold-Mariano" in html and "data:image/png;base64" in html
+
+
+def test_volatility_analysis_needs_its_baseline(tmp_path) -> None:
+    strategies = {"ewma": ForecastStrategy(EWMAForecaster(), InverseVariance())}
+    with pytest.raises(ConfigError, match="baseline 'garch'"):
+        make_analysis("volatility", {}).run(_ctx(tmp_path, strategies))

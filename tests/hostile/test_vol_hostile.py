@@ -1,0 +1,64 @@
+"""Hostile volatility-lab study keys: forecaster params and the ``volatility`` analysis."""
+
+from __future__ import annotations
+
+import pytest
+
+from alphalab.config import StudyConfig
+from alphalab.errors import ConfigError
+
+BASE = {"name": "vol", "data": {"dataset": "sp500_20", "market": "us"}}
+
+
+def _strategy(kind: str, params: dict) -> dict:
+    return {"name": "s", "kind": "forecast",
+            "params": {"forecaster": {"kind": kind, "params": params}, "allocator": {"kind": "inverse_variance"}}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "match"),
+    [
+        ("garch", {"vol": "figarch"}, "vol must be one of"),
+        ("garch", {"dist": "skewt"}, "dist must be one of"),
+        ("garch", {"vol": "egarch"}, "engine: arch for egarch"),
+        ("garch", {"window": 10}, "window must be an integer >= 30"),
+        ("garch", {"refit_every": 0}, "refit_every must be an integer >= 1"),
+        ("garch", {"method": "bfgs"}, "method must be one of"),
+        ("garch", {"windw": 90}, r"no parameter\(s\) \['windw'\]"),
+        ("har", {"proxy": "vix"}, "proxy must be one of"),
+        ("har", {"lags": "1,5,22"}, "lags must be a non-empty list"),
+        ("har", {"lags": [1, 0]}, r"lags\[\] must be an integer >= 1"),
+        ("har", {"log": "yes"}, "log must be true or false"),
+        ("ewma", {"lam": 1.5}, r"lam must lie in \(0, 1\)"),
+        ("ginn", {"lam": 2}, r"lam must be a number in \[0.0, 1.0\]"),
+        ("ginn", {"inputs": ["returns", "vix"]}, r"unknown input\(s\) \['vix'\]"),
+        ("ginn", {"inputs": "returns"}, "inputs must be a non-empty list"),
+        ("ginn", {"revin": 1}, "revin must be true or false"),
+        ("ginn", {"hidden": 0}, "hidden must be an integer >= 1"),
+        ("deepar", {"likelihood": "poisson"}, "likelihood must be 'gaussian' or 't'"),
+        ("deepar", {"levels": [0.5, 1.2]}, r"levels must be a list of numbers in \(0, 1\)"),
+        ("lgbm_vol", {"n_lags": 0}, "n_lags must be an integer >= 1"),
+    ],
+)
+def test_bad_forecaster_params(kind: str, params: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        StudyConfig.from_dict({**BASE, "strategies": [_strategy(kind, params)]})
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"target": "vix"}, "target must be one of"),
+        ({"refit": 2}, "refit must be an integer >= 5"),
+        ({"seeds": []}, "seeds must be a non-empty list"),
+        ({"seeds": [-1]}, "seeds must be a non-empty list"),
+        ({"var_levels": [0.4]}, r"var_levels must be a list of numbers in \(0.5, 1\)"),
+        ({"dm_level": 1.5}, r"dm_level must lie in \(0, 1\)"),
+        ({"models": "garch"}, "models must be a list"),
+        ({"plot_assets": -1}, "plot_assets must be an integer >= 0"),
+    ],
+)
+def test_bad_volatility_analysis(params: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        StudyConfig.from_dict({**BASE, "strategies": [{"name": "ew", "kind": "equal_weight"}],
+                               "analyses": [{"name": "v", "kind": "volatility", "params": params}]})
