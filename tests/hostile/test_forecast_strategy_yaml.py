@@ -67,7 +67,7 @@ def test_the_valid_spec_builds_nested_parts() -> None:
         (["overlays"], {"kind": "market_halt"}, r"overlays must be a list"),
         (["overlays", 0, "kind"], "stop_loss", r"overlays\[0\]\.kind: unknown overlay kind 'stop_loss'"),
         (["overlays", 0, "params", "drop"], 1.5, r"overlays\[0\]\.params: drop must be a finite number"),
-        (["overlays", 0, "params", "drop"], float("nan"), r"overlays\[0\]\.params: drop"),
+        (["overlays", 0, "params", "drop"], float("nan"), r"overlays\[0\]\.params\.drop: must be a finite"),
         (["allocator"], _DELETE, r"kind 'forecast' needs params 'forecaster' and 'allocator'"),
         (["random_state"], "seven", r"random_state must be an integer or None"),
     ],
