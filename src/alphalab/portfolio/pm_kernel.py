@@ -28,7 +28,7 @@ import numpy as np
 
 from alphalab.portfolio.pm_config import CFG
 
-__all__ = ["EVENTS", "N_SIG", "SIG", "pm_run", "pm_search_stateful", "pm_search_stateless"]
+__all__ = ["EVENTS", "N_SIG", "SIG", "pm_run", "pm_search_stateful", "pm_search_stateless", "pm_stateless_trades"]
 
 SIG: dict[str, int] = {name: i for i, name in enumerate((
     "p_long", "p_short", "p_entry_long", "p_entry_short", "edge_long", "edge_short",
@@ -287,6 +287,22 @@ def pm_search_stateful(sig, cfgs, half_cost):
     return out, bar_ret
 
 
+@nb.njit(cache=True, inline="always")
+def _stateless_pick(sig, real_long, real_short, t, j, d, mg, en, ed, mr, pr, allow_short):
+    """The realised edge of sample (t, j) when it passes candidate thresholds, else NaN."""
+    pl, ps = sig[0, t, j], sig[1, t, j]
+    if pl >= ps:
+        p_side, p_opp, p_in, edge, risk, real = pl, ps, sig[2, t, j], sig[4, t, j], sig[7, t, j], real_long[t, j]
+    else:
+        if not allow_short:
+            return np.nan
+        p_side, p_opp, p_in, edge, risk, real = ps, pl, sig[3, t, j], sig[5, t, j], sig[8, t, j], real_short[t, j]
+    if (p_side >= d and p_side - p_opp >= mg and p_in >= en and edge >= ed
+            and sig[6, t, j] <= mr and risk <= pr):
+        return real
+    return np.nan
+
+
 @nb.njit(cache=True)
 def pm_search_stateless(sig, real_long, real_short, thr, allow_short):
     """The founding simulation: every passing sample is an independent trade.
@@ -301,28 +317,39 @@ def pm_search_stateless(sig, real_long, real_short, thr, allow_short):
     -------
     metrics : ndarray, shape ``(n_candidates, 4)``
         trades, wins, total edge, max drawdown (bps).
+    bar_edges : ndarray, shape ``(n_bars, n_candidates)``
+        Sum of the passing samples' edges per bar (bps), for DSR / PBO.
     """
     n, a = sig.shape[1], sig.shape[2]
     m = thr.shape[0]
     out = np.zeros((m, 4))
+    bar = np.zeros((n, m))
     edges = np.empty(n * a)
     for c in range(m):
         d, mg, en, ed, mr, pr = thr[c, 0], thr[c, 1], thr[c, 2], thr[c, 3], thr[c, 4], thr[c, 5]
         k = 0
         for t in range(n):
             for j in range(a):
-                pl, ps = sig[0, t, j], sig[1, t, j]
-                if pl >= ps:
-                    p_side, p_opp, p_in, edge, risk, real = pl, ps, sig[2, t, j], sig[4, t, j], sig[7, t, j], real_long[t, j]
-                else:
-                    if not allow_short:
-                        continue
-                    p_side, p_opp, p_in, edge, risk, real = ps, pl, sig[3, t, j], sig[5, t, j], sig[8, t, j], real_short[t, j]
-                if real != real:
-                    continue
-                if (p_side >= d and p_side - p_opp >= mg and p_in >= en and edge >= ed
-                        and sig[6, t, j] <= mr and risk <= pr):
+                real = _stateless_pick(sig, real_long, real_short, t, j, d, mg, en, ed, mr, pr, allow_short)
+                if real == real:
                     edges[k] = real
                     k += 1
+                    bar[t, c] += real
         _trade_metrics(edges, k, out, c)
-    return out
+    return out, bar
+
+
+@nb.njit(cache=True)
+def pm_stateless_trades(sig, real_long, real_short, thr_row, allow_short):
+    """Flat sample indices (``t * n_assets + j``) of one candidate's trades, in visiting order."""
+    n, a = sig.shape[1], sig.shape[2]
+    d, mg, en, ed, mr, pr = thr_row[0], thr_row[1], thr_row[2], thr_row[3], thr_row[4], thr_row[5]
+    idx = np.empty(n * a, dtype=np.int64)
+    k = 0
+    for t in range(n):
+        for j in range(a):
+            real = _stateless_pick(sig, real_long, real_short, t, j, d, mg, en, ed, mr, pr, allow_short)
+            if real == real:
+                idx[k] = t * a + j
+                k += 1
+    return idx[:k]
