@@ -70,16 +70,17 @@ def _size(cfg, edge, risk, p_side, liq):
 
 @nb.njit(cache=True)
 def _step(sig, cfg, st, t, j):
-    """Advance asset ``j`` to bar ``t``; returns the event code (weight in ``st[j, _W]``)."""
-    pl, ps = sig[0, t, j], sig[1, t, j]
-    px = sig[10, t, j]
+    """Advance asset ``j`` to bar ``t`` given the bar-major signals ``sig`` (shape ``(n_bars, n_assets, N_SIG)``);
+    returns the event code (the new weight is ``st[j, _W]``)."""
+    pl, ps = sig[t, j, 0], sig[t, j, 1]
+    px = sig[t, j, 10]
     side = st[j, _SIDE]
     if side != 0.0:
         st[j, _HELD] += 1.0
         if side > 0:
-            p_side, p_opp, p_in, edge, risk = pl, ps, sig[2, t, j], sig[4, t, j], sig[7, t, j]
+            p_side, p_opp, p_in, edge, risk = pl, ps, sig[t, j, 2], sig[t, j, 4], sig[t, j, 7]
         else:
-            p_side, p_opp, p_in, edge, risk = ps, pl, sig[3, t, j], sig[5, t, j], sig[8, t, j]
+            p_side, p_opp, p_in, edge, risk = ps, pl, sig[t, j, 3], sig[t, j, 5], sig[t, j, 8]
         reason = 0
         if not (px > 0.0):
             reason = 16
@@ -95,7 +96,7 @@ def _step(sig, cfg, st, t, j):
                 reason = 13
             elif edge < cfg[_X_EDGE]:
                 reason = 14
-            elif sig[6, t, j] >= cfg[_X_MR]:
+            elif sig[t, j, 6] >= cfg[_X_MR]:
                 reason = 15
         if reason != 0:
             st[j, _SIDE] = 0.0
@@ -108,7 +109,7 @@ def _step(sig, cfg, st, t, j):
             return 3
         if (st[j, _ADDS] < cfg[_A_MAX] and t - st[j, _LAST_IN] >= cfg[_A_COOL] and edge >= cfg[_A_EDGE]
                 and p_in >= cfg[_A_CONT] and p_side >= cfg[_E_DIR]):
-            inc, cap = _size(cfg, edge, risk, p_side, sig[9, t, j])
+            inc, cap = _size(cfg, edge, risk, p_side, sig[t, j, 9])
             cur = abs(st[j, _W])
             new = min(cur + inc, cap)
             if new > cur + 1e-12:
@@ -123,14 +124,14 @@ def _step(sig, cfg, st, t, j):
     if not (px > 0.0):
         return 0
     if pl >= ps:
-        side, p_side, p_opp, p_in, edge, risk = 1.0, pl, ps, sig[2, t, j], sig[4, t, j], sig[7, t, j]
+        side, p_side, p_opp, p_in, edge, risk = 1.0, pl, ps, sig[t, j, 2], sig[t, j, 4], sig[t, j, 7]
     else:
-        side, p_side, p_opp, p_in, edge, risk = -1.0, ps, pl, sig[3, t, j], sig[5, t, j], sig[8, t, j]
+        side, p_side, p_opp, p_in, edge, risk = -1.0, ps, pl, sig[t, j, 3], sig[t, j, 5], sig[t, j, 8]
     if side < 0 and cfg[_S_SHORT] == 0.0:
         return 0
     if (p_side >= cfg[_E_DIR] and p_side - p_opp >= cfg[_E_MARGIN] and p_in >= cfg[_E_ENTRY]
-            and edge >= cfg[_E_EDGE] and sig[6, t, j] <= cfg[_E_MR] and risk <= cfg[_E_PR]):
-        size, _cap = _size(cfg, edge, risk, p_side, sig[9, t, j])
+            and edge >= cfg[_E_EDGE] and sig[t, j, 6] <= cfg[_E_MR] and risk <= cfg[_E_PR]):
+        size, _cap = _size(cfg, edge, risk, p_side, sig[t, j, 9])
         if size > 0.0:
             st[j, _SIDE] = side
             st[j, _W] = side * size
@@ -159,8 +160,14 @@ def _gross_scale(row, cap):
     return cap / g if g > cap else 1.0
 
 
-@nb.njit(cache=True)
 def pm_run(sig, cfg):
+    """Run the machine over every bar (see :func:`_pm_run`); ``sig`` shape ``(N_SIG, n_bars, n_assets)``."""
+    return _pm_run(np.ascontiguousarray(np.asarray(sig, dtype=np.float64).transpose(1, 2, 0)),
+                   np.asarray(cfg, dtype=np.float64))
+
+
+@nb.njit(cache=True)
+def _pm_run(sig, cfg):
     """Run the machine over every bar.
 
     Returns
@@ -170,7 +177,7 @@ def pm_run(sig, cfg):
     event : ndarray of int8, shape ``(n_bars, n_assets)``
         :data:`EVENTS` codes.
     """
-    n, a = sig.shape[1], sig.shape[2]
+    n, a = sig.shape[0], sig.shape[1]
     st = _new_state(a)
     target = np.zeros((n, a))
     event = np.zeros((n, a), dtype=np.int8)
@@ -223,13 +230,44 @@ def _trade_metrics(edges, k, out, c):
     out[c, 3] = mdd
 
 
-@nb.njit(cache=True)
 def pm_search_stateful(sig, cfgs, half_cost):
+    """Every candidate through the state machine (see :func:`_pm_search_stateful`)."""
+    sig = np.asarray(sig, dtype=np.float64)
+    cfgs = np.ascontiguousarray(cfgs, dtype=np.float64)
+    return _pm_search_stateful(np.ascontiguousarray(sig.transpose(1, 2, 0)), cfgs, float(half_cost),
+                               _eligible(sig, cfgs))
+
+
+def _eligible(sig, cfgs):
+    """Cells where at least one candidate could open (the loosest entry thresholds pass).
+
+    A flat asset on any other cell does nothing for every candidate, so the search
+    skips it without reading its signals; results are unchanged (the exact check runs
+    on eligible cells).
+    """
+    lo = cfgs.min(axis=0)
+    hi = cfgs.max(axis=0)
+    pl, ps = sig[SIG["p_long"]], sig[SIG["p_short"]]
+    long = pl >= ps
+    p_side = np.where(long, pl, ps)
+    with np.errstate(invalid="ignore"):
+        ok = ((p_side >= lo[_E_DIR]) & (p_side - np.where(long, ps, pl) >= lo[_E_MARGIN])
+              & (np.where(long, sig[SIG["p_entry_long"]], sig[SIG["p_entry_short"]]) >= lo[_E_ENTRY])
+              & (np.where(long, sig[SIG["edge_long"]], sig[SIG["edge_short"]]) >= lo[_E_EDGE])
+              & (sig[SIG["risk_market"]] <= hi[_E_MR])
+              & (np.where(long, sig[SIG["risk_long"]], sig[SIG["risk_short"]]) <= hi[_E_PR])
+              & (sig[SIG["price"]] > 0) & (long | (hi[_S_SHORT] != 0.0)))
+    return np.ascontiguousarray(ok)
+
+
+@nb.njit(cache=True)
+def _pm_search_stateful(sig, cfgs, half_cost, elig):
     """Every candidate through the state machine.
 
     Parameters
     ----------
-    sig : ndarray, shape ``(N_SIG, n_bars, n_assets)``
+    sig : ndarray, shape ``(n_bars, n_assets, N_SIG)``
+        Bar-major layout (the wrapper transposes), so one cell's signals are contiguous.
     cfgs : ndarray, shape ``(n_candidates, len(CFG))``
     half_cost : float
         Cost in bps per unit of traded weight (half a round trip).
@@ -241,7 +279,7 @@ def pm_search_stateful(sig, cfgs, half_cost):
     bar_returns : ndarray, shape ``(n_bars, n_candidates)``
         Portfolio return per bar (weights x ``ret`` minus costs), for PBO.
     """
-    n, a = sig.shape[1], sig.shape[2]
+    n, a = sig.shape[0], sig.shape[1]
     m = cfgs.shape[0]
     out = np.zeros((m, 4))
     bar_ret = np.zeros((n, m))
@@ -254,20 +292,24 @@ def pm_search_stateful(sig, cfgs, half_cost):
         w[:] = 0.0
         k = 0
         for t in range(n):
+            g = 0.0
             for j in range(a):
-                if t == n - 1 and st[j, _SIDE] != 0.0:
+                if st[j, _SIDE] == 0.0:
+                    if elig[t, j]:
+                        _step(sig, cfg, st, t, j)
+                elif t == n - 1:
                     st[j, _SIDE] = 0.0
                     st[j, _W] = 0.0
                 else:
                     _step(sig, cfg, st, t, j)
-            # gross cap on the new row
-            g = 0.0
-            for j in range(a):
                 g += abs(st[j, _W])
+            # gross cap on the new row
             scale = cfg[_S_GROSS] / g if g > cfg[_S_GROSS] else 1.0
             r_t = 0.0
             for j in range(a):
                 new = st[j, _W] * scale
+                if new == 0.0 and w[j] == 0.0:
+                    continue
                 dw = abs(new - w[j])
                 if dw > 0.0:
                     acc[j, 1] += dw
@@ -275,7 +317,7 @@ def pm_search_stateful(sig, cfgs, half_cost):
                 if abs(new) > acc[j, 2]:
                     acc[j, 2] = abs(new)
                 if new != 0.0:
-                    r = sig[11, t, j]
+                    r = sig[t, j, 11]
                     if r == r:
                         acc[j, 0] += new * r
                         r_t += new * r
@@ -287,23 +329,63 @@ def pm_search_stateful(sig, cfgs, half_cost):
     return out, bar_ret
 
 
-@nb.njit(cache=True, inline="always")
-def _stateless_pick(sig, real_long, real_short, t, j, d, mg, en, ed, mr, pr, allow_short):
-    """The realised edge of sample (t, j) when it passes candidate thresholds, else NaN."""
-    pl, ps = sig[0, t, j], sig[1, t, j]
-    if pl >= ps:
-        p_side, p_opp, p_in, edge, risk, real = pl, ps, sig[2, t, j], sig[4, t, j], sig[7, t, j], real_long[t, j]
-    else:
-        if not allow_short:
-            return np.nan
-        p_side, p_opp, p_in, edge, risk, real = ps, pl, sig[3, t, j], sig[5, t, j], sig[8, t, j], real_short[t, j]
-    if (p_side >= d and p_side - p_opp >= mg and p_in >= en and edge >= ed
-            and sig[6, t, j] <= mr and risk <= pr):
-        return real
-    return np.nan
+def _stateless_samples(sig, real_long, real_short, allow_short):
+    """Compact founding samples in (bar, asset) order: the chosen side's columns.
+
+    Returns ``cols`` of shape ``(7, n_samples)`` (p_side, p_side - p_opp, p_in, edge,
+    market risk, side risk, realised edge), the bar of each sample and its flat index
+    ``t * n_assets + j``; samples without a realised edge (or shorts when not allowed) are dropped.
+    """
+    sig = np.asarray(sig, dtype=np.float64)
+    pl, ps = sig[SIG["p_long"]].ravel(), sig[SIG["p_short"]].ravel()
+    long = pl >= ps
+    p_side = np.where(long, pl, ps)
+    cols = np.stack([
+        p_side,
+        p_side - np.where(long, ps, pl),
+        np.where(long, sig[SIG["p_entry_long"]].ravel(), sig[SIG["p_entry_short"]].ravel()),
+        np.where(long, sig[SIG["edge_long"]].ravel(), sig[SIG["edge_short"]].ravel()),
+        sig[SIG["risk_market"]].ravel(),
+        np.where(long, sig[SIG["risk_long"]].ravel(), sig[SIG["risk_short"]].ravel()),
+        np.where(long, np.asarray(real_long, np.float64).ravel(), np.asarray(real_short, np.float64).ravel()),
+    ])
+    keep = np.isfinite(cols[6]) & (long | bool(allow_short))
+    flat = np.flatnonzero(keep)
+    return np.ascontiguousarray(cols[:, keep]), (flat // sig.shape[2]).astype(np.int64), flat.astype(np.int64)
 
 
 @nb.njit(cache=True)
+def _stateless(cols, bars, n_bars, thr):
+    m = thr.shape[0]
+    ns = cols.shape[1]
+    out = np.zeros((m, 4))
+    bar = np.zeros((n_bars, m))
+    edges = np.empty(ns)
+    real = cols[6]
+    picked = np.empty(ns, dtype=np.int64)
+    for c in range(m):
+        k = _stateless_pick(cols, thr[c], picked)
+        for q in range(k):
+            i = picked[q]
+            edges[q] = real[i]
+            bar[bars[i], c] += real[i]
+        _trade_metrics(edges, k, out, c)
+    return out, bar
+
+
+@nb.njit(cache=True)
+def _stateless_pick(cols, thr_row, picked):
+    """Write the compact indices of the samples passing ``thr_row`` into ``picked``; return their count."""
+    ps, df, pin, ed, mr, rk = cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]
+    d, mg, en, e0, mr0, pr0 = thr_row[0], thr_row[1], thr_row[2], thr_row[3], thr_row[4], thr_row[5]
+    k = 0
+    for i in range(cols.shape[1]):
+        if ps[i] >= d and df[i] >= mg and pin[i] >= en and ed[i] >= e0 and mr[i] <= mr0 and rk[i] <= pr0:
+            picked[k] = i
+            k += 1
+    return k
+
+
 def pm_search_stateless(sig, real_long, real_short, thr, allow_short):
     """The founding simulation: every passing sample is an independent trade.
 
@@ -313,6 +395,13 @@ def pm_search_stateless(sig, real_long, real_short, thr, allow_short):
     probability; its trade edge is that side's realised label (``real_*``, bps).
     Samples whose realised label is NaN are skipped.
 
+    Parameters
+    ----------
+    sig : ndarray, shape ``(N_SIG, n_bars, n_assets)``
+    real_long, real_short : ndarray, shape ``(n_bars, n_assets)``
+    thr : ndarray, shape ``(n_candidates, 6)``
+    allow_short : bool
+
     Returns
     -------
     metrics : ndarray, shape ``(n_candidates, 4)``
@@ -320,36 +409,13 @@ def pm_search_stateless(sig, real_long, real_short, thr, allow_short):
     bar_edges : ndarray, shape ``(n_bars, n_candidates)``
         Sum of the passing samples' edges per bar (bps), for DSR / PBO.
     """
-    n, a = sig.shape[1], sig.shape[2]
-    m = thr.shape[0]
-    out = np.zeros((m, 4))
-    bar = np.zeros((n, m))
-    edges = np.empty(n * a)
-    for c in range(m):
-        d, mg, en, ed, mr, pr = thr[c, 0], thr[c, 1], thr[c, 2], thr[c, 3], thr[c, 4], thr[c, 5]
-        k = 0
-        for t in range(n):
-            for j in range(a):
-                real = _stateless_pick(sig, real_long, real_short, t, j, d, mg, en, ed, mr, pr, allow_short)
-                if real == real:
-                    edges[k] = real
-                    k += 1
-                    bar[t, c] += real
-        _trade_metrics(edges, k, out, c)
-    return out, bar
+    cols, bars, _ = _stateless_samples(sig, real_long, real_short, allow_short)
+    return _stateless(cols, bars, int(np.shape(sig)[1]), np.ascontiguousarray(thr, dtype=np.float64))
 
 
-@nb.njit(cache=True)
 def pm_stateless_trades(sig, real_long, real_short, thr_row, allow_short):
     """Flat sample indices (``t * n_assets + j``) of one candidate's trades, in visiting order."""
-    n, a = sig.shape[1], sig.shape[2]
-    d, mg, en, ed, mr, pr = thr_row[0], thr_row[1], thr_row[2], thr_row[3], thr_row[4], thr_row[5]
-    idx = np.empty(n * a, dtype=np.int64)
-    k = 0
-    for t in range(n):
-        for j in range(a):
-            real = _stateless_pick(sig, real_long, real_short, t, j, d, mg, en, ed, mr, pr, allow_short)
-            if real == real:
-                idx[k] = t * a + j
-                k += 1
-    return idx[:k]
+    cols, _, flat = _stateless_samples(sig, real_long, real_short, allow_short)
+    picked = np.empty(cols.shape[1], dtype=np.int64)
+    k = _stateless_pick(cols, np.asarray(thr_row, dtype=np.float64), picked)
+    return flat[picked[:k]]
