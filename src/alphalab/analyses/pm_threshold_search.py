@@ -369,8 +369,9 @@ def _with_regimes(ledger: pd.DataFrame, feats: dict[str, np.ndarray], rows: np.n
     vol20 above its median over the train split (a threshold fixed before any trade).
     """
     mret20 = feats["mkt_ret20"][:, 0]
-    vol = np.nanmean(np.where(np.isfinite(feats["vol20"]), feats["vol20"], np.nan), axis=1) \
-        if np.isfinite(feats["vol20"]).any() else np.full(len(mret20), np.nan)
+    v20 = feats["vol20"]
+    cnt = np.isfinite(v20).sum(axis=1)
+    vol = np.where(cnt > 0, np.nansum(v20, axis=1) / np.maximum(cnt, 1), np.nan)
     thr = float(np.nanmedian(vol[train[0]:train[1]])) if np.isfinite(vol[train[0]:train[1]]).any() else np.nan
     trend = np.where(np.abs(mret20) > vol * math.sqrt(20), "trend", "range")
     trend = np.where(np.isfinite(mret20) & np.isfinite(vol), trend, "unknown")
