@@ -144,3 +144,21 @@ def test_config_validation_and_hash() -> None:
     a, b = PMConfig(), PMConfig().with_entry(dir_min=0.5)
     assert a.sha256() != b.sha256() and a.sha256() == PMConfig.from_dict(a.to_dict()).sha256()
     assert len(a.sha256()) == 64
+
+
+def test_decisions_never_read_later_signals() -> None:
+    """Leakage guard for the state machine: targets and events up to t ignore signals after t."""
+    rng = np.random.default_rng(7)
+    n, a = 60, 4
+    sig = _sig(n, a)
+    sig[SIG["p_long"]] = rng.uniform(0.3, 0.8, (n, a))
+    sig[SIG["edge_long"]] = rng.normal(20, 30, (n, a))
+    sig[SIG["price"]] = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (n, a)), axis=0))
+    cfg = PMConfig().vector()
+    t0, e0 = pm_run(sig, cfg)
+    k = 35
+    moved = sig.copy()
+    moved[:, k + 1:] = rng.permutation(moved[:, k + 1:].ravel()).reshape(moved[:, k + 1:].shape)
+    t1, e1 = pm_run(moved, cfg)
+    np.testing.assert_array_equal(t0[: k + 1], t1[: k + 1])
+    np.testing.assert_array_equal(e0[: k + 1], e1[: k + 1])
