@@ -6,9 +6,13 @@ the reference: FinRL's share actions in [-1, 1]). ``MarketEnv`` runs with
 every HOSE rule on (lots, tick-rounded 7% limits, dated T+3 sell lock, no
 shorting, 0.1% sell tax) plus slippage and a minimum fee; the reference is
 written here in the style of FinRL's ``StockTradingEnv`` (see
-:class:`PandasTradingEnv`). The best of 3 timed runs (reference: 2) is
-reported. Output: a table and a
-last line ``ratio_30=<MarketEnv steps/s / pandas steps/s at 30 assets>``.
+:class:`PandasTradingEnv`). ``MarketEnv`` runs twice: with its default
+``info="full"`` (fills and refusals in ``info``) and with ``info="minimal"``.
+The contenders take turns, one timed run each per round, so that a change in
+the shared machine's load hits all of them; the best of 5 rounds
+(``--quick``: 3) is reported, by wall clock and by CPU time. Output: a table
+and a last line ``ratio_30=<MarketEnv (full info) steps/s / pandas steps/s
+at 30 assets>``.
 
 Usage::
 
@@ -155,21 +159,28 @@ def long_frame(panel: Panel) -> pd.DataFrame:
     )
 
 
-def time_env(env, actions: np.ndarray, repeat: int) -> tuple[float, float]:
-    """Best steps per second over ``repeat`` runs of ``len(actions)`` steps, by
-    wall clock and by this process's CPU time (the shared machine's load slows
-    the wall clock; CPU time is what one free core would do)."""
-    best, best_cpu = np.inf, np.inf
-    for _ in range(repeat):
-        env.reset()
-        t0, c0 = time.perf_counter(), time.process_time()
-        for a in actions:
-            out = env.step(a)
-            if out[2]:
-                env.reset()
-        best = min(best, time.perf_counter() - t0)
-        best_cpu = min(best_cpu, time.process_time() - c0)
-    return len(actions) / best, len(actions) / best_cpu
+def time_once(env, actions: np.ndarray) -> tuple[float, float]:
+    """Wall and CPU seconds of ``len(actions)`` steps (resets at episode ends
+    included); CPU time is this process's: the shared machine's load slows
+    the wall clock, CPU time is what one free core would do."""
+    env.reset()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for a in actions:
+        out = env.step(a)
+        if out[2]:
+            env.reset()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def time_interleaved(contenders: dict, rounds: int) -> dict[str, tuple[float, float]]:
+    """Best steps per second (wall, CPU) of each ``name: (env, actions)``,
+    the contenders taking turns within each of ``rounds`` rounds."""
+    best = {k: (np.inf, np.inf) for k in contenders}
+    for _ in range(rounds):
+        for k, (env, actions) in contenders.items():
+            wall, cpu = time_once(env, actions)
+            best[k] = (min(best[k][0], wall), min(best[k][1], cpu))
+    return {k: (len(contenders[k][1]) / w, len(contenders[k][1]) / c) for k, (w, c) in best.items()}
 
 
 def main() -> None:
@@ -178,10 +189,14 @@ def main() -> None:
     args = ap.parse_args()
     steps = 2_000 if args.quick else 20_000
     ref_steps = 200 if args.quick else 1_000
-    print(f"cpu count {os.cpu_count()}; MarketEnv {steps} steps, pandas env {ref_steps} steps")
+    rounds = 3 if args.quick else 5
     print(
-        f"{'assets':>6} {'MarketEnv steps/s':>18} {'(cpu)':>9} {'pandas steps/s':>15} "
-        f"{'(cpu)':>7} {'ratio':>7} {'(cpu)':>7}"
+        f"cpu count {os.cpu_count()}; load average {os.getloadavg()[0]:.1f}; "
+        f"MarketEnv {steps} steps, pandas env {ref_steps} steps, best of {rounds} rounds"
+    )
+    print(
+        f"{'assets':>6} {'info':>8} {'MarketEnv steps/s':>18} {'(cpu)':>9} "
+        f"{'pandas steps/s':>15} {'(cpu)':>7} {'ratio':>7} {'(cpu)':>7}"
     )
     ratio_30 = np.nan
     for n_assets in (30, 300):
@@ -189,24 +204,29 @@ def main() -> None:
         rng = np.random.default_rng(1)
         raw = rng.random((steps, n_assets))
         actions = raw / raw.sum(axis=1, keepdims=True)
-        env = MarketEnv(
-            panel, "vn.hose", window=10, initial_cash=1e10,
-            costs=Costs(commission_bps=15.0, slippage_bps=5.0, min_commission=10_000.0),
-        )  # fmt: skip
-        env.reset(seed=0)
-        env.step(actions[0])  # compile / warm
-        fast, fast_cpu = time_env(env, actions, 3)
+        contenders = {}
+        for info in ("full", "minimal"):
+            env = MarketEnv(
+                panel, "vn.hose", window=10, initial_cash=1e10, info=info,
+                costs=Costs(commission_bps=15.0, slippage_bps=5.0, min_commission=10_000.0),
+            )  # fmt: skip
+            env.reset(seed=0)
+            env.step(actions[0])  # compile / warm
+            contenders[info] = (env, actions)
         ref = PandasTradingEnv(long_frame(panel), n_assets, ["ret"])
         signed = rng.uniform(-1.0, 1.0, (ref_steps, n_assets))  # FinRL actions: [-1, 1]
-        slow, slow_cpu = time_env(ref, signed, 2)
-        ratio = fast / slow
-        if n_assets == 30:
-            ratio_30 = ratio
-        print(
-            f"{n_assets:>6} {fast:>18,.0f} {fast_cpu:>9,.0f} {slow:>15,.0f} {slow_cpu:>7,.0f} "
-            f"{ratio:>7.1f} {fast_cpu / slow_cpu:>7.1f}",
-            flush=True,
-        )
+        contenders["pandas"] = (ref, signed)
+        rates = time_interleaved(contenders, rounds)
+        slow, slow_cpu = rates["pandas"]
+        for info in ("full", "minimal"):
+            fast, fast_cpu = rates[info]
+            if n_assets == 30 and info == "full":
+                ratio_30 = fast / slow
+            print(
+                f"{n_assets:>6} {info:>8} {fast:>18,.0f} {fast_cpu:>9,.0f} {slow:>15,.0f} "
+                f"{slow_cpu:>7,.0f} {fast / slow:>7.1f} {fast_cpu / slow_cpu:>7.1f}",
+                flush=True,
+            )
     print(f"ratio_30={ratio_30:.1f}")
 
 

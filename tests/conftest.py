@@ -18,6 +18,9 @@ _SANDBOX = Path(tempfile.mkdtemp(prefix="alphalab-tests-"))
 os.environ["ALPHALAB_HOME"] = str(_SANDBOX / "home")
 os.environ["ALPHALAB_CACHE"] = str(_SANDBOX / "cache")
 os.environ["MPLCONFIGDIR"] = str(_SANDBOX / "matplotlib")
+# Data seals live in a per-user directory outside ALPHALAB_HOME (alphalab.data.seal);
+# tests keep theirs in the sandbox too.
+os.environ["ALPHALAB_SEALS"] = str(_SANDBOX / "seals")
 SHARED_DATA = Path(os.environ.get("ALPHALAB_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
@@ -26,6 +29,16 @@ def shared_file(name: str) -> Path:
     if not path.exists():
         pytest.fail(f"shared dataset {path} is missing; CI expects ../shared/data beside the repo")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_seals_from_other_tests() -> None:
+    """Every test starts with no data sealed: a study with a holdout seals its dataset,
+    and that seal must not cut the same file when a later test in this process loads it."""
+    import shutil
+
+    for base in (Path(os.environ["ALPHALAB_SEALS"]), Path(os.environ["ALPHALAB_HOME"]) / "seals"):
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ from alphalab.errors import ConfigError
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = REPO / "schemas" / "study.schema.json"
 DEMO = REPO / "src" / "alphalab" / "examples" / "demo.yaml"
-EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+# factors_*.yaml are factor-study files (`alphalab factors`), not studies.
+EXAMPLES = sorted(p for p in (REPO / "examples").glob("*.yaml") if not p.name.startswith("factors_"))
 
 BASE: dict[str, Any] = {
     "name": "unit",

@@ -104,5 +104,6 @@ def test_cli_evaluate_without_holdout_is_one_clear_error(tmp_path: Path, home) -
     result = CliRunner().invoke(app, ["evaluate", str(study), "--holdout"])
     assert result.exit_code == 2
     assert "no sealed holdout" in result.output and "Traceback" not in result.output
+    assert "evaluate needs a validation section" in result.output
     result = CliRunner().invoke(app, ["run", str(study), "--address", "x:1"])
     assert result.exit_code == 2 and "--executor ray" in result.output

@@ -11,12 +11,13 @@ from typing import Any
 # and ``al.run_backtest`` the engine entry point: a function bound to the
 # subpackage's own name would hide it (``import alphalab.backtest.engine`` then
 # ``alphalab.backtest.engine`` failed). ``from alphalab.backtest import backtest``
-# still names the function.
+# still names the plain engine function; ``al.run_backtest`` is the engine behind
+# the data seal (alphalab.validation.sealed).
 from alphalab import backtest
-from alphalab.backtest.engine import backtest as run_backtest
 from alphalab.data.load import load, load_benchmark
 from alphalab.data.panel import Panel
 from alphalab.errors import AlphalabError, ConfigError, DataError, LeakageError, MarketRuleError
+from alphalab.validation.sealed import backtest as run_backtest
 
 __version__ = "0.1.0"
 

@@ -132,17 +132,23 @@ def _print_summary(result: Any) -> None:
         console.print(f"report: [bold green]{escape(str(result.report))}[/]")
 
 
-def _executor(kind: str | None, address: str | None, n_jobs: int | None) -> Any:
+def _executor(
+    kind: str | None, address: str | None, n_jobs: int | None, timeout: float | None = None
+) -> Any:
     """The executor the command line asks for, or None to use the study's own."""
+    from alphalab.errors import ConfigError
+
+    if timeout is not None and kind != "ray":
+        raise ConfigError("--connect-timeout needs --executor ray")
     if kind is None:
         if address is not None:
-            from alphalab.errors import ConfigError
-
             raise ConfigError("--address needs --executor ray")
         return None
-    from alphalab.validation.executors import make_executor
+    from alphalab.validation.executors import DEFAULT_CONNECT_TIMEOUT, make_executor
 
-    return make_executor(kind, n_jobs=n_jobs, address=address)
+    return make_executor(
+        kind, n_jobs=n_jobs, address=address, connect_timeout=timeout or DEFAULT_CONNECT_TIMEOUT
+    )
 
 
 def _run_study(
@@ -154,11 +160,22 @@ def _run_study(
     address: str | None = None,
     n_jobs: int | None = None,
     profile: str | None = None,
+    needs_validation: bool = False,
+    connect_timeout: float | None = None,
 ) -> None:
     from alphalab.study import Study
 
     study = Study.from_yaml(path, profile=profile)
-    ex = _executor(executor, address, n_jobs)
+    if needs_validation and study.config.validation is None:
+        from alphalab.errors import ConfigError
+
+        # An in-sample backtest must never be reported as a verdict.
+        raise ConfigError(
+            f"{path}: {'no sealed holdout to open: ' if holdout else ''}evaluate needs a "
+            "validation section (validation.walk_forward, and validation.holdout for "
+            "--holdout); `alphalab run` gives an in-sample backtest"
+        )
+    ex = _executor(executor, address, n_jobs, connect_timeout)
     # Data-quality and solver warnings would tear the progress bar; show them after it.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
@@ -172,6 +189,11 @@ def _run_study(
 
 def _print_gates(result: Any) -> None:
     """Gate verdicts and holdout looks of a validated run (nothing for plain runs)."""
+    guard = result.manifest.get("guard") or {}
+    for finding in guard.get("findings") or []:
+        console.print(f"[bold red]{escape(finding['message'])}[/]", highlight=False)
+    if guard.get("summary"):
+        console.print(escape(guard["summary"]), highlight=False)
     info = result.manifest.get("validation")
     if not info:
         return
@@ -203,6 +225,9 @@ _ADDRESS_OPTION = typer.Option("--address", help="Ray cluster address (with --ex
 _JOBS_OPTION = typer.Option("--jobs", "-j", min=1, help="Worker processes (--executor process).")
 _PROFILE_OPTION = typer.Option(
     "--profile", help="Apply a named profile of the study file (e.g. quick) before running."
+)
+_TIMEOUT_OPTION = typer.Option(
+    "--connect-timeout", min=0.001, help="Seconds to reach the Ray cluster (default 30)."
 )
 
 
@@ -244,13 +269,17 @@ def run(
     address: Annotated[str | None, _ADDRESS_OPTION] = None,
     jobs: Annotated[int | None, _JOBS_OPTION] = None,
     profile: Annotated[str | None, _PROFILE_OPTION] = None,
+    connect_timeout: Annotated[float | None, _TIMEOUT_OPTION] = None,
 ) -> None:
     """Run a study file and write its run directory and report.
 
     A study with a validation section runs walk-forward on its development span;
     its sealed holdout stays closed (see `alphalab evaluate --holdout`).
     """
-    _run_study(study, out, executor=executor, address=address, n_jobs=jobs, profile=profile)
+    _run_study(
+        study, out, executor=executor, address=address, n_jobs=jobs, profile=profile,
+        connect_timeout=connect_timeout,
+    )  # fmt: skip
 
 
 @app.command()
@@ -268,12 +297,13 @@ def evaluate(
     address: Annotated[str | None, _ADDRESS_OPTION] = None,
     jobs: Annotated[int | None, _JOBS_OPTION] = None,
     profile: Annotated[str | None, _PROFILE_OPTION] = None,
+    connect_timeout: Annotated[float | None, _TIMEOUT_OPTION] = None,
 ) -> None:
     """Walk-forward evaluation with gates; `--holdout` judges the sealed holdout."""
     _run_study(
         study, out, holdout=holdout, executor=executor, address=address, n_jobs=jobs,
-        profile=profile,
-    )
+        profile=profile, needs_validation=True, connect_timeout=connect_timeout,
+    )  # fmt: skip
 
 
 @app.command()
@@ -376,7 +406,7 @@ def factors(
     from alphalab.features.factors import run_factor_study
 
     path = run_factor_study(study, out)
-    console.print(f"factor report: [bold green]{path}[/]")
+    console.print(f"factor report: [bold green]{escape(str(path))}[/]")
 
 
 # `alphalab data ...` (store, providers, health) lives with the data package.

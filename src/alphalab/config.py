@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import importlib
 import json
+import math
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from pydantic import (
 from alphalab.errors import AlphalabError, ConfigError
 from alphalab.profiles import PROFILES_KEY, apply_profile
 from alphalab.validation.gates import GateSpec
+from alphalab.validation.guard import GuardSpec
 from alphalab.validation.protocol import ValidationSpec
 from alphalab.validation.tuning import TuneSpec
 
@@ -43,6 +45,7 @@ __all__ = [
     "ReportConfig",
     "StrategyConfig",
     "StudyConfig",
+    "check_finite",
     "export_schema",
     "format_validation_error",
     "load_yaml",
@@ -58,6 +61,8 @@ _PERIODIC = ("daily", "weekly", "monthly", "quarterly", "yearly", "annually")
 FILE_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".feather", ".json", ".gz", ".zip")
 # Reserved for the benchmark column in equity.parquet / metrics.json.
 BENCHMARK_KEY = "benchmark"
+# Costs at or above 100 % of the traded value are refused.
+MAX_COST_BPS = 10_000
 
 
 class _Model(BaseModel):
@@ -71,11 +76,36 @@ class CostsConfig(_Model):
     A field left out keeps the engine's default for the market.
     """
 
-    commission_bps: float | None = Field(None, ge=0, description="Broker commission, bps of value.")
-    slippage_bps: float | None = Field(None, ge=0, description="Slippage, bps of value.")
+    # 10,000 bps is the whole trade value: anything near it is a typo, not a cost.
+    commission_bps: float | None = Field(
+        None, ge=0, lt=MAX_COST_BPS, description="Broker commission, bps of value (0-10,000)."
+    )
+    slippage_bps: float | None = Field(
+        None, ge=0, lt=MAX_COST_BPS, description="Slippage, bps of value (0-10,000)."
+    )
     min_commission: float | None = Field(
         None, ge=0, description="Minimum commission per order, price currency."
     )
+
+
+class FundamentalsSource(_Model):
+    """A fundamentals file joined point-in-time to the panel (see data.fundamentals)."""
+
+    path: str = Field(..., min_length=1, description="Parquet / CSV file: ticker, period_end, "
+                      "report_date (announcement) and numeric fields; relative to the YAML.")
+    fields: list[str] = Field(
+        ..., min_length=1, description="Columns to join, e.g. [totalShare, liqaShare]."
+    )
+    lag_days: int = Field(45, ge=0, description="Days after period_end assumed where no "
+                          "announcement date exists (90 for annual reports).")
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_fields(cls, value: list[str]) -> list[str]:
+        dup = sorted({f for f in value if value.count(f) > 1})
+        if dup:
+            raise ValueError(f"fundamentals field(s) listed twice: {', '.join(dup)}")
+        return value
 
 
 class DataConfig(_Model):
@@ -104,11 +134,42 @@ class DataConfig(_Model):
     tickers: list[str] | None = Field(
         None, min_length=1, description="Restrict the universe to these tickers."
     )
+    fundamentals: FundamentalsSource | None = Field(
+        None,
+        description="Quarterly fundamentals joined point-in-time (as of each report's "
+        "announcement date, next session) as panel fields, e.g. totalShare for market caps.",
+    )
+    indices: str | None = Field(
+        None,
+        description="A file of index bars (date, ticker, close); each index's close becomes the "
+        "panel field 'index:<ticker>' (the same value in every asset column), for market "
+        "rules such as a panic halt; never a tradable asset. The benchmark may name one.",
+    )
     store: str | None = Field(
         None,
         description="Store root searched for dataset names (default $ALPHALAB_HOME or "
         "~/.alphalab); relative to the study file.",
     )
+    repair: list[str] = Field(
+        default_factory=list,
+        description="Data-health findings to repair by masking the flagged bars: bad_print, "
+        "nonpositive_price, ohlc_inconsistent (each repair is counted in the report).",
+    )
+    waive: dict[str, str] = Field(
+        default_factory=dict,
+        description="Data-health checks waived for the verdict, each with its reason "
+        "(recorded in the manifest and the report), e.g. {bad_print: 'vendor data audited'}.",
+    )
+
+    @model_validator(mode="after")
+    def _known_policy(self) -> DataConfig:
+        from alphalab.data.repair import check_policy_keys
+
+        try:
+            check_policy_keys(self.repair, self.waive)
+        except AlphalabError as exc:
+            raise ValueError(str(exc).removeprefix("data.")) from None
+        return self
 
     @field_validator("market")
     @classmethod
@@ -368,6 +429,9 @@ class ExecutorConfig(_Model):
             "n_jobs x threads never exceeds the cores."
         ),
     )
+    connect_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds to reach the Ray cluster before failing."
+    )
 
 
 class StudyConfig(_Model):
@@ -399,6 +463,11 @@ class StudyConfig(_Model):
         default_factory=list,
         description="Study-level analyses run over every strategy's results; each becomes a "
         "report section (analyses/<name>.json in the run directory).",
+    )
+    guard: GuardSpec | None = Field(
+        None,
+        description="Leakage guard run before any result is written (default mode, 20 % of "
+        "the run time, at least 2 s); mode 'off' needs a reason.",
     )
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
@@ -454,6 +523,7 @@ class StudyConfig(_Model):
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: a study must be a mapping of keys, got {_kind(data)}")
         data = apply_profile(data, profile, source=source)
+        check_finite(data, source)
         try:
             cfg = cls.model_validate(data)
         except ValidationError as exc:
@@ -555,6 +625,28 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def check_finite(value: Any, source: str, path: str = "") -> None:
+    """Refuse NaN and infinite numbers anywhere in a parsed document, naming the key.
+
+    YAML reads ``.nan`` and ``.inf`` as floats; no key of a study means them
+    (a NaN threshold compares false with everything, so a gate would pass).
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(
+            f"{source}: {path or 'the document'}: must be a finite number, got {value!r} "
+            "(NaN and infinite values are not allowed)"
+        )
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_finite(v, source, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            check_finite(v, source, f"{path}[{i}]")
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
 def _check_tree(root: yaml.Node, source: str) -> None:
     """Refuse duplicated keys, self-referencing aliases, alias bombs and deep nesting.
 
@@ -598,6 +690,15 @@ def _check_tree(root: yaml.Node, source: str) -> None:
         elif isinstance(node, yaml.SequenceNode):
             for i, v in enumerate(node.value):
                 total += walk(v, f"{path}[{i}]", depth + 1)
+        elif node.tag == _TIMESTAMP_TAG:
+            # PyYAML raises a bare ValueError for 2018-02-30 while building the document.
+            try:
+                yaml.SafeLoader("").construct_yaml_timestamp(node)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{source}: line {node.start_mark.line + 1}: {path or 'top'}: "
+                    f"{node.value!r} is not a valid date ({exc})"
+                ) from None
         active.discard(key)
         sizes[key] = total
         if total > MAX_YAML_VALUES:
@@ -785,6 +886,11 @@ def study_schema() -> dict[str, Any]:
 def export_schema(path: str | Path) -> Path:
     """Write :func:`study_schema` as indented JSON to ``path``; returns the path."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; give the schema's file name")
+    for part in path.parents:
+        if part.exists() and not part.is_dir():
+            raise ConfigError(f"cannot write {path}: {part} is a file, not a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(study_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path

@@ -79,8 +79,11 @@ def test_mapping_that_clashes(tmp_path: Path) -> None:
 
 def test_wide_csv(tmp_path: Path) -> None:
     p = _write(tmp_path, "wide.csv", WIDE_CSV)
-    df, rep = read_file_with_report(p)
-    # "LOW" is a ticker here (Lowe's), not a price column.
+    # "LOW" is a field name: a wide layout is never inferred from it (issue 18) ...
+    with pytest.raises(DataError, match=r"'LOW' are price-field names.*layout='wide'"):
+        read_file_with_report(p)
+    # ... but it is a ticker (Lowe's) when the caller says the file is wide.
+    df, rep = read_file_with_report(p, layout="wide")
     assert sorted(set(df["ticker"])) == ["AAA", "BBB", "LOW"]
     assert len(df) == 7  # 9 cells, 2 empty
     assert any("2 empty cell(s)" in n for n in rep.notes)
@@ -90,7 +93,7 @@ def test_wide_csv(tmp_path: Path) -> None:
 def test_wide_row_numbers_point_at_the_file_row(tmp_path: Path) -> None:
     p = _write(tmp_path, "wide.csv", WIDE_CSV.replace("20.2", "-20.2"))
     with pytest.raises(ValidationError) as info:
-        read_file(p)
+        read_file(p, layout="wide")
     assert info.value.rows == [3] and "ticker 'BBB'" in str(info.value)
 
 

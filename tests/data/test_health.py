@@ -250,7 +250,10 @@ def test_industry_map_is_a_table_not_a_panel(tmp_path) -> None:
     from alphalab.errors import DataError
 
     store = Store(tmp_path)
-    info = store.import_file(shared_file("cn_industry_citic.parquet"), "citic")
+    # A table is stored only when asked for (issue 18): prices are what it is read as otherwise.
+    with pytest.raises(DataError, match=r"no date column.*--kind table"):
+        store.import_file(shared_file("cn_industry_citic.parquet"), "citic")
+    info = store.import_file(shared_file("cn_industry_citic.parquet"), "citic", kind="table")
     assert info.kind == "table" and info.n_rows == 5115
     assert store.read_table("citic")["industry_citic_l1"].nunique() == 30
     with pytest.raises(DataError, match="table, not prices"):

@@ -588,8 +588,8 @@ def test_load_and_read_argument_errors(store: Store, vn30_small: pd.DataFrame) -
 
 def test_import_mapping_that_duplicates_a_column(store: Store, tmp_path: Path) -> None:
     src = shared_file("vn30_2016_2019.parquet")
-    with pytest.raises(DataError, match=r"--map.*duplicated column.*'date'"):
+    with pytest.raises(DataError, match=r"'date', 'ticker' would all be named 'date'"):
         store.import_file(src, "m", mapping={"ticker": "date"})
-    with pytest.raises(DataError, match=r"^cannot import .*tmp.*: expected \.parquet or \.csv$"):
+    with pytest.raises(DataError, match=r"tmp.*: is a directory, not a file$"):
         store.import_file(tmp_path, "m")
     assert store.names() == []

@@ -32,3 +32,18 @@ BASE = {
 def test_bad_analyses(analyses: object, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         StudyConfig.from_dict({**BASE, "analyses": analyses})
+
+
+def test_forecast_evaluation_of_an_unknown_strategy_names_it(tmp_path) -> None:
+    from alphalab.study import Study
+
+    study = {
+        **BASE,
+        "data": {"dataset": "sp500_20", "market": "us", "start": "2019-01-02"},
+        "analyses": [
+            {"name": "fq", "kind": "forecast_evaluation", "params": {"strategies": ["nope"]}}
+        ],
+        "report": {"charts": False, "html": False, "health": False},
+    }
+    with pytest.raises(ConfigError, match=r"analysis 'fq' \(forecast_evaluation\).*\['nope'\]"):
+        Study.from_dict(study).run(out=tmp_path / "r", progress=False)

@@ -18,6 +18,7 @@ EXAMPLES = {
     "fixed": {"weights": {"A": 0.6, "B": 0.4}},
     "forecast": {"forecaster": {"kind": "momentum", "params": {"lookback": 20}},
                  "allocator": {"kind": "topk", "params": {"k": 3}}},
+    "vol_scaled": {"strategy": {"kind": "inverse_vol", "params": {"window": 20}}},
 }
 
 

@@ -34,13 +34,21 @@ STRATEGY_EXAMPLES = {
     "risk_parity": lambda p: {"window": 60},
     "hrp": lambda p: {"window": 60},
     "momentum_topk": lambda p: {"k": 5, "lookback": 60},
+    "max_diversification": lambda p: {"window": 60},
+    "vol_scaled": lambda p: {"strategy": {"kind": "inverse_vol", "params": {"window": 20}}},
+    "deep_sharpe": lambda p: {"architecture": "mlp", "window": 10, "hidden_size": 4, "max_epochs": 1,
+                              "n_seeds": 2, "progress": False},
     "forecast": lambda p: {
         "forecaster": {"kind": "lightgbm", "params": LGBM},
         "allocator": {"kind": "topk", "params": {"k": 5}},
         "overlays": [{"kind": "trailing_stop"}, {"kind": "market_halt", "params": {"drop": 0.04}}],
     },
 }
-FORECASTER_EXAMPLES = {"lightgbm": LGBM}
+# the R5 forecasters pick a market-cap universe; this panel has no share counts or turnover,
+# so their examples use every tradable name (the cap universe has its own tests)
+SMALLCAP_LSTM = {"n_stocks": None, "min_listing_days": 0, "window": 60, "hidden": 2, "epochs": 5}
+SMALLCAP_UNIVERSE = {"n_stocks": None, "min_listing_days": 0, "window": 60}
+FORECASTER_EXAMPLES = {"lightgbm": LGBM, "smallcap_lstm": SMALLCAP_LSTM, "smallcap_universe": SMALLCAP_UNIVERSE}
 
 
 @pytest.fixture(scope="module")

@@ -130,3 +130,38 @@ def test_sharpe_moments_match_scipy_and_ignore_memory_layout() -> None:
     buf = np.empty(r.size + 1)
     buf[1:] = r
     assert sharpe_moments(buf[1:]) == (sr, skew, kurt, n)
+
+
+@pytest.mark.parametrize("n_candidates", [2, 3, 4, 5, 6, 7])
+def test_pbo_of_noise_is_one_half_for_odd_and_even_candidate_counts(n_candidates: int) -> None:
+    # Under pure noise the in-sample winner's out-of-sample rank is uniform on 1..N, so it
+    # lands below the median with probability 1/2 - 1/(2N) and exactly on it with 1/N for
+    # odd N; counting the median as one half makes the expectation exactly 0.5. The old
+    # rule (median = overfit) gave 0.67 at N = 3 and 0.6 at N = 5.
+    rng = np.random.default_rng(100 + n_candidates)
+    pbos = [
+        probability_of_backtest_overfitting(
+            rng.normal(0.0, 0.01, size=(80, n_candidates)), n_partitions=4
+        ).pbo
+        for _ in range(400)
+    ]
+    assert abs(float(np.mean(pbos)) - 0.5) < 0.04
+
+
+def test_pbo_counts_an_exact_median_rank_as_one_half() -> None:
+    # Three candidates built so that the in-sample winner is always exactly the OOS median.
+    n = 40
+    base = np.tile(np.r_[0.01, -0.01], n // 2)
+    blocks = np.array_split(np.arange(n), 2)
+    m = np.zeros((n, 3))
+    m[:, 0] = base * 0.5
+    m[:, 1] = base * 0.5
+    m[:, 2] = base * 0.5
+    m[blocks[0], 0] += 0.004  # best in block 0
+    m[blocks[1], 0] += 0.002  # middle in block 1
+    m[blocks[1], 1] += 0.004
+    m[blocks[0], 1] += 0.002
+    res = probability_of_backtest_overfitting(m, n_partitions=2)
+    # each split's IS winner ranks 2 of 3 out of sample: exactly the median
+    assert np.allclose(res.logits, 0.0)
+    assert res.pbo == 0.5

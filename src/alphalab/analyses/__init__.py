@@ -181,7 +181,7 @@ def write_analysis(
         raise TypeError(f"analysis {name!r} returned {type(summary).__name__}, expected a dict")
     record = {
         "name": name,
-        "kind": analysis.kind,
+        "kind": type(analysis).kind,  # the registry kind, whatever the instance's parameters
         "params": _json_safe(analysis.get_params()),
         "summary": _json_safe(summary),
     }

@@ -2,5 +2,8 @@
 
 from alphalab.analyses import (
     correlation,  # noqa: F401
+    deep_portfolio,  # noqa: F401
+    forecast_evaluation,  # noqa: F401
     pm_threshold_search,  # noqa: F401
+    smallcap,  # noqa: F401
 )

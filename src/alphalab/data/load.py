@@ -110,6 +110,8 @@ def load(
     field: str = "close",
     date_format: str | None = None,
     store: str | os.PathLike[str] | None = None,
+    open_seal: bool = False,
+    ticker: str | None = None,
 ) -> Panel:
     """Load market data as a validated :class:`Panel`.
 
@@ -139,6 +141,14 @@ def load(
     store : path, optional
         Store root searched for dataset names (default ``$ALPHALAB_HOME`` or
         ``~/.alphalab``).
+    open_seal : bool
+        A dataset sealed with ``alphalab data seal`` (or by a study's
+        ``validation.holdout``) is cut before its seal date unless this is True;
+        an opened panel carries ``meta["seal"]["opened"]`` and every path that
+        reports results from it records the look (see :mod:`alphalab.data.seal`).
+    ticker : str, optional
+        The ticker of a single-stock file or frame (``date, open, ..., close,
+        volume`` without a ticker column); default the file name.
 
     Returns
     -------
@@ -154,6 +164,10 @@ def load(
         The source cannot be found, a rule is broken (strict), or a requested
         ticker or field is absent.
     """
+    if market is not None:
+        from alphalab.markets import get_market
+
+        get_market(market)  # an unknown code would silently switch the market's rules off
     # A single ticker or field given as a string means that one, not its letters.
     if isinstance(tickers, str):
         tickers = [tickers]
@@ -167,17 +181,22 @@ def load(
             f"columns= renames file or DataFrame columns; {kind} dataset {source!s:.80} "
             "already uses alphalab names"
         )
+    if ticker is not None and kind in ("embedded", "store"):
+        raise DataError(f"ticker= names the stock of a single-stock file; {source!s:.80} is a {kind} dataset")
     meta: dict[str, Any] = {"source_kind": kind, "market": market}
     report: ValidationReport | None
     if kind == "store":
-        return _load_store(
-            str(source), meta, tickers=tickers, start=start, end=end, fields=fields, root=store
-        )
+        return _sealed(
+            _load_store(
+                str(source), meta, tickers=tickers, start=start, end=end, fields=fields, root=store
+            ),
+            source, store, open_seal,
+        )  # fmt: skip
     if kind == "file":
         path = Path(os.fspath(source)).expanduser().resolve()  # type: ignore[arg-type]
         clean, report = read_file_with_report(
             path, layout=layout, columns=columns, field=field, date_format=date_format,
-            mode=mode, tickers=tickers, start=start, end=end,
+            mode=mode, tickers=tickers, start=start, end=end, ticker=ticker,
         )  # fmt: skip
         meta["source"] = str(path)
     else:
@@ -197,6 +216,7 @@ def load(
                 layout=layout,
                 columns=columns,
                 field=field,  # type: ignore[arg-type]
+                ticker=ticker,
             )
         clean, report = validate_prices(
             raw, source=label, mode=mode, required=required, rows=rows, tickers=tickers,
@@ -229,7 +249,14 @@ def load(
                 f"numeric fields: {', '.join(numeric)}"
             )
         numeric = list(fields)
-    return Panel.from_long(clean, numeric, meta=meta)
+    return _sealed(Panel.from_long(clean, numeric, meta=meta), source, store, open_seal)
+
+
+def _sealed(panel: Panel, source: Source, store: Any, open_seal: bool) -> Panel:
+    """The seal of the source's content applied (see :mod:`alphalab.data.seal`)."""
+    from alphalab.data.seal import content_hash_of, seal_panel
+
+    return seal_panel(panel, content_hash_of(source, store=store), open_seal=open_seal)
 
 
 def _first_non_number(col: pd.Series) -> Any:

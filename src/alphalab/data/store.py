@@ -18,12 +18,14 @@ while a writer holds DuckDB's file lock, so they keep working during imports.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import re
+import shlex
 import time
 import uuid
 import warnings
@@ -61,9 +63,27 @@ KINDS = ("prices", "fundamentals", "table")
 PRICE_FIELDS = ("open", "high", "low", "close")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 GRID_KEY = b"alphalab.grid"
-# DuckDB messages that mean "opened elsewhere right now", worth a retry.
-_BUSY = ("lock", "different configuration", "already attached", "file handle conflict")
-_READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}  # SHOW / DESCRIBE parse as SELECT in DuckDB
+# The catalogue row (less what the file itself tells: hash, path, shape) inside each
+# dataset file, so that `alphalab data repair` can rebuild a lost catalogue.
+ENTRY_KEY = b"alphalab.entry"
+# DuckDB messages that mean "opened elsewhere right now", worth a retry. Whole
+# phrases: a damaged file's "block" errors contain "lock" too and must fail fast.
+_BUSY = re.compile(
+    r"could not set lock|conflicting lock|\block on file\b|different configuration|"
+    r"already attached|file handle conflict",
+    re.IGNORECASE,
+)
+_READ_ONLY_TYPES = {"SELECT"}  # SHOW / DESCRIBE parse as SELECT in DuckDB
+# Keywords refused anywhere outside string literals and comments, however the
+# statement wraps them (EXPLAIN ANALYZE COPY ... runs the COPY).
+_WRITE_WORDS = re.compile(
+    r"\b(COPY|EXPORT|IMPORT|ATTACH|DETACH|INSTALL|LOAD|PRAGMA|SET|RESET|CALL|CHECKPOINT|"
+    r"VACUUM|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|TRUNCATE|PREPARE|EXECUTE|USE)\b",
+    re.IGNORECASE,
+)
+_SQL_LITERALS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+(?:ANALYZE\s+|ANALYSE\s+|\([^)]*\)\s*)?", re.IGNORECASE)
+REPAIR_HINT = "run `alphalab data repair` to rebuild it from the dataset files"
 # "datasets" is the catalogue's table in `query`; the others are device names
 # that Windows refuses as file or folder names (with any extension).
 _RESERVED = {"datasets", "con", "prn", "aux", "nul"} | {
@@ -224,6 +244,18 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def data_identity(df: pd.DataFrame) -> str:
+    """SHA-256 of a stored frame's columns and values (not of its file).
+
+    Two stores holding the same rows under other names, or imported at other
+    times, give the same identity; any changed value, column or row gives another.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps([str(c) for c in df.columns]).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
 def _file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -303,11 +335,22 @@ class Store:
         Store folder; default :func:`default_root`. Created on first write.
     lock_timeout : float
         Seconds a reader waits for a writer to release the catalogue.
+    verify : bool
+        Check each dataset file's SHA-256 against the catalogue while it loads
+        (a file changed outside alphalab is then an error). False only for
+        measuring what the check costs (``benchmarks/bench_data_load.py``).
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, *, lock_timeout: float = 30.0):
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        lock_timeout: float = 30.0,
+        verify: bool = True,
+    ):
         self.root = Path(root).expanduser() if root is not None else default_root()
         self.lock_timeout = lock_timeout
+        self.verify = verify
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -347,11 +390,16 @@ class Store:
             except duckdb.Error as exc:
                 # Another process holds the file lock, or another thread of this
                 # process has it open in the other mode: both clear within ms.
-                text = str(exc).lower()
-                busy = any(k in text for k in _BUSY)
-                if not busy or time.monotonic() > deadline:
+                busy = bool(_BUSY.search(str(exc)))
+                if not busy:
                     raise DataError(
-                        f"store catalogue {self.catalog_path} is busy or unreadable: {exc}"
+                        f"store catalogue {self.catalog_path} is damaged or not a catalogue "
+                        f"({' '.join(str(exc).split())[:200]}); {REPAIR_HINT}"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise DataError(
+                        f"store catalogue {self.catalog_path} is busy: another process held its "
+                        f"lock for {self.lock_timeout:g} s ({exc})"
                     ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
@@ -360,7 +408,7 @@ class Store:
         except duckdb.Error as exc:
             raise DataError(
                 f"store catalogue {self.catalog_path} is unreadable (damaged?): {exc}; the data "
-                "files under datasets/ are untouched"
+                f"files under datasets/ are untouched; {REPAIR_HINT}"
             ) from None
         finally:
             con.close()
@@ -472,6 +520,18 @@ class Store:
             raise DataError(f"dataset {name!r} of kind {kind} lacks column(s) {lacking}")
         df, axes = self._normalise(df, kind, name)
         table = _to_arrow(df, kind, axes)
+        imported_at = pd.Timestamp.now("UTC").tz_localize(None)
+        # The file's own hash changes with the name and import time written into it
+        # (the catalogue entry travels in the file); the data's identity must not, so
+        # seals and trial ledgers key on this one.
+        meta = {**dict(meta or {}), "data_hash": data_identity(df)}
+        entry = {
+            "name": name, "kind": kind, "source": source, "market": market,
+            "adjusted": adjusted, "imported_at": imported_at.isoformat(), "meta": meta,
+        }  # fmt: skip
+        schema_meta = dict(table.schema.metadata or {})
+        schema_meta[ENTRY_KEY] = json.dumps(entry, default=str).encode()
+        table = table.replace_schema_metadata(schema_meta)
         with self._write_lock():
             if not self.catalog_path.exists():
                 with self._connect(read_only=False) as con:
@@ -528,38 +588,44 @@ class Store:
                 meta,
                 digest,
                 final.relative_to(self.root).as_posix(),
+                imported_at,
             )
             with self._connect(read_only=False) as con:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    con.execute("DELETE FROM datasets WHERE name = ?", [name])
-                    con.execute(
-                        f"INSERT INTO datasets ({', '.join(CATALOG_COLUMNS)}) VALUES "
-                        f"({', '.join('?' * len(CATALOG_COLUMNS))})",
-                        [
-                            info.name,
-                            info.kind,
-                            info.source,
-                            info.market,
-                            info.adjusted,
-                            info.fields,
-                            info.tickers,
-                            info.n_tickers,
-                            None if info.start_date is None else info.start_date.date(),
-                            None if info.end_date is None else info.end_date.date(),
-                            info.n_rows,
-                            info.content_hash,
-                            info.path,
-                            info.imported_at.to_pydatetime(),
-                            json.dumps(info.meta),
-                        ],
-                    )
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
+                self._insert(con, info)
             self._gc_locked()
         return info
+
+    def _insert(self, con: duckdb.DuckDBPyConnection, info: DatasetInfo) -> None:
+        """Replace the catalogue row of ``info.name`` inside one transaction."""
+        name = info.name
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM datasets WHERE name = ?", [name])
+            con.execute(
+                f"INSERT INTO datasets ({', '.join(CATALOG_COLUMNS)}) VALUES "
+                f"({', '.join('?' * len(CATALOG_COLUMNS))})",
+                [
+                    info.name,
+                    info.kind,
+                    info.source,
+                    info.market,
+                    info.adjusted,
+                    info.fields,
+                    info.tickers,
+                    info.n_tickers,
+                    None if info.start_date is None else info.start_date.date(),
+                    None if info.end_date is None else info.end_date.date(),
+                    info.n_rows,
+                    info.content_hash,
+                    info.path,
+                    info.imported_at.to_pydatetime(),
+                    json.dumps(info.meta),
+                ],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def _normalise(
         self, df: pd.DataFrame, kind: str, name: str
@@ -596,6 +662,7 @@ class Store:
         meta: Mapping[str, Any] | None,
         digest: str,
         path: str,
+        imported_at: pd.Timestamp | None = None,
     ) -> DatasetInfo:
         date_col = (
             "date"
@@ -624,7 +691,10 @@ class Store:
             n_rows=len(df),
             content_hash=digest,
             path=path,
-            imported_at=pd.Timestamp.now("UTC").tz_localize(None),
+            imported_at=(
+                imported_at if imported_at is not None
+                else pd.Timestamp.now("UTC").tz_localize(None)
+            ),
             meta=dict(meta or {}),
         )
 
@@ -637,54 +707,73 @@ class Store:
         mapping: Mapping[str, str] | None = None,
         adjusted: str = "unknown",
         replace: bool = False,
+        kind: str | None = None,
+        ticker: str | None = None,
+        layout: str = "auto",
     ) -> DatasetInfo:
         """Read a CSV or Parquet file, rename columns by ``mapping`` and store it.
 
-        Price files are checked with :func:`alphalab.data.validation.validate_prices`
-        (lenient: bad rows dropped and counted in the catalogue's meta).
+        The file goes through the reader ``al.load`` uses
+        (:func:`alphalab.data.files.read_file_with_report`), which decides what
+        it is: a long, wide or single-stock price file (``ticker`` names the
+        stock of a single-stock file, default the file name), checked with
+        :func:`alphalab.data.validation.validate_prices` (lenient: bad rows
+        dropped and counted in the catalogue's meta), or a fundamentals table
+        (``ticker`` and ``period_end`` columns). A generic table is stored only
+        when asked for (``kind="table"``).
         """
-        path = Path(path)
-        if not path.exists():
-            raise DataError(f"file to import does not exist: {path}")
-        suffix = path.suffix.lower()
-        if path.is_dir() or suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
-            raise DataError(f"cannot import {path}: expected .parquet or .csv")
-        try:
-            df = pd.read_parquet(path) if suffix in (".parquet", ".pq") else pd.read_csv(path)
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            raise DataError(f"cannot read {path}: {exc}") from None
-        if mapping:
-            missing = [k for k in mapping if k not in df.columns]
-            if missing:
-                raise DataError(
-                    f"--map names column(s) {missing} absent from {path}; columns: {list(df.columns)}"
-                )
-            df = df.rename(columns=dict(mapping))
-            twice = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
-            if twice:
-                raise DataError(
-                    f"--map {dict(mapping)} leaves duplicated column(s) {twice} in {path}"
-                )
-        if df.empty:
-            raise DataError(f"cannot import {path}: no data rows (columns: {list(df.columns)})")
+        from alphalab.data import files
+
+        if kind is not None and kind not in KINDS:
+            raise DataError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        if market is not None:
+            from alphalab.markets import get_market
+
+            get_market(market)  # before reading a large file
+        validate_name(name)
+        path = files.check_regular_file(path)
+        kind = kind or files.file_kind(path, mapping)
         meta: dict[str, Any] = {"file": str(path.resolve()), "mapping": dict(mapping or {})}
-        if _guess_kind(list(df.columns)) == "prices":
-            n_in = len(df)
-            df, meta["validation"], meta["dropped_rows"] = _validate(df, str(path))
+        if kind == "prices":
+            with warnings.catch_warnings():
+                # The counts go into the catalogue's meta and `data show`.
+                warnings.simplefilter("ignore")
+                try:
+                    df, report = files.read_file_with_report(
+                        path, columns=mapping or None, mode="lenient", ticker=ticker,
+                        layout=layout,  # type: ignore[arg-type]
+                    )  # fmt: skip
+                except DataError as exc:
+                    if "missing_columns" not in str(exc):
+                        raise
+                    raise DataError(
+                        f"{exc}; read as prices because that is what a file is unless told "
+                        "otherwise: to store a table that is not prices, pass --kind table "
+                        "(kind='table')"
+                    ) from None
+            meta["validation"], meta["dropped_rows"] = report.to_dict(), _dropped_rows(report)
             if df.empty:
-                rules = ", ".join(f"{k} {v}" for k, v in meta["validation"]["errors"].items())
+                rules = ", ".join(f"rule {k} ({v} rows)" for k, v in report.errors.items() if v)
                 first = meta["dropped_rows"][0] if meta["dropped_rows"] else {}
                 raise DataError(
-                    f"cannot import {path}: all {n_in} rows failed validation ({rules}); "
-                    f"first: ticker {first.get('ticker')!r} on {first.get('date')}, "
+                    f"cannot import {path}: all {report.n_input} rows failed validation "
+                    f"({rules}); first: ticker {first.get('ticker')!r} on {first.get('date')}, "
                     f"close={first.get('close')}"
                 )
+            meta["notes"] = list(report.notes)
+        else:
+            if ticker is not None:
+                raise DataError(f"--ticker names the stock of a price file, not a {kind} table")
+            df = files.read_plain_table(path, mapping)
+            if df.empty:
+                raise DataError(f"cannot import {path}: no data rows (columns: {list(df.columns)})")
         return self.write(
             df,
             name,
             source=f"file:{path.name}",
             market=market,
             adjusted=adjusted,
+            kind=kind,
             meta=meta,
             replace=replace,
         )
@@ -720,6 +809,63 @@ class Store:
                 con.execute("DELETE FROM datasets WHERE name = ?", [name])
             self._gc_locked()
 
+    def repair(self) -> dict[str, Any]:
+        """Rebuild the catalogue from the dataset files (``alphalab data repair``).
+
+        Each ``datasets/<name>/<hash>.parquet`` whose SHA-256 matches its file
+        name becomes a catalogue row again, with the kind, market, adjustment,
+        source, meta and import time recorded inside the file; a damaged
+        catalogue is moved aside (``catalog.duckdb.damaged-<time>``), never
+        deleted. Files whose content no longer matches their name are listed
+        under ``skipped`` and left where they are.
+
+        Returns
+        -------
+        dict
+            ``restored`` (names), ``skipped`` ({file: reason}), ``moved_aside`` (path or None).
+        """
+        restored: list[DatasetInfo] = []
+        skipped: dict[str, str] = {}
+        with self._write_lock():
+            base = self.root / "datasets"
+            for folder in sorted(base.iterdir()) if base.is_dir() else []:
+                if not folder.is_dir():
+                    continue
+                best: tuple[float, DatasetInfo] | None = None
+                for f in sorted(folder.glob("*.parquet")):
+                    if f.name.startswith(".tmp-"):
+                        continue
+                    rel = f.relative_to(self.root).as_posix()
+                    digest = _file_sha256(f)
+                    if digest[:32] != f.stem:
+                        skipped[rel] = "content does not match the hash in its name (changed?)"
+                        continue
+                    try:
+                        info = _entry_from_file(f, folder.name, digest, rel)
+                    except (OSError, pa.ArrowException, ValueError, DataError) as exc:
+                        skipped[rel] = f"not a readable dataset file ({exc})"
+                        continue
+                    if best is None or f.stat().st_mtime > best[0]:
+                        best = (f.stat().st_mtime, info)
+                if best is not None:
+                    restored.append(best[1])
+            moved = None
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            for p in (self.catalog_path, self.catalog_path.with_name("catalog.duckdb.wal")):
+                if p.exists():
+                    aside = p.with_name(f"{p.name}.damaged-{stamp}")
+                    os.replace(p, aside)
+                    moved = moved or str(aside)
+            with self._connect(read_only=False) as con:
+                con.execute(_CATALOG_DDL)
+                for info in restored:
+                    self._insert(con, info)
+        return {
+            "restored": [i.name for i in restored],
+            "skipped": skipped,
+            "moved_aside": moved,
+        }
+
     def gc(self) -> list[Path]:
         """Delete files that no catalogue row references (left by killed writes)."""
         with self._write_lock():
@@ -753,20 +899,51 @@ class Store:
                 break  # the catalogue still points at it: really gone
             last = info.path
             try:
-                return info, pq.ParquetFile(self.root / info.path, memory_map=True)
+                pf = pq.ParquetFile(self.root / info.path, memory_map=True)
             except FileNotFoundError:
                 time.sleep(0.01)
+                continue
             except (OSError, pa.ArrowException) as exc:
                 raise _unreadable(name, info.path, exc) from None
+            keys = {"date", "ticker", "period_end"}
+            if [c for c in pf.schema_arrow.names if c not in keys] != list(info.fields):
+                # Columns other than those recorded: changed outside alphalab, or damaged.
+                self._raise_if_tampered(info)
+            return info, pf
         raise _missing(name, info.path)
+
+    def _raise_if_tampered(self, info: DatasetInfo) -> None:
+        with contextlib.suppress(OSError):
+            found = _file_sha256(self.root / info.path)
+            if found != info.content_hash:
+                raise _tampered(info, found)
 
     @contextlib.contextmanager
     def _reading(self, info: DatasetInfo) -> Iterator[None]:
-        """Damage found while decoding (not at open) also names the dataset."""
-        try:
-            yield
-        except (OSError, pa.ArrowException) as exc:
-            raise _unreadable(info.name, info.path, exc) from None
+        """Damage found while decoding (not at open) also names the dataset.
+
+        The file's SHA-256 is checked against the catalogue's ``content_hash``
+        in a second thread while the block decodes (hashlib releases the GIL),
+        so a file changed outside alphalab is an error, not silently new data.
+        """
+        if not self.verify:
+            try:
+                yield
+            except (OSError, pa.ArrowException) as exc:
+                raise _unreadable(info.name, info.path, exc) from None
+            return
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            digest = pool.submit(_file_sha256, self.root / info.path)
+            try:
+                yield
+            except (OSError, pa.ArrowException) as exc:
+                raise _unreadable(info.name, info.path, exc) from None
+            try:
+                found = digest.result()
+            except OSError as exc:
+                raise _unreadable(info.name, info.path, exc) from None
+        if found != info.content_hash:
+            raise _tampered(info, found)
 
     def read_table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Dataset ``name`` as a pandas DataFrame (tickers as plain strings)."""
@@ -913,9 +1090,7 @@ class Store:
                 raise DataError(f"cannot parse query: {exc}") from None
             if len(stmts) != 1:
                 raise DataError(f"query must be exactly one statement, got {len(stmts)}")
-            kind = stmts[0].type.name
-            if kind not in _READ_ONLY_TYPES:
-                raise DataError(f"query is read-only: {kind} statements are not allowed")
+            _check_read_only(con, stmts[0])
             con.register("_catalogue", catalogue)
             con.execute("CREATE TABLE datasets AS SELECT * FROM _catalogue")
             con.unregister("_catalogue")
@@ -959,6 +1134,37 @@ class Store:
             con.close()
 
 
+def _check_read_only(con: duckdb.DuckDBPyConnection, stmt: Any) -> None:
+    """Refuse any statement that is not a plain read, however it is wrapped.
+
+    Allowed: SELECT / WITH / SHOW / DESCRIBE, and EXPLAIN of one of those
+    (EXPLAIN ANALYZE runs its statement, so the inner one is checked too).
+    Refused anywhere outside strings and comments: COPY, EXPORT, ATTACH,
+    INSTALL, LOAD, PRAGMA, SET and every other keyword that writes.
+    """
+    kind = stmt.type.name
+    text = stmt.query
+    if kind == "EXPLAIN":
+        inner = _EXPLAIN.sub("", text, count=1)
+        try:
+            inner_stmts = con.extract_statements(inner)
+        except duckdb.Error:
+            inner_stmts = []
+        if len(inner_stmts) != 1:
+            raise DataError("query is read-only: EXPLAIN must wrap one SELECT statement")
+        kind, text = inner_stmts[0].type.name, inner_stmts[0].query
+    if kind not in _READ_ONLY_TYPES:
+        raise DataError(
+            f"query is read-only: {kind} statements are not allowed (SELECT, WITH, SHOW, "
+            "DESCRIBE or EXPLAIN of one)"
+        )
+    found = _WRITE_WORDS.search(_SQL_LITERALS.sub(" ", text))
+    if found:
+        raise DataError(
+            f"query is read-only: {found.group(1).upper()} is not allowed in a query"
+        )
+
+
 class _Vanished(Exception):
     """A dataset file went away during a query (a concurrent replace): retry."""
 
@@ -983,6 +1189,64 @@ def _missing(name: str, path: str) -> DataError:
     )
 
 
+def _entry_from_file(path: Path, name: str, digest: str, rel: str) -> DatasetInfo:
+    """A catalogue row rebuilt from a dataset file and the entry recorded inside it."""
+    validate_name(name)
+    pf = pq.ParquetFile(path)
+    raw = (pf.schema_arrow.metadata or {}).get(ENTRY_KEY)
+    entry = json.loads(raw) if raw else {}
+    names = pf.schema_arrow.names
+    keys = [c for c in ("date", "ticker", "period_end") if c in names]
+    table = pf.read(columns=keys) if keys else None
+    kind = entry.get("kind") or _guess_kind(names)
+    tickers: list[str] = []
+    start = end = None
+    if table is not None and "ticker" in table.column_names:
+        col = pc.cast(table.column("ticker"), pa.string())
+        tickers = sorted(str(t) for t in pc.unique(col).to_pylist() if t is not None)
+    date_col = "date" if "date" in names else ("period_end" if "period_end" in names else None)
+    if table is not None and date_col is not None and table.num_rows:
+        lo, hi = pc.min_max(table.column(date_col)).values()
+        start = None if lo.as_py() is None else pd.Timestamp(lo.as_py())
+        end = None if hi.as_py() is None else pd.Timestamp(hi.as_py())
+    meta = entry.get("meta") or {}
+    if not raw:
+        meta = {**meta, "repair": "rebuilt from the file alone; market and adjustment unknown"}
+    return DatasetInfo(
+        name=name,
+        kind=kind,
+        source=entry.get("source"),
+        market=entry.get("market"),
+        adjusted=entry.get("adjusted") or "unknown",
+        fields=[c for c in names if c not in ("date", "ticker", "period_end")],
+        tickers=tickers,
+        n_tickers=len(tickers),
+        start_date=start,
+        end_date=end,
+        n_rows=pf.metadata.num_rows,
+        content_hash=digest,
+        path=rel,
+        imported_at=pd.Timestamp(entry["imported_at"]) if entry.get("imported_at")
+        else pd.Timestamp(path.stat().st_mtime, unit="s"),
+        meta=meta,
+    )
+
+
+def _reimport_hint(info: DatasetInfo) -> str:
+    src = info.meta.get("file") if isinstance(info.meta, dict) else None
+    if src:
+        return f"alphalab data import {shlex.quote(str(src))} --name {info.name} --replace"
+    return f"alphalab data import FILE --name {info.name} --replace"
+
+
+def _tampered(info: DatasetInfo, found: str) -> DataError:
+    return DataError(
+        f"dataset {info.name!r}: its file {info.path} no longer matches its recorded hash "
+        f"(recorded {info.content_hash[:16]}..., found {found[:16]}...): it was changed outside "
+        f"alphalab; re-import it with `{_reimport_hint(info)}`"
+    )
+
+
 def _unreadable(name: str, path: str, exc: BaseException) -> DataError:
     return DataError(
         f"dataset {name!r}: its file {path} is not readable Parquet (damaged?): {exc}; "
@@ -993,26 +1257,14 @@ def _unreadable(name: str, path: str, exc: BaseException) -> DataError:
 MAX_DROPPED_KEPT = 10_000
 
 
-def _validate(
-    df: pd.DataFrame, source: str
-) -> tuple[pd.DataFrame, dict[str, Any], list[dict[str, Any]]]:
-    """Lenient price validation: bad rows dropped, counts and the rows' keys kept.
-
-    Returns the clean frame, the report as a dict and up to
-    :data:`MAX_DROPPED_KEPT` dropped rows as ``{ticker, date, rules, close}``
-    so that the health report can list them.
-    """
-    from alphalab.data.validation import validate_prices
-
-    with warnings.catch_warnings():
-        # The counts go into the catalogue's meta and `data show`; no duplicate warning.
-        warnings.simplefilter("ignore")
-        out, report = validate_prices(df, source=source, mode="lenient")
+def _dropped_rows(report: Any) -> list[dict[str, Any]]:
+    """Up to :data:`MAX_DROPPED_KEPT` rows validation dropped, as ``{ticker, date, rules,
+    close}``, so that the health report can list them."""
     dropped = []
     d = report.dropped
     if len(d) and {"ticker", "date"} <= set(d.columns):
         d = d.head(MAX_DROPPED_KEPT)
-        dates = pd.to_datetime(d["date"], errors="coerce")
+        dates = pd.to_datetime(d["date"], errors="coerce", format="mixed")
         close = (
             pd.to_numeric(d["close"], errors="coerce")
             if "close" in d.columns
@@ -1027,7 +1279,7 @@ def _validate(
                     "close": None if pd.isna(c) else float(c),
                 }
             )
-    return out, report.to_dict(), dropped
+    return dropped
 
 
 def panel_from_arrow(

@@ -22,8 +22,10 @@ Functions return pandas objects indexed by date (or by horizon / quantile):
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -535,6 +537,95 @@ Labels are forward close-to-close returns (the only use of future data).</p>
 
 
 # -------------------------------------------------------------------- study
+#: Keys of a factor-study file, by level.
+_FACTOR_KEYS = {"name", "data", "groups", "catalogue", "horizon", "horizons", "quantiles"}
+_FACTOR_DATA_KEYS = {"source", "market", "tickers", "start", "end", "mode"}
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+#: Longest ranking horizon accepted (bars); 2,520 is ten years of sessions.
+MAX_HORIZON = 2_520
+
+
+def _factor_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a factor-study file through the study loader's hardened YAML reader."""
+    from alphalab.config import check_finite, read_yaml_file  # the one hardened YAML reader
+
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; give the factor study's YAML file")
+    if not path.is_file():
+        raise ConfigError(f"factor study file {path} does not exist")
+    cfg = read_yaml_file(path)
+    if cfg is None:
+        raise ConfigError(f"{path}: the factor study file is empty")
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    check_finite(cfg, str(path))
+    unknown = sorted(map(str, set(cfg) - _FACTOR_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(_FACTOR_KEYS))})"
+        )
+    name = cfg.get("name")
+    if name is not None and (not isinstance(name, str) or not _SAFE_NAME.fullmatch(name) or ".." in name):
+        raise ConfigError(
+            f"{path}: name {name!r:.60} must be 1-128 letters, digits, '_', '-' or '.', starting "
+            "with a letter or digit (it names the output folder)"
+        )
+    data = cfg.get("data")
+    if isinstance(data, str):
+        data = {"source": data}
+    if not isinstance(data, dict) or "source" not in data:
+        raise ConfigError(f"{path}: 'data' must give a 'source' (file, embedded or store dataset)")
+    unknown = sorted(map(str, set(data) - _FACTOR_DATA_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{path}: data: unknown key(s) {', '.join(unknown)} "
+            f"(allowed: {', '.join(sorted(_FACTOR_DATA_KEYS))})"
+        )
+    if not isinstance(data["source"], str) or not data["source"]:
+        raise ConfigError(f"{path}: data.source must be a file, embedded or store dataset name")
+    for key in ("start", "end"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, (str, dt.date)):
+            raise ConfigError(f"{path}: data.{key} must be a date such as 2018-01-31, got {value!r:.40}")
+    if data.get("mode", "strict") not in ("strict", "lenient"):
+        raise ConfigError(f"{path}: data.mode must be strict or lenient, got {data['mode']!r:.40}")
+    tickers = data.get("tickers")
+    if tickers is not None and (
+        not isinstance(tickers, list) or not all(isinstance(t, (str, int)) for t in tickers)
+    ):
+        raise ConfigError(f"{path}: data.tickers must be a list of tickers")
+    if tickers is not None:
+        data = {**data, "tickers": [str(t) for t in tickers]}
+    return cfg, data
+
+
+def _positive_int(value: Any, key: str, path: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(
+            f"{path}: {key} must be a whole number of bars such as 5, got {value!r:.40}"
+        )
+    if not 1 <= value <= MAX_HORIZON:
+        raise ConfigError(f"{path}: {key} must be between 1 and {MAX_HORIZON}, got {value}")
+    return value
+
+
+def _factor_out_dir(name: str, out: str | Path | None, path: Path) -> Path:
+    """The output folder: ``--out`` as given, else ``runs/factors-<name>`` inside ``runs``."""
+    if out is None:
+        runs = Path("runs").resolve()
+        out_dir = (runs / f"factors-{name}").resolve()
+        if runs not in out_dir.parents:
+            raise ConfigError(f"{path}: name {name!r} would write outside {runs}")
+    else:
+        out_dir = Path(out)
+    for part in (out_dir, *out_dir.parents):
+        if part.exists() and not part.is_dir():
+            raise ConfigError(
+                f"output path {out_dir}: {part} is a file, not a folder; choose another --out"
+            )
+    return out_dir
+
+
 def run_factor_study(config_path: str | Path, out: str | Path | None = None) -> Path:
     """Rank a catalogue on a dataset as described by a small YAML file; write the report.
 
@@ -570,31 +661,16 @@ def run_factor_study(config_path: str | Path, out: str | Path | None = None) -> 
     ConfigError
         Missing or malformed keys, naming them.
     """
-    import yaml
-
     from alphalab.data.load import load
 
     path = Path(config_path)
-    if not path.exists():
-        raise ConfigError(f"factor study file {path} does not exist")
-    try:
-        cfg = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    unknown = set(cfg) - {"name", "data", "groups", "catalogue", "horizon", "horizons", "quantiles"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
-    data = cfg.get("data")
-    if isinstance(data, str):
-        data = {"source": data}
-    if not isinstance(data, dict) or "source" not in data:
-        raise ConfigError(f"{path}: 'data' must give a 'source' (file, embedded or store dataset)")
+    cfg, data = _factor_config(path)
     source = str(data["source"])
-    candidate = (path.parent / source)
+    candidate = path.parent / source
     if candidate.exists():
         source = str(candidate)
+    name = str(cfg.get("name") or path.stem)
+    out_dir = _factor_out_dir(name, out, path)
     panel = load(
         source,
         market=data.get("market"),
@@ -606,23 +682,32 @@ def run_factor_study(config_path: str | Path, out: str | Path | None = None) -> 
     groups = None
     if cfg.get("groups"):
         groups = {}
-        for gname, gfile in dict(cfg["groups"]).items():
+        if not isinstance(cfg["groups"], dict) or not all(
+            isinstance(v, str) for v in cfg["groups"].values()
+        ):
+            raise ConfigError(f"{path}: groups must map a group name to a CSV or Parquet file")
+        for gname, gfile in cfg["groups"].items():
             gpath = Path(gfile) if Path(gfile).is_absolute() else path.parent / gfile
             if not gpath.exists():
                 raise ConfigError(f"{path}: group file {gpath} for {gname!r} does not exist")
-            gdf = pd.read_csv(gpath) if gpath.suffix == ".csv" else pd.read_parquet(gpath)
+            from alphalab.data.files import read_plain_table
+
+            gdf = read_plain_table(gpath)
             if gdf.shape[1] < 2 or "ticker" not in gdf.columns:
                 raise ConfigError(f"{gpath}: needs a 'ticker' column and a group column")
             label = next(c for c in gdf.columns if c != "ticker")
             groups[str(gname)] = dict(zip(gdf["ticker"].astype(str), gdf[label], strict=True))
     catalogue = cfg.get("catalogue", "alpha101")
-    horizon = int(cfg.get("horizon", 5))
-    horizons = [int(h) for h in cfg.get("horizons", DEFAULT_HORIZONS)]
+    horizon = _positive_int(cfg.get("horizon", 5), "horizon", path)
+    horizons = cfg.get("horizons", list(DEFAULT_HORIZONS))
+    if not isinstance(horizons, list) or not horizons:
+        raise ConfigError(f"{path}: horizons must be a non-empty list of whole numbers of bars")
+    horizons = [_positive_int(h, f"horizons[{i}]", path) for i, h in enumerate(horizons)]
+    quantiles = _positive_int(cfg.get("quantiles", 5), "quantiles", path)
+    if quantiles < 2:
+        raise ConfigError(f"{path}: quantiles must be at least 2, got {quantiles}")
     table, results, skipped = rank_catalogue(
-        panel, catalogue, horizon, groups=groups, horizons=horizons,
-        n_quantiles=int(cfg.get("quantiles", 5)),
+        panel, catalogue, horizon, groups=groups, horizons=horizons, n_quantiles=quantiles,
     )
-    name = str(cfg.get("name") or path.stem)
-    out_dir = Path(out) if out is not None else Path("runs") / f"factors-{name}"
     return write_factor_report(results, out_dir, table=table, skipped=skipped,
                                title=f"Factor study: {name}")

@@ -18,6 +18,7 @@ from alphalab.models.allocators import (
     register_allocator,
 )
 from alphalab.models.baselines import MomentumForecaster, RealisedVolForecaster
+from alphalab.models.deep_portfolio import DeepSharpe  # registers deep_sharpe
 from alphalab.models.forecast import (
     FORECAST_KINDS,
     FORECASTERS,
@@ -36,7 +37,15 @@ from alphalab.models.overlays import (
     VolScaling,
     register_overlay,
 )
+from alphalab.models.smallcap import (
+    HalvingStop,
+    PanicHalt,
+    SmallCapLSTM,
+    SmallCapUniverse,
+    ThresholdSteps,
+)
 from alphalab.models.strategy import ForecastStrategy
+from alphalab.models.vol_scaling import EwmVolScaling, VolScaled
 
 __all__ = [
     "ALLOCATORS",
@@ -45,10 +54,13 @@ __all__ = [
     "OVERLAYS",
     "Allocator",
     "Capabilities",
+    "DeepSharpe",
     "DrawdownHalt",
+    "EwmVolScaling",
     "Forecast",
     "ForecastStrategy",
     "Forecaster",
+    "HalvingStop",
     "InverseVariance",
     "LightGBMForecaster",
     "LongShortQuantile",
@@ -56,9 +68,14 @@ __all__ = [
     "MeanVarianceAllocator",
     "MomentumForecaster",
     "Overlay",
+    "PanicHalt",
     "RealisedVolForecaster",
+    "SmallCapLSTM",
+    "SmallCapUniverse",
+    "ThresholdSteps",
     "TopK",
     "TrailingStop",
+    "VolScaled",
     "VolScaling",
     "VolTarget",
     "register_allocator",

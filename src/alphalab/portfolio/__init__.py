@@ -2,7 +2,8 @@
 
 Importing this package registers the baselines (``buy_and_hold``,
 ``equal_weight``, ``fixed``, ``inverse_vol``, ``min_variance``,
-``mean_variance``, ``risk_parity``, ``hrp``, ``momentum_topk``) with :func:`make_strategy`.
+``mean_variance``, ``risk_parity``, ``hrp``, ``momentum_topk``, ``max_diversification``,
+``diversity_weighted``) with :func:`make_strategy`.
 """
 
 from __future__ import annotations
@@ -26,14 +27,17 @@ from alphalab.portfolio.baselines import (
     MomentumTopK,
     RiskParity,
 )
+from alphalab.portfolio.diversification import DiversityWeighted, MaxDiversification
 
 __all__ = [
     "STRATEGIES",
     "BuyAndHold",
+    "DiversityWeighted",
     "EqualWeight",
     "Fixed",
     "HierarchicalRiskParity",
     "InverseVol",
+    "MaxDiversification",
     "MeanVariance",
     "MinVariance",
     "MomentumTopK",

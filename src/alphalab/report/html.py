@@ -26,6 +26,7 @@ from alphalab.report.figures import (
     fig_rolling_sharpe,
     fig_weights,
 )
+from alphalab.report.honesty import honesty_block, honesty_section
 from alphalab.report.models import fig_training_curves, models_section
 from alphalab.report.rundir import RunData
 from alphalab.report.tables import (
@@ -203,12 +204,15 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
     verdict = ""
     if run.gates is not None:
         verdict = (
+            # LEAK / SUSPECT / seal / trial count come first, above the gate cards.
             '<section id="gates"><h2>Verdict: acceptance gates</h2>'
-            f"{verdict_block(run.gates, run.validation)}</section>"
+            f"{honesty_block(run.manifest)}{verdict_block(run.gates, run.validation)}</section>"
         )
-    elif run.validation is None:
+    else:
+        verdict = honesty_section(run.manifest)
+    if run.gates is None and run.validation is None:
         # A plain run has no out-of-sample evidence at all; say so where a verdict would be.
-        verdict = (
+        verdict += (
             '<section id="caveat"><p class="holdout warn">Not validated: this run has no '
             "walk-forward, no sealed holdout and no acceptance gates, so every number below is "
             "an in-sample backtest. Add <code>validation</code> and <code>gates</code> to the "

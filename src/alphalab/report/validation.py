@@ -139,7 +139,12 @@ def verdict_summary(gates: Any) -> str:
     n_pass = sum(s in _PASS for s in statuses)
     scope = gates.get("scope") if isinstance(gates, Mapping) else None
     where = f" on the {esc(scope)} span" if isinstance(scope, str) else ""
-    return f"; verdict{where}: {n_pass} PASS, {len(statuses) - n_pass} REJECTED"
+    # LEAK and SUSPECT (alphalab.validation.honesty) are named, not folded into REJECTED
+    flagged = "".join(
+        f", {n} {kind}" for kind in ("LEAK", "SUSPECT") if (n := statuses.count(kind))
+    )
+    n_flagged = sum(s in ("LEAK", "SUSPECT") for s in statuses)
+    return f"; verdict{where}: {n_pass} PASS, {len(statuses) - n_pass - n_flagged} REJECTED{flagged}"
 
 
 def verdict_block(gates: Any, validation: Any = None) -> str:

@@ -62,6 +62,11 @@ def load_benchmark(cfg: StudyConfig, panel: Panel) -> tuple[pd.Series | None, An
         return None, None
     if name in panel.assets:
         return close_series(panel.frame("close")[name], name), None
+    from alphalab.study.inputs import INDEX_PREFIX
+
+    if INDEX_PREFIX + name in panel:  # an index of data.indices
+        series = pd.Series(panel[INDEX_PREFIX + name][:, 0], index=panel.dates)
+        return close_series(series, name), None
     from alphalab.data import load
 
     source = cfg.resolve_source(name)

@@ -36,7 +36,13 @@ def _executor(cfg: StudyConfig, executor: Any) -> Any:
     if executor is not None:
         return executor
     ex = cfg.executor
-    return make_executor(ex.kind, n_jobs=ex.n_jobs, address=ex.address, threads=ex.threads)
+    return make_executor(
+        ex.kind,
+        n_jobs=ex.n_jobs,
+        address=ex.address,
+        threads=ex.threads,
+        connect_timeout=ex.connect_timeout,
+    )
 
 
 def run_one(

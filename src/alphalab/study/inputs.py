@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from alphalab.config import StudyConfig
@@ -12,17 +13,22 @@ from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
 
 __all__ = [
+    "INDEX_PREFIX",
     "add_features",
     "adjustment_state",
     "data_health",
     "decision_dates",
     "engine_costs",
+    "holdout_start",
+    "join_fundamentals_of",
+    "join_indices",
     "load_panel",
+    "read_side_table",
     "study_window",
 ]
 
 
-def load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
+def load_panel(cfg: StudyConfig, open_seal: bool = False) -> tuple[Panel, str | Path]:
     from alphalab.data import load
 
     source = cfg.resolve_source(cfg.data.dataset)
@@ -37,6 +43,7 @@ def load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
             # Nothing after the study's end is ever loaded; history before its start is.
             end=cfg.data.end,
             store=store,
+            open_seal=open_seal,  # a sealed dataset is cut at its seal unless --holdout
         )
     except DataError as exc:
         # The loader names the file; the study key that asked for the missing names is ours to add.
@@ -48,7 +55,81 @@ def load_panel(cfg: StudyConfig) -> tuple[Panel, str | Path]:
             f"dataset {cfg.data.dataset!r} has {panel.n_dates} date(s) up to "
             f"{cfg.data.end or 'its end'}; a study needs at least 2"
         )
+    if cfg.data.fundamentals is not None:
+        panel = join_fundamentals_of(cfg, panel)
+    if cfg.data.indices is not None:
+        panel = join_indices(cfg, panel)
     return panel, source
+
+
+def read_side_table(cfg: StudyConfig, value: str, key: str) -> pd.DataFrame:
+    """A Parquet / CSV side table named by study key ``key`` (fundamentals, indices)."""
+    path = cfg.resolve_source(value)
+    if not isinstance(path, Path) or not path.exists():
+        raise DataError(f"{key}: file not found: {path}")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{key}: cannot read {path}: {exc}") from None
+
+
+def join_fundamentals_of(cfg: StudyConfig, panel: Panel) -> Panel:
+    """Join ``data.fundamentals`` point-in-time (a report counts from the session after its announcement)."""
+    from alphalab.data.fundamentals import join_fundamentals
+
+    spec = cfg.data.fundamentals
+    assert spec is not None
+    table = read_side_table(cfg, spec.path, "data.fundamentals")
+    clash = [f for f in spec.fields if f in panel]
+    if clash:
+        raise DataError(f"data.fundamentals: field(s) {clash} already exist in the dataset")
+    try:
+        return join_fundamentals(panel, table, fields=list(spec.fields), lag_days=spec.lag_days,
+                                 name=Path(spec.path).name)
+    except DataError as exc:
+        raise DataError(f"data.fundamentals: {exc}") from None
+
+
+INDEX_PREFIX = "index:"
+
+
+def join_indices(cfg: StudyConfig, panel: Panel) -> Panel:
+    """Each index close of ``data.indices`` as a field ``index:<ticker>`` (same value in every column).
+
+    Index dates outside the panel's calendar are dropped; panel dates the
+    index lacks are NaN (a missing index session is not invented).
+    """
+    assert cfg.data.indices is not None
+    table = read_side_table(cfg, cfg.data.indices, "data.indices")
+    missing = {"date", "ticker", "close"} - set(table.columns)
+    if missing:
+        raise DataError(f"data.indices: {cfg.data.indices!r} lacks column(s) {sorted(missing)}")
+    dates = pd.to_datetime(table["date"], errors="coerce")
+    if dates.isna().any():
+        raise DataError(f"data.indices: {int(dates.isna().sum())} row(s) have no valid date, "
+                        f"first row {int(np.flatnonzero(dates.isna().to_numpy())[0])}")
+    close = pd.to_numeric(table["close"], errors="coerce")
+    bad = ~(close > 0)
+    if bad.any():
+        raise DataError(f"data.indices: {int(bad.sum())} close(s) missing or <= 0, first row "
+                        f"{int(np.flatnonzero(bad.to_numpy())[0])}")
+    wide = pd.DataFrame({"date": dates.dt.tz_localize(None) if dates.dt.tz else dates,
+                         "ticker": table["ticker"].astype(str), "close": close})
+    if wide.duplicated(["date", "ticker"]).any():
+        raise DataError("data.indices: duplicate (date, ticker) rows")
+    wide = wide.pivot(index="date", columns="ticker", values="close")
+    wide.index = pd.DatetimeIndex(wide.index).as_unit("ns")
+    aligned = wide.reindex(panel.dates)
+    fields = {
+        INDEX_PREFIX + str(t): np.repeat(aligned[t].to_numpy(np.float64)[:, None], panel.n_assets, axis=1)
+        for t in aligned.columns
+    }
+    clash = [f for f in fields if f in panel]
+    if clash:
+        raise DataError(f"data.indices: field(s) {clash} already exist in the dataset")
+    return panel.with_fields(**fields).with_meta(indices=sorted(map(str, aligned.columns)))
 
 
 def adjustment_state(panel: Panel) -> str:
@@ -56,6 +137,12 @@ def adjustment_state(panel: Panel) -> str:
     if isinstance(state, bool):  # embedded sets record True / False
         return "adjusted" if state else "raw"
     return str(state) if state else "unknown"
+
+
+def holdout_start(cfg: StudyConfig) -> Any:
+    """The sealed holdout's first date, or None."""
+    v = cfg.validation
+    return None if v is None or v.holdout is None else v.holdout.start
 
 
 def data_health(cfg: StudyConfig, panel: Panel) -> Any:

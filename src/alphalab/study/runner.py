@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from alphalab.config import StudyConfig
+from alphalab.data.repair import apply_data_policy
 from alphalab.errors import ConfigError, DataError
 from alphalab.report.rundir import is_replaceable, publish, write_manifest, write_run
 from alphalab.study.analyses import run_analyses
@@ -27,11 +28,19 @@ from alphalab.study.inputs import (
     adjustment_state,
     data_health,
     decision_dates,
+    holdout_start,
     load_panel,
     study_window,
 )
 from alphalab.study.output import default_out, package_versions, write_report
 from alphalab.study.progress import Progress, Timer
+from alphalab.validation.gates import judge_data_health
+from alphalab.validation.honesty import (
+    apply_trial_ledger,
+    seal_for_study,
+    study_checks,
+    study_panel,
+)
 
 __all__ = ["RunResult", "Study"]
 
@@ -152,13 +161,18 @@ class Study:
         with Progress(progress, n_steps) as bar:
             bar.step("loading data")
             with timer.stage("load"):
-                panel, source = load_panel(cfg)
+                seal_for_study(cfg)  # validation.holdout seals the data itself
+                panel, source = load_panel(cfg, open_seal=holdout)
+                panel = study_panel(panel)  # the study records one look per run, not per strategy
                 bench_close, bench_validation = load_benchmark(cfg, panel)
             data_hash = panel.data_hash()  # of the data as loaded, before features are added
-            health = None
-            if cfg.report.health:
+            health = policy = None
+            if cfg.report.health or cfg.validation is not None or cfg.data.repair:
                 with timer.stage("health"):
                     health = data_health(cfg, panel)
+                    panel, policy = apply_data_policy(
+                        panel, health, repair=cfg.data.repair, waive=cfg.data.waive
+                    )
             feature_info = None
             if cfg.features is not None:
                 with timer.stage("features"):
@@ -180,10 +194,12 @@ class Study:
             runs: dict[str, Any] = {}  # WalkForwardResult per strategy
             per_strategy: dict[str, float] = {}
             extras: dict[str, Any] = {}
+            validations: dict[str, Any] | None = None
+            decisions: pd.DatetimeIndex | None = None
             if cfg.validation is None:
                 i0, i1 = study_window(cfg, panel, strategies)
                 window_dates = panel.dates[i0:i1]
-                decision_dates(cfg, window_dates)  # a list schedule must lie in the window
+                decisions = decision_dates(cfg, window_dates)  # a list schedule must lie in it
                 bench = (
                     None if bench_close is None else benchmark_returns(bench_close, window_dates)
                 )
@@ -206,7 +222,7 @@ class Study:
                     if bench_close is None
                     else benchmark_returns(bench_close, panel.dates[first:])
                 )
-                validations: dict[str, Any] = {}
+                validations = {}
                 for scfg in cfg.strategies:
                     bar.step(f"walk-forward {scfg.name}")
                     with timer.stage(scfg.name, per_strategy):
@@ -222,11 +238,26 @@ class Study:
                 }
                 window_dates = next(iter(results.values())).dates
                 bench = None if full_bench is None else full_bench.reindex(window_dates)
+                # Error findings left in the traded data reject (gates.data_health).
+                traded_until = None if holdout else holdout_start(cfg)
+                validations = judge_data_health(
+                    validations, policy.remaining_counts(traded_until, cfg.data.start), cfg.gates
+                )
+                # one trial count per dataset and span: DSR deflates by all of it
+                validations = apply_trial_ledger(cfg, validations, panel, holdout)
                 extras = validation_extras(cfg, validations, holdout)
             n_decisions = int(
                 max(np.isfinite(wf.weights).any(axis=1).sum() for wf in runs.values())
             )
             timer.timings["strategies"] = per_strategy
+            bar.step("leakage guard")
+            with timer.stage("guard"):
+                # Before anything is written: LEAK / SUSPECT override the gate verdicts.
+                study_checks(
+                    cfg, strategies, panel, extras, run_seconds=time.perf_counter() - t_start,
+                    feature_info=feature_info, validations=validations, decisions=decisions,
+                    results=results, holdout=holdout,
+                )  # fmt: skip
 
             bar.step("writing run directory")
             with timer.stage("metrics"):
@@ -254,6 +285,7 @@ class Study:
                 "data_adjusted": adjustment_state(panel),
                 "data_health": None if health is None else {
                     "status": health.status, "summary": health.summary(),
+                    **policy.to_dict(None if holdout else holdout_start(cfg), cfg.data.start),
                 },
                 "features": feature_info,
                 "benchmark_validation": bench_validation,
@@ -273,7 +305,7 @@ class Study:
             try:
                 with timer.stage("write"):
                     files = dict(extras.get("files", {}))
-                    if health is not None:
+                    if health is not None and cfg.report.health:
                         files["health.json"] = health.to_dict(max_issues=500)
                     write_run(
                         tmp,

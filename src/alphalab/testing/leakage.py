@@ -122,10 +122,13 @@ def _perturb_array(a: np.ndarray, t: int, kind: str, rng: np.random.Generator) -
             tail[:] = tail[rng.permutation(np.roll(np.arange(n), int(rng.integers(1, n))))]
         tail *= 1.0 + 1e-3  # a single row cannot move: nudge it as well
     elif kind == "extreme":
-        big = rng.choice([1e12, -1e12, 0.0, 1e-12], size=tail.shape)
+        # Extreme but valid: values multiplied by 1e6 or 1e-6 keep their sign, so prices
+        # stay positive and a function that runs a backtest can still be checked (the old
+        # -1e12 / 0 values made every such function raise instead). Zeros become 1e-6.
+        big = rng.choice([1e6, 1e-6], size=tail.shape)
         pick = rng.random(tail.shape) < 0.5
         pick[0] = True
-        tail[pick] = big[pick]
+        tail[pick] = np.where(tail[pick] == 0.0, 1e-6, tail[pick] * big[pick])
     else:
         raise ConfigError(f"unknown perturbation {kind!r}; known: {', '.join(PERTURBATIONS)}")
     return out
@@ -142,7 +145,8 @@ def perturb_after(data: Data, t: int, kind: str, *, seed: int | np.random.Genera
         Last row left untouched (``0 <= t < n_dates``).
     kind : {"scale", "nan", "shuffle", "extreme"}
         Random rescaling, random NaN holes, rows moved in time, or extreme
-        values (``+-1e12``, ``0``, ``1e-12``).
+        values (each picked value times ``1e6`` or ``1e-6``, sign kept; zeros become
+        ``1e-6``): prices stay positive.
     seed : int or numpy.random.Generator
 
     Returns

@@ -5,6 +5,13 @@ Each split fits on the groups it does not test (purged before and embargoed afte
 test group, so no training label overlaps a test bar) and backtests each test group on
 its own. Training may come after testing here, which is what makes CPCV a robustness
 check on the development span and not a substitute for the walk-forward verdict.
+
+Learners never see a glued series: ``fit`` gets the panel on its real calendar up to the
+last training row, with every row outside the training segments (test groups, purge and
+embargo) set to NaN, and the segments themselves in ``panel.meta["train_segments"]``
+(a list of ``(first_date, last_date)``) plus ``panel.meta["train_mask"]`` (bool per row).
+A return computed inside ``fit`` across a seam is therefore NaN instead of a return that
+spans the purged test block.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from alphalab.validation.executors import Executor, SerialExecutor, derive_seed,
 from alphalab.validation.splits import CombinatorialPurgedCV, Fold
 from alphalab.validation.walkforward import EngineSettings, inject_random_state
 
-__all__ = ["CPCVSpec", "run_cpcv"]
+__all__ = ["CPCVSpec", "run_cpcv", "training_view"]
 
 
 class CPCVSpec(BaseModel):
@@ -54,11 +61,48 @@ def _blocks(rows: np.ndarray) -> list[np.ndarray]:
     return np.split(rows, cuts)
 
 
+def training_view(panel: Panel, train_rows: np.ndarray) -> Panel:
+    """The panel a CPCV fit sees: real dates up to the last training row, NaN elsewhere.
+
+    Parameters
+    ----------
+    panel : Panel
+        Development data ``(n_dates, n_assets)``.
+    train_rows : numpy.ndarray of int, shape ``(n_train,)``
+        Increasing training row positions (possibly several segments).
+
+    Returns
+    -------
+    Panel
+        Rows ``0 .. train_rows[-1]``; every field is NaN on rows that are not training
+        rows, so no difference or return can bridge a test block. ``meta`` carries
+        ``train_segments`` (first and last date of each segment) and ``train_mask``.
+    """
+    last = int(train_rows[-1]) + 1
+    mask = np.zeros(last, dtype=bool)
+    mask[train_rows] = True
+    fields = {}
+    for name, arr in panel.fields.items():
+        a = np.array(arr[:last], dtype=np.float64, copy=True)
+        a[~mask] = np.nan
+        fields[name] = a
+    segments = [
+        (panel.dates[int(b[0])], panel.dates[int(b[-1])]) for b in _blocks(np.asarray(train_rows))
+    ]
+    return Panel(
+        fields,
+        panel.dates[:last],
+        panel.assets,
+        {**panel.meta, "train_segments": segments, "train_mask": mask},
+    )
+
+
 def _split_task(shared: tuple[Panel, Strategy, EngineSettings, int, np.ndarray], fold: Fold) -> dict[str, Any]:
     panel, strategy, engine, seed, mask = shared
     seed_everything(derive_seed(seed, "cpcv", fold.index))
     strat = inject_random_state(strategy.clone(), seed, "cpcv", fold.index)
-    train = panel.iloc_dates(fold.train)
+    # Segments on their own calendar, never glued (see the module docstring).
+    train = training_view(panel, fold.train)
     strat.fit(train, until=train.dates[-1])
     parts = []
     for block in _blocks(fold.test):

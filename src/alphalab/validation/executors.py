@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import random
+import socket
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -267,14 +270,29 @@ class ProcessExecutor:
             return list(pool.map(_call_with_shared, [fn] * len(items), items))
 
 
+#: Seconds to reach a Ray cluster before giving up (``--connect-timeout``).
+DEFAULT_CONNECT_TIMEOUT = 30.0
+
+
 class RayExecutor:
     """Tasks on a Ray cluster (``address=None`` starts or joins a local instance)."""
 
     name = "ray"
 
     def __init__(
-        self, address: str | None = None, num_cpus: int | None = None, threads: int = 1
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        threads: int = 1,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
+        if not (isinstance(connect_timeout, int | float) and 0 < connect_timeout < math.inf):
+            raise ConfigError(
+                f"connect timeout must be a positive number of seconds, got {connect_timeout!r}"
+            )
+        if address:
+            # Before importing Ray: an unreachable address fails in seconds, naming it.
+            _probe_address(address, connect_timeout)
         try:
             import ray
         except ImportError:  # pragma: no cover - depends on the environment
@@ -294,7 +312,7 @@ class RayExecutor:
                 kwargs["address"] = address
             elif num_cpus:
                 kwargs["num_cpus"] = num_cpus
-            ray.init(**kwargs)
+            _init_with_timeout(ray, kwargs, connect_timeout, address)
 
     def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]) -> list[Any]:
         ray = self._ray
@@ -302,6 +320,57 @@ class RayExecutor:
         # A task reserves as many cores as it may use threads.
         remote = ray.remote(num_cpus=self.threads)(_ray_task)
         return ray.get([remote.remote(fn, ref, item, self.threads) for item in items])
+
+
+def _probe_address(address: str, timeout: float) -> None:
+    """Open (and close) a TCP connection to ``host:port`` within ``timeout`` seconds.
+
+    ``auto`` and ``local`` (Ray's own discovery) are left to Ray.
+    """
+    text = address.strip()
+    if text in ("auto", "local"):
+        return
+    hostport = text.split("://", 1)[-1].rstrip("/")
+    host, sep, port_text = hostport.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(
+            f"Ray address {address!r}: expected host:port (e.g. 10.0.0.5:6379 or "
+            "ray://10.0.0.5:10001), 'auto' or 'local'"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port_text)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address!r} within {timeout:g} s ({reason}); "
+            "check the address, or raise --connect-timeout"
+        ) from None
+
+
+def _init_with_timeout(ray: Any, kwargs: dict[str, Any], timeout: float, address: str | None) -> None:
+    """``ray.init(**kwargs)`` that gives up after ``timeout`` seconds (Ray may retry forever)."""
+    done: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            ray.init(**kwargs)
+        except BaseException as exc:  # reported in the caller's thread
+            done["error"] = exc
+        done["ok"] = True
+
+    thread = threading.Thread(target=target, name="ray-init", daemon=True)
+    thread.start()
+    # Starting a local instance takes longer than joining one.
+    thread.join(timeout if address else max(timeout, 120.0))
+    if "ok" not in done:
+        raise ConfigError(
+            f"Ray did not connect to {address or 'a local instance'!r} within {timeout:g} s; "
+            "check the address, or raise --connect-timeout"
+        )
+    if "error" in done:
+        exc = done["error"]
+        raise ConfigError(f"Ray could not connect to {address or 'a local instance'!r}: {exc}") from None
 
 
 def _ray_task(fn: Callable[[Any, Any], Any], shared: Any, item: Any, threads: int = 1) -> Any:
@@ -315,13 +384,15 @@ def make_executor(
     n_jobs: int | None = None,
     address: str | None = None,
     threads: int = 1,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> Executor:
     """``"serial"``, ``"process"`` (``n_jobs`` workers of ``threads`` threads each) or
-    ``"ray"`` (``address`` optional; tasks of ``threads`` threads)."""
+    ``"ray"`` (``address`` optional, reached within ``connect_timeout`` seconds; tasks of
+    ``threads`` threads)."""
     if kind == "serial":
         return SerialExecutor()
     if kind == "process":
         return ProcessExecutor(n_jobs, threads=threads)
     if kind == "ray":
-        return RayExecutor(address, threads=threads)
+        return RayExecutor(address, threads=threads, connect_timeout=connect_timeout)
     raise ConfigError(f"unknown executor {kind!r}; use serial, process or ray")

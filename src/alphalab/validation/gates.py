@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+from alphalab.validation.suspect import SuspectSpec
 
 __all__ = [
     "GateCheck",
@@ -21,8 +23,10 @@ __all__ = [
     "StressGates",
     "evaluate_gates",
     "gate_evidence",
+    "judge_data_health",
     "max_consecutive_losses",
     "profit_factor",
+    "with_data_health",
 ]
 
 
@@ -59,7 +63,7 @@ class GateSpec(BaseModel):
         Floors on the stress slice.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     min_trades: int | None = Field(None, ge=0)
     profit_factor_min: float | None = Field(None, ge=0)
@@ -69,10 +73,20 @@ class GateSpec(BaseModel):
     beat_benchmark_by: float | None = None
     max_consecutive_losses: int | None = Field(None, ge=0)
     stress: StressGates | None = None
+    #: Thresholds of the SUSPECT verdict (None = the documented defaults, see
+    #: :mod:`alphalab.validation.suspect`).
+    suspect: SuspectSpec | None = None
+    data_health: bool = Field(
+        True,
+        description="Reject while error-severity data-health findings remain in the traded "
+        "data (repair them with data.repair, or waive a check with data.waive).",
+    )
 
     def is_empty(self) -> bool:
         return not any(
-            v is not None for k, v in self.model_dump().items() if k != "stress"
+            v is not None
+            for k, v in self.model_dump().items()
+            if k not in ("stress", "suspect", "data_health")
         ) and (self.stress is None or not any(v is not None for v in self.stress.model_dump().values()))
 
 
@@ -218,3 +232,51 @@ def gate_evidence(
         ev["stress_max_drawdown"] = None if smdd is None else abs(float(smdd))
         ev["stress_total_return"] = stress_metrics.get("total_return")
     return ev
+
+
+def with_data_health(
+    verdict: GateVerdict, remaining: Mapping[str, int], *, enabled: bool = True
+) -> GateVerdict:
+    """``verdict`` with the data-health check first: it fails while error findings remain.
+
+    Parameters
+    ----------
+    verdict : GateVerdict
+    remaining : mapping
+        Check name -> error-severity findings left in the traded data, neither
+        repaired nor waived (see :meth:`alphalab.data.repair.DataPolicy.remaining_counts`).
+    enabled : bool
+        ``gates.data_health``; False records the findings without rejecting.
+    """
+    n = int(sum(remaining.values()))
+    listed = ", ".join(f"{v} {k}" for k, v in sorted(remaining.items()))
+    if n == 0:
+        check = GateCheck("data health", 0.0, 0.0, "<=", True, "data health: no error findings remain")
+    elif enabled:
+        check = GateCheck(
+            "data health", float(n), 0.0, "<=", False,
+            f"data health: {listed} finding(s) remain in the traded data; repair them "
+            "(data.repair: [...]) or waive a check with a reason (data.waive: {check: reason})",
+        )  # fmt: skip
+    else:
+        check = GateCheck(
+            "data health", float(n), 0.0, "<=", True,
+            f"data health: {listed} finding(s) remain (gates.data_health is off)",
+        )  # fmt: skip
+    checks = (check, *verdict.checks)
+    return GateVerdict("PASS" if all(c.passed for c in checks) else "REJECTED", checks)
+
+
+def judge_data_health(
+    validations: Mapping[str, Any], remaining: Mapping[str, int], spec: GateSpec | None
+) -> dict[str, Any]:
+    """Each strategy's validation with :func:`with_data_health` applied to its verdict.
+
+    ``validations`` maps names to frozen dataclasses with a ``verdict`` field
+    (:class:`alphalab.validation.protocol.StrategyValidation`).
+    """
+    enabled = True if spec is None else bool(spec.data_health)
+    return {
+        n: replace(v, verdict=with_data_health(v.verdict, remaining, enabled=enabled))
+        for n, v in validations.items()
+    }

@@ -50,7 +50,7 @@ def overfitting_summary(
     -------
     dict
         ``sharpe`` (per period), ``skew``, ``kurtosis``, ``n_obs``, ``n_trials``,
-        ``sharpe_variance``, ``sr0``, ``dsr``, ``pbo``, ``pbo_splits``,
+        ``sharpe_variance``, ``candidate_sharpes``, ``sr0``, ``dsr``, ``pbo``, ``pbo_splits``,
         ``performance_degradation``, ``min_backtest_years``, ``min_track_record``.
     """
     sr, skew, kurt, n = sharpe_moments(selected)
@@ -59,6 +59,7 @@ def overfitting_summary(
     pbo: float | None = None
     pbo_splits = 0
     degradation: float | None = None
+    cand_sr: list[float] = []
     if candidates is not None and candidates.ndim == 2 and candidates.shape[1] >= 2:
         m = candidates[np.isfinite(candidates).all(axis=1)]
         cand_sr = [sharpe_moments(m[:, j])[0] for j in range(m.shape[1])]
@@ -80,6 +81,8 @@ def overfitting_summary(
         "n_obs": n,
         "n_trials": n_trials,
         "sharpe_variance": var,
+        # per candidate column (fixed config), for the dataset's trial ledger
+        "candidate_sharpes": [x if math.isfinite(x) else None for x in cand_sr],
         "sr0": sr0,
         "dsr": dsr,
         "pbo": pbo,

@@ -154,6 +154,9 @@ class StrategyValidation:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     stress_sealed: bool = False
     cpcv: dict[str, Any] | None = None
+    #: Set when the evaluated span reached past a data seal opened on purpose (the look
+    #: was recorded): ``{content_hash, sealed_from, dataset, opened, n_looks}``.
+    seal: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary (metrics, gates, overfitting, folds, trial count)."""
@@ -180,6 +183,7 @@ class StrategyValidation:
                 "stress_metrics": None if self.stress_metrics is None else self.stress_metrics.to_dict(),
                 "stress_sealed": self.stress_sealed,
                 "cpcv": self.cpcv,
+                "seal": self.seal,
                 "overfitting": self.overfitting,
                 "gates": self.verdict.to_dict(),
                 "folds": self.walk_forward.folds,
@@ -263,6 +267,18 @@ def validate_strategy(
         raise ConfigError("the study declares no holdout (validation.holdout.start)")
     if holdout_start is not None and holdout_start <= panel.dates[0]:
         raise ConfigError(f"holdout start {holdout_start.date()} is at or before the first date")
+    seal = panel.meta.get("seal") or {}
+    data_end = (
+        pd.Timestamp(seal["data_end"])
+        if seal.get("cut") and seal.get("data_end")
+        else panel.dates[-1]
+    )
+    if holdout_start is not None and holdout_start > data_end:
+        # Nothing would be sealed: the development run would see every date and pass.
+        raise ConfigError(
+            f"validation.holdout.start {holdout_start.date()} is after the data's last date "
+            f"{panel.dates[-1].date()}: the holdout would seal nothing; move it inside the data"
+        )
     splitter = spec.walk_forward.splitter()
     end = None if holdout else holdout_start
     wf = run_walk_forward(
@@ -276,6 +292,16 @@ def validate_strategy(
         raise ConfigError("the holdout holds fewer than 2 bars of out-of-sample results")
     in_scope = returns.index >= eval_start
     r = returns[in_scope]
+    # A panel loaded with its seal opened: results past the seal are a recorded look
+    # (any other panel holding sealed dates raises here).
+    from alphalab.data.seal import check_panel
+
+    seal_seen = None
+    if len(r):
+        seal_seen = check_panel(
+            panel.iloc_dates(slice(0, int(panel.dates.searchsorted(r.index[-1], "right")))),
+            f"validate_strategy({name!r})", strategy=name, holdout=holdout,
+        )  # fmt: skip
     bench = None if benchmark is None else benchmark.reindex(r.index)
     metrics = compute_metrics(
         r,
@@ -355,4 +381,5 @@ def validate_strategy(
         candidates=candidates,
         stress_sealed=stress_sealed,
         cpcv=cpcv,
+        seal=seal_seen,
     )

@@ -206,7 +206,9 @@ class PBOResult:
     Attributes
     ----------
     pbo : float
-        Share of splits whose in-sample best trial ranks at or below the out-of-sample median.
+        Share of splits whose in-sample best trial ranks below the out-of-sample median; a
+        rank exactly at the median (odd candidate counts, or ties) counts one half, so that
+        pure noise gives 0.5 for every number of candidates.
     logits : numpy.ndarray, shape ``(n_splits,)``
         Logit of the out-of-sample relative rank of the in-sample best trial, per split.
     is_best : numpy.ndarray, shape ``(n_splits,)``
@@ -264,6 +266,7 @@ def probability_of_backtest_overfitting(
         raise DataError("trial returns contain NaN or inf; align trials on common dates first")
     blocks = np.array_split(np.arange(n_obs), n_partitions)
     logits, best, is_perf, oos_perf = [], [], [], []
+    side: list[float] = []  # -1 below the OOS median, 0 exactly at it, +1 above
     for combo in itertools.combinations(range(n_partitions), n_partitions // 2):
         chosen = set(combo)
         is_rows = np.concatenate([blocks[i] for i in combo])
@@ -274,6 +277,8 @@ def probability_of_backtest_overfitting(
         # relative rank in (0, 1): average rank of the IS winner among OOS results
         rank = stats.rankdata(sr_oos)[n_star]
         omega = rank / (n_trials + 1)
+        # the median rank is (n + 1) / 2; decided on the rank itself, not on a rounded logit
+        side.append(float(np.sign(2.0 * rank - (n_trials + 1))))
         logits.append(math.log(omega / (1 - omega)))
         best.append(n_star)
         is_perf.append(sr_is[n_star])
@@ -283,7 +288,10 @@ def probability_of_backtest_overfitting(
         float(np.polyfit(is_perf, oos_perf, 1)[0]) if np.ptp(is_perf) > 0 else math.nan
     )
     return PBOResult(
-        pbo=float(np.mean(lg <= 0)),
+        # Bailey et al. count omega <= 1/2 as overfit; with an odd N the winner lands exactly
+        # on the median 1/N of the time under noise, which biased PBO upwards (0.67 at N=3).
+        # A median rank is a coin flip between "above" and "below": it counts one half.
+        pbo=float(np.mean(np.asarray(side) < 0) + 0.5 * np.mean(np.asarray(side) == 0)),
         logits=lg,
         is_best=np.asarray(best),
         performance_degradation=slope,

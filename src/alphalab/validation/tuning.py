@@ -13,11 +13,18 @@ import math
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from alphalab.errors import ConfigError
 
-__all__ = ["ParamRange", "TuneSpec", "grid_candidates", "optimise"]
+__all__ = ["TUNE_METRICS", "ParamRange", "TuneSpec", "grid_candidates", "optimise"]
+
+#: Keys of :func:`alphalab.metrics.compute_metrics` a tuning block can be scored on
+#: (measured without a benchmark; larger is taken as better).
+TUNE_METRICS = (
+    "sharpe", "sortino", "calmar", "cagr", "total_return", "hit_rate", "max_drawdown",
+    "volatility", "turnover", "cost_drag", "max_drawdown_duration",
+)  # fmt: skip
 
 
 class ParamRange(BaseModel):
@@ -69,6 +76,15 @@ class TuneSpec(BaseModel):
     metric: str = "sharpe"
     inner: str | int = "1y"
     purge: int = Field(0, ge=0)
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value not in TUNE_METRICS:
+            raise ValueError(
+                f"unknown tune metric {value!r}; valid metrics: {', '.join(TUNE_METRICS)}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_method(self) -> TuneSpec:

@@ -185,3 +185,86 @@ def test_sb3_a2c_smoke() -> None:
     obs = venv.reset()
     action, _ = model.predict(obs, deterministic=True)
     assert action.shape == (2, 4)
+
+
+def test_minimal_and_full_info_give_the_same_trajectory(vn_panel: Panel) -> None:
+    # info only reports: the level must not change observations, rewards or
+    # the records the step wrote (HOSE daily rebalancing: fills and refusals)
+    rng = np.random.default_rng(9)
+    w = np.clip(random_weights(rng, *vn_panel.shape, gross=1.0), 0.0, None)
+    runs = {}
+    for level in ("full", "minimal"):
+        env = MarketEnv(vn_panel, "vn.hose", window=4, initial_cash=5e9, info=level)
+        obs, _ = env.reset(seed=0)
+        trace, fills, rejected, counts = [obs], [], [], []
+        t, done = env._t, False
+        while not done:
+            obs, r, done, _, info = env.step(w[t])
+            t += 1
+            trace.append(np.append(obs, [r, info["equity"]]))
+            f, rj = env.last_records()
+            fills.append(np.column_stack([f[k] for k in f]))
+            rejected.append(np.column_stack([rj[k] for k in rj]))
+            counts.append((f.n, rj.n))
+            if level == "full":
+                assert set(info) == {"date", "equity", "cash", "fills", "rejected", "reasons",
+                                     "costs", "turnover"}  # fmt: skip
+                assert info["fills"] == f and info["rejected"] == rj
+                assert len(info["rejected"]["reason"]) == rj.n
+            else:
+                assert set(info) == {"date", "equity", "n_fills", "n_rejected"}
+                assert (info["n_fills"], info["n_rejected"]) == (f.n, rj.n)
+        runs[level] = (np.concatenate(trace), np.concatenate(fills), np.concatenate(rejected),
+                       counts)  # fmt: skip
+    full, minimal = runs["full"], runs["minimal"]
+    for a, b in zip(full[:3], minimal[:3], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert full[3] == minimal[3]
+    assert sum(n for _, n in full[3]) > 0  # refusals happened, so the check bites
+    with pytest.raises(ConfigError, match="info"):
+        MarketEnv(vn_panel, "vn.hose", info="everything")
+
+
+def test_actions_of_any_layout_and_dtype_are_the_same_action() -> None:
+    # the fast path takes contiguous float64 vectors as they are; strided,
+    # float32 and list actions must reach the kernel as the same weights
+    panel = random_panel(np.random.default_rng(10), 50, 4)
+    rng = np.random.default_rng(11)
+    acts = rng.random((40, 8))[:, ::2]  # non-contiguous rows
+    runs = []
+    for convert in (np.ascontiguousarray, lambda a: a, lambda a: a.astype(np.float32).tolist()):
+        env = MarketEnv(panel, "us", window=3, episode_length=30)
+        obs, _ = env.reset(seed=0)
+        trace = [obs]
+        for a in acts[:30]:
+            a32 = a.astype(np.float32).astype(np.float64)  # same values in every form
+            obs, r, *_ = env.step(convert(a32))
+            trace.append(np.append(obs, r))
+        runs.append(np.concatenate(trace))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    np.testing.assert_array_equal(runs[0], runs[2])
+
+
+def test_copies_and_pickles_continue_the_same_episode() -> None:
+    # the compiled bundle is rebuilt over the copy's own arrays: a copy made
+    # mid-episode goes on exactly like the original, and stepping it leaves
+    # the original alone
+    import copy
+    import pickle
+
+    panel = random_panel(np.random.default_rng(12), 60, 4)
+    w = random_weights(np.random.default_rng(13), *panel.shape)
+    env = MarketEnv(panel, "vn.hose", window=3, episode_length=40)
+    env.reset(seed=0)
+    for t in range(2, 12):
+        env.step(np.clip(w[t], 0.0, None))
+    clones = [copy.deepcopy(env), pickle.loads(pickle.dumps(env))]
+    runs = []
+    for e in (*clones, env):  # the original last: the clones must not have moved it
+        trace = []
+        for t in range(12, 30):
+            obs, r, _, _, info = e.step(np.clip(w[t], 0.0, None))
+            trace.append(np.concatenate([obs, [r, info["fills"].n, info["rejected"].n]]))
+        runs.append(np.concatenate(trace))
+    np.testing.assert_array_equal(runs[0], runs[2])
+    np.testing.assert_array_equal(runs[1], runs[2])

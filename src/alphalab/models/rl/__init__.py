@@ -8,6 +8,13 @@ the market forbids it, minimum fees, taxes, slippage). :func:`make_vec_env`
 builds vectorised copies for parallel rollouts.
 """
 
-from alphalab.models.rl.env import ACTIONS, MarketEnv, make_sb3_vec_env, make_vec_env
+from alphalab.models.rl.env import (
+    ACTIONS,
+    INFO_LEVELS,
+    MarketEnv,
+    StepRecords,
+    make_sb3_vec_env,
+    make_vec_env,
+)
 
-__all__ = ["ACTIONS", "MarketEnv", "make_sb3_vec_env", "make_vec_env"]
+__all__ = ["ACTIONS", "INFO_LEVELS", "MarketEnv", "StepRecords", "make_sb3_vec_env", "make_vec_env"]

@@ -11,7 +11,7 @@ environment with the rows of a weight matrix reproduces
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
@@ -19,6 +19,8 @@ import numba
 import numpy as np
 from gymnasium import spaces
 from numba import njit
+from numba.core import types
+from numba.experimental import structref
 
 from alphalab.backtest.costs import Costs
 from alphalab.backtest.engine import kernel_inputs
@@ -37,7 +39,7 @@ from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
 from alphalab.markets import MarketRules
 
-__all__ = ["ACTIONS", "MarketEnv", "make_sb3_vec_env", "make_vec_env"]
+__all__ = ["ACTIONS", "INFO_LEVELS", "MarketEnv", "StepRecords", "make_sb3_vec_env", "make_vec_env"]
 
 ACTIONS = ("long_only", "softmax", "long_short", "discrete")
 """Action spaces: ``long_only`` weights in [0, 1] scaled to a sum <= 1 (rest
@@ -46,7 +48,65 @@ cash); ``softmax`` logits over the assets and cash; ``long_short`` weights in
 per asset (MultiDiscrete), each buy or sell moving the asset's weight by
 ``trade_size``."""
 
+INFO_LEVELS = ("full", "minimal")
+"""What a step's ``info`` holds: ``full`` (default) everything of
+:class:`MarketEnv`'s notes, fills and refusals as lazy :class:`StepRecords`;
+``minimal`` only ``date``, ``equity``, ``n_fills`` and ``n_rejected`` (the
+records stay readable through :meth:`MarketEnv.last_records`)."""
+
 SELL, HOLD, BUY = 0, 1, 2
+_F64 = np.dtype(np.float64)
+
+
+class StepRecords(Mapping):
+    """The records one step appended to a record buffer, as lazy columns.
+
+    A read-only mapping of column name to the column's slice (a view of the
+    environment's buffer: valid until the next ``reset``). Making one costs
+    one small object; the column views are made only when read, so a step
+    pays nothing for refusals nobody looks at. ``len(records)`` is the number
+    of columns; :attr:`n` the number of records.
+    """
+
+    __slots__ = ("_cols", "_hi", "_lo")
+
+    def __init__(self, cols: dict[str, np.ndarray], lo: int, hi: int) -> None:
+        self._cols = cols
+        self._lo = lo
+        self._hi = hi
+
+    @property
+    def n(self) -> int:
+        """Number of records (rows) of the step."""
+        return self._hi - self._lo
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._cols[key][self._lo : self._hi]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cols)
+
+    def __len__(self) -> int:
+        return len(self._cols)
+
+    def __eq__(self, other: object) -> bool:
+        # gymnasium's check_env compares infos of two runs with ==
+        if not isinstance(other, StepRecords):
+            return NotImplemented
+        # NaN equals NaN: a refusal's shares are NaN where no size was asked
+        return (
+            self.n == other.n
+            and self.keys() == other.keys()
+            and all(
+                np.array_equal(self[k], other[k], equal_nan=self[k].dtype.kind == "f")
+                for k in self._cols
+            )
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StepRecords(n={self.n}, columns={list(self._cols)})"
 
 
 class MarketEnv(gym.Env):
@@ -85,6 +145,13 @@ class MarketEnv(gym.Env):
     random_start : bool
         Draw the first bar uniformly from the episode's room using the
         reset seed (for training on many windows of one panel).
+    info : {"full", "minimal"}
+        What a step's ``info`` holds (:data:`INFO_LEVELS`). ``full`` is the
+        default because the refused orders belong in ``info``; it costs
+        little since the fill and refusal columns are lazy
+        (:class:`StepRecords`). ``minimal`` saves about half a microsecond a
+        step for training loops that never read ``info``; the trajectory
+        is the same either way.
 
     Notes
     -----
@@ -96,7 +163,10 @@ class MarketEnv(gym.Env):
     price before slippage), ``rejected`` (columns of
     :data:`~alphalab.backtest.kernel.REJECT_DTYPE`; ``reason`` indexes
     ``reasons``), ``costs`` (commission, tax, slippage, borrow of the bar)
-    and ``turnover``.
+    and ``turnover``; ``fills`` and ``rejected`` are :class:`StepRecords`
+    (lazy column views; ``.n`` counts the records). With ``info="minimal"``
+    it holds ``date``, ``equity``, ``n_fills`` and ``n_rejected`` only, and
+    :meth:`last_records` gives the step's fills and refusals on request.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
@@ -119,6 +189,7 @@ class MarketEnv(gym.Env):
         start: int | None = None,
         episode_length: int | None = None,
         random_start: bool = False,
+        info: Literal["full", "minimal"] = "full",
     ) -> None:
         super().__init__()
         if action not in ACTIONS:
@@ -127,6 +198,8 @@ class MarketEnv(gym.Env):
             raise ConfigError(f"reward must be 'log_return' or 'return', got {reward!r}")
         if execution not in ("next_open", "next_close"):
             raise ConfigError(f"execution must be 'next_open' or 'next_close', got {execution!r}")
+        if info not in INFO_LEVELS:
+            raise ConfigError(f"info must be 'full' or 'minimal', got {info!r}")
         if rules not in ("market", "proportional"):
             raise ConfigError(f"rules must be 'market' or 'proportional', got {rules!r}")
         costs, initial_cash = check_arguments(panel, market, costs, initial_cash)
@@ -174,9 +247,6 @@ class MarketEnv(gym.Env):
             )
         self._st = new_state(n_a, self._mk.lock, initial_cash)
         self._out = new_out(n_d, n_a, n_d)
-        # views of the counters (reading a record field from Python is slow)
-        self._n_tr = self._st.sc["n_tr"]
-        self._n_rj = self._st.sc["n_rj"]
         self._feat = self._features(panel, features, close)
 
         first = window - 1 if start is None else int(start)
@@ -207,14 +277,40 @@ class MarketEnv(gym.Env):
         self._kind = ACTIONS.index(action)
         self._w = np.empty(n_a)  # target weights of the step (NaN = hold)
         self._obs_buf = np.empty(width + n_a, dtype=np.float32)
-        self._fast: Callable[..., float] | None = None  # set by the first step
         self._ready = False  # reset() has run
         self._n_act = int(self.action_space.shape[0])  # cached: read on every step
         self._n_dates = n_d
+        self.info_level = info
+        self._full = info == "full"
+        self._span = (0, 0, 0, 0)  # record counters before and after the last step
+        self._bind()
+
+    def _bind(self) -> None:
+        """Views and the compiled bundle over this object's own arrays (after
+        ``__init__`` and after a copy or unpickling, which copy the arrays)."""
         # column views of the record buffers, made once (gymnasium compares
         # info entries with np.allclose, which refuses structured arrays)
-        self._fill_cols = [(k, self._out.fills[k]) for k in self._out.fills.dtype.names]
-        self._reject_cols = [(k, self._out.rejects[k]) for k in self._out.rejects.dtype.names]
+        self._fill_cols = {k: self._out.fills[k] for k in self._out.fills.dtype.names}
+        self._reject_cols = {k: self._out.rejects[k] for k in self._out.rejects.dtype.names}
+        # the step's fixed arguments in one compiled bundle: handing the ~30
+        # arrays across one by one costs more than the step computes
+        self._ctx = _new_ctx(
+            self._kind, self.gross, self.trade_size, self._mk, self._par, self._st, self._out,
+            self._feat, self.window, self._w, self._obs_buf,
+        )  # fmt: skip
+        self._fast: Callable[..., tuple[float, int, int]] | None = None  # set by a step
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the compiled bundle and entry point neither pickle nor copy; the
+        # views would come back detached from their buffers: rebuilt on load
+        state = self.__dict__.copy()
+        for key in ("_ctx", "_fast", "_fill_cols", "_reject_cols"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind()
 
     # ------------------------------------------------------------ set-up
     @staticmethod
@@ -305,28 +401,49 @@ class MarketEnv(gym.Env):
         self._end = first + self._length
         self._eq = eq
         self._ready = True
+        n_tr, n_rj = int(self._st.sc[0]["n_tr"]), int(self._st.sc[0]["n_rj"])
+        self._span = (n_tr, n_tr, n_rj, n_rj)
         return self._obs(), {"date": self.panel.dates[first], "equity": eq}
+
+    def last_records(self) -> tuple[StepRecords, StepRecords]:
+        """Fills and refused orders of the last step (empty after ``reset``).
+
+        Returns
+        -------
+        fills, rejected : StepRecords
+            Columns of :data:`~alphalab.backtest.kernel.FILL_DTYPE` and
+            :data:`~alphalab.backtest.kernel.REJECT_DTYPE` (``reason`` indexes
+            :data:`~alphalab.backtest.kernel.REASONS`).
+        """
+        tr0, tr1, rj0, rj1 = self._span
+        return StepRecords(self._fill_cols, tr0, tr1), StepRecords(self._reject_cols, rj0, rj1)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Execute ``action`` at the next bar and mark the book at its close."""
-        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        # the common case (a contiguous float64 vector) skips np.asarray's
+        # conversions; anything else becomes one, since the compiled entry
+        # point was typed for a C-contiguous float64 vector and checks nothing
+        if (
+            type(action) is np.ndarray
+            and action.dtype is _F64
+            and action.ndim == 1
+            and action.flags.c_contiguous
+        ):
+            a = action
+        else:
+            a = np.ascontiguousarray(action, dtype=np.float64).reshape(-1)
         if a.shape[0] != self._n_act:
             raise ConfigError(f"action has {a.shape[0]} entries, expected {self._n_act}")
         t = self._t + 1
         if t >= self._n_dates or not self._ready:
             # the kernel does not check bounds: never let it run past the panel
             raise RuntimeError("MarketEnv.step called before reset() or after the last bar")
-        tr0, rj0 = int(self._n_tr[0]), int(self._n_rj[0])
-        out = self._out
-        args = (
-            t, a, self._kind, self.gross, self.trade_size, self._mk, self._par, self._st, out,
-            self._feat, self.window, self._w, self._obs_buf,
-        )  # fmt: skip
+        _, tr0, _, rj0 = self._span  # the record counters now (set by reset and step)
         if self._fast is None:
-            eq = _env_step(*args)
-            self._fast = _compiled(_env_step, args)
+            eq, tr1, rj1 = _env_step_ctx(t, a, self._ctx)
+            self._fast = _compiled(_env_step_ctx, (t, a, self._ctx))
         else:
-            eq = self._fast(*args)
+            eq, tr1, rj1 = self._fast(t, a, self._ctx)
         prev = self._eq
         if eq > 0 and prev > 0:
             reward = math.log(eq / prev) if self.reward_kind == "log_return" else eq / prev - 1.0
@@ -334,18 +451,23 @@ class MarketEnv(gym.Env):
             reward = -1e3  # the book is wiped out: a large finite penalty, episode ends
         self._t = t
         self._eq = eq
-        terminated = bool(t >= self._end or eq <= 0)
-        tr1, rj1 = int(self._n_tr[0]), int(self._n_rj[0])
-        info = {
-            "date": self._dates[t],
-            "equity": eq,
-            "cash": out.cash[t],
-            "fills": {k: c[tr0:tr1] for k, c in self._fill_cols},
-            "rejected": {k: c[rj0:rj1] for k, c in self._reject_cols},
-            "reasons": REASONS,
-            "costs": out.costs[t],
-            "turnover": out.turnover[t],
-        }
+        terminated = t >= self._end or eq <= 0
+        self._span = (tr0, tr1, rj0, rj1)
+        if self._full:
+            out = self._out
+            info = {
+                "date": self._dates[t],
+                "equity": eq,
+                "cash": out.cash[t],
+                "fills": StepRecords(self._fill_cols, tr0, tr1),
+                "rejected": StepRecords(self._reject_cols, rj0, rj1),
+                "reasons": REASONS,
+                "costs": out.costs[t],
+                "turnover": out.turnover[t],
+            }
+        else:
+            info = {"date": self._dates[t], "equity": eq, "n_fills": tr1 - tr0,
+                    "n_rejected": rj1 - rj0}  # fmt: skip
         return self._obs_buf.copy(), reward, terminated, False, info
 
 
@@ -456,13 +578,77 @@ def _env_step(
     return eq
 
 
+@structref.register
+class _EnvCtxType(types.StructRef):
+    """Numba type of :class:`_EnvCtx`."""
+
+    def preprocess_fields(self, fields: Any) -> tuple[tuple[str, Any], ...]:
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class _EnvCtx(structref.StructRefProxy):
+    """The fixed arguments of :func:`_env_step` (all but ``t`` and the action)
+    as one reference-counted compiled struct.
+
+    The struct holds the same arrays (no copies): what the kernel writes is
+    what the environment's numpy views read. Unboxing it is one pointer,
+    against one unboxing per array (about 30) for the arguments themselves.
+    """
+
+
+_CTX_FIELDS = (
+    # not "st": numba's generated constructor names its struct variable so
+    "kind", "gross", "trade_size", "market", "params", "state", "outs", "feat", "window",
+    "w", "obs",
+)  # fmt: skip
+structref.define_proxy(_EnvCtx, _EnvCtxType, list(_CTX_FIELDS))
+
+
+@njit(cache=True)
+def _new_ctx(
+    kind: int,
+    gross: float,
+    trade_size: float,
+    market: KernelMarket,
+    params: np.ndarray,
+    state: KernelState,
+    outs: KernelOut,
+    feat: np.ndarray,
+    window: int,
+    w: np.ndarray,
+    obs: np.ndarray,
+) -> _EnvCtx:
+    """A :class:`_EnvCtx` built in compiled code, so that its constructor is
+    cached on disk with the rest (called from Python it compiles anew in every
+    process: most of a second)."""
+    return _EnvCtx(kind, gross, trade_size, market, params, state, outs, feat, window, w, obs)
+
+
+@njit(cache=True, error_model="numpy")
+def _env_step_ctx(t: int, a: np.ndarray, ctx: _EnvCtx) -> tuple[float, int, int]:
+    """:func:`_env_step` with its fixed arguments read from ``ctx``.
+
+    Returns the equity at the close of ``t`` and the fill and refusal
+    counters after the step (read here: a record field read from Python
+    costs more than returning it).
+    """
+    eq = _env_step(
+        t, a, ctx.kind, ctx.gross, ctx.trade_size, ctx.market, ctx.params, ctx.state, ctx.outs,
+        ctx.feat, ctx.window, ctx.w, ctx.obs,
+    )  # fmt: skip
+    sc = ctx.state.sc
+    return eq, sc[0]["n_tr"], sc[0]["n_rj"]
+
+
 def _compiled(fn: Any, args: tuple[Any, ...]) -> Callable[..., Any]:
     """The compiled entry point of numba dispatcher ``fn`` for ``args``' types.
 
     Calling a dispatcher types every argument on every call (about 4 us for
-    the three namedtuple bundles of :func:`~alphalab.backtest.kernel.step`);
-    the entry point of the already compiled overload only unboxes them (about
-    1 us). The argument types never change within an environment. Falls back
+    the three namedtuple bundles of :func:`~alphalab.backtest.kernel.step`,
+    still a few hundred ns for a :class:`_EnvCtx`); the entry point of the
+    already compiled overload only unboxes them. The argument types never
+    change within an environment (the action is made a C-contiguous float64
+    vector before every call: the entry point checks nothing). Falls back
     to the dispatcher when the overload cannot be found (``args`` must be
     of a call already made, so that the overload exists).
     """
