@@ -4,6 +4,7 @@ from alphalab.analyses import (
     correlation,  # noqa: F401
     deep_portfolio,  # noqa: F401
     forecast_evaluation,  # noqa: F401
+    pm_threshold_search,  # noqa: F401
     smallcap,  # noqa: F401
     volatility,  # noqa: F401
 )
