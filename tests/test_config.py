@@ -199,6 +199,28 @@ def test_shipped_studies_validate(path: Path) -> None:
         jsonschema.validate(json.loads(json.dumps(bad, default=str)), study_schema())
 
 
+_PROFILED = [
+    (path, name)
+    for path in EXAMPLES
+    for name in sorted((yaml.safe_load(path.read_text()) or {}).get("profiles") or {})
+]
+
+
+@pytest.mark.parametrize(("path", "profile"), _PROFILED, ids=lambda v: getattr(v, "name", v))
+def test_shipped_profiles_validate(path: Path, profile: str) -> None:
+    full = StudyConfig.from_yaml(path)
+    cfg = StudyConfig.from_yaml(path, profile=profile)
+    assert cfg.profile == profile
+    assert cfg.config_hash() != full.config_hash()  # a profile that changes nothing is a typo
+
+
+def test_every_recipe_example_has_a_quick_profile() -> None:
+    names = {p.name for p, prof in _PROFILED if prof == "quick"}
+    for recipe in ("cn_lightgbm.yaml", "cn_smallcap_lstm.yaml", "etf_deep_portfolio.yaml",
+                   "pm_threshold_search.yaml", "tw_volatility.yaml"):  # fmt: skip
+        assert recipe in names, recipe
+
+
 # ------------------------------------------------------------ hostile files
 _OK_YAML = "name: s\ndata: {dataset: sp500_20}\nstrategies: [{name: ew, kind: equal_weight}]\n"
 _BOMB = "".join(
