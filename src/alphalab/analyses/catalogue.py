@@ -1,3 +1,6 @@
 """Imports every built-in analysis so that it registers itself (one line per module)."""
 
-from alphalab.analyses import correlation  # noqa: F401
+from alphalab.analyses import (
+    cluster_rl,  # noqa: F401
+    correlation,  # noqa: F401
+)

@@ -142,7 +142,10 @@ def train_signal_agent(
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
+    from alphalab.validation.executors import torch_seed_and_threads
+
     cls = _algo(algo, SIGNAL_AGENTS)
+    torch_seed_and_threads(seed, 1)  # seeded, deterministic, one thread (the cores are shared)
     n_d, n_a = panel.shape
     length = int(min(episode_length, n_d - window - 1))
     if length < 2:
@@ -187,6 +190,7 @@ def train_signal_agent(
     if best_state is not None:
         model.policy.load_state_dict(best_state)
     env.close()
+    model.env = None  # the environments hold the panel and lambdas: drop them so the model pickles
     return model, {"training_curve": train_curve, "val_curve": val_curve}
 
 
@@ -275,7 +279,10 @@ def train_allocator(states: np.ndarray, next_ret: np.ndarray, *, algo: str = "dd
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
+    from alphalab.validation.executors import torch_seed_and_threads
+
     cls = _algo(algo, ALLOCATORS)
+    torch_seed_and_threads(seed, 1)
     env = DummyVecEnv([lambda: Monitor(ClusterAllocEnv(states, next_ret, cost_bps, episode_length))])
     env.seed(seed)
     extra = {"learning_starts": min(200, steps // 2), "buffer_size": max(1000, steps)} if algo != "ppo" else {
@@ -285,4 +292,5 @@ def train_allocator(states: np.ndarray, next_ret: np.ndarray, *, algo: str = "dd
     model.learn(steps)
     curve = [float(e["r"]) for e in model.ep_info_buffer] if model.ep_info_buffer else []
     env.close()
+    model.env = None  # see train_signal_agent
     return model, curve

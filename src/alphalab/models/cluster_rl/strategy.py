@@ -166,13 +166,19 @@ class ClusterRLStrategy(Strategy):
         names = sorted(feats)
         return np.stack([np.asarray(feats[n], dtype=np.float64) for n in names], axis=-1), names
 
-    def _extend_clusters(self, panel: Panel, x: np.ndarray, upto: int) -> None:
-        """Cluster every month end after the last one done and before row ``upto``."""
+    def _extend_clusters(self, panel: Panel, x: np.ndarray, upto: int,
+                         months: list[pd.Timestamp], slots_list: list[np.ndarray]) -> np.ndarray:
+        """Cluster every month end after the last one in ``months`` and up to row ``upto``.
+
+        Appends to ``months`` / ``slots_list`` (callers pass copies in ``decide`` so a
+        decision never changes the fitted state) and returns the last embedding.
+        """
         dates = panel.dates
+        emb_last = np.zeros((0, 2))
         close = np.asarray(panel["close"], dtype=np.float64)
         for m in month_end_rows(dates[: upto + 1]):
             d = dates[m]
-            if m < self.first_row_ or (self.months_ and d <= self.months_[-1]):
+            if m < self.first_row_ or (months and d <= months[-1]):
                 continue
             snap = x[m]
             # a feature most stocks lack that day (a ratio banks do not report) is dropped;
@@ -189,20 +195,21 @@ class ClusterRLStrategy(Strategy):
                 lab, e = cluster_snapshot(sub, self.cluster, params=self.cluster_params, seed=self._seed())
                 raw[ok] = lab
                 emb[ok] = e
-            prev = self.slots_[-1] if self.slots_ else None
+            prev = slots_list[-1] if slots_list else None
             slots = align_labels(prev, raw, self.max_clusters, self.outliers)
             slots[raw == -2] = -1
-            self.months_.append(d)
-            self.slots_.append(slots)
-            self.embedding_ = emb
+            months.append(d)
+            slots_list.append(slots)
+            emb_last = emb
+        return emb_last
 
-    def _slot_rows(self, dates: pd.DatetimeIndex) -> np.ndarray:
+    def _slot_rows(self, dates: pd.DatetimeIndex, months: list[pd.Timestamp], slots_list: list[np.ndarray]) -> np.ndarray:
         """Slot per row and stock from the latest month end strictly before the row, ``(n, A)``."""
         out = np.full((len(dates), len(self.assets_)), -1, dtype=np.int64)
-        if not self.months_:
+        if not months:
             return out
-        pos = np.searchsorted(pd.DatetimeIndex(self.months_).values, dates.values, side="left") - 1
-        stacked = np.stack(self.slots_)
+        pos = np.searchsorted(pd.DatetimeIndex(months).values, dates.values, side="left") - 1
+        stacked = np.stack(slots_list)
         out[pos >= 0] = stacked[pos[pos >= 0]]
         return out
 
@@ -265,9 +272,8 @@ class ClusterRLStrategy(Strategy):
         self.first_row_ = max(0, r0 - 45)  # a month end before the window seeds the slots
         self.months_: list[pd.Timestamp] = []
         self.slots_: list[np.ndarray] = []
-        self.embedding_ = np.zeros((0, 2))
-        self._extend_clusters(p, x, n - 1)
-        slots = self._slot_rows(p.dates)
+        self.embedding_ = self._extend_clusters(p, x, n - 1, self.months_, self.slots_)
+        slots = self._slot_rows(p.dates, self.months_, self.slots_)
         of = self._obs_feats(x, slots)
         close = np.asarray(p["close"], dtype=np.float64)
         costs = None
@@ -308,6 +314,9 @@ class ClusterRLStrategy(Strategy):
             "val_curve": curves.get("val_curve", []),
             "allocator_curve": self.alloc_curve_,
             "features": self.feature_names_,
+            "map": [[self.assets_[j], float(self.embedding_[j, 0]), float(self.embedding_[j, 1]),
+                     int(self.slots_[-1][j])] for j in range(len(self.embedding_))
+                    if self.slots_ and np.isfinite(self.embedding_[j]).all()],
             "clusters": [
                 {"date": str(d.date()), "ari": a, "sizes": np.bincount(s[s >= 0], minlength=self.max_clusters).tolist(),
                  "members": {self.assets_[j]: int(s[j]) for j in np.flatnonzero(s >= 0)}}
@@ -324,8 +333,9 @@ class ClusterRLStrategy(Strategy):
         last = int(rows.max())
         p = panel.iloc_dates(slice(0, last + 1))  # nothing after the last decision is read
         x, _ = self._features(p)
-        self._extend_clusters(p, x, last)
-        slots = self._slot_rows(p.dates)
+        months, slots_list = list(self.months_), list(self.slots_)
+        self._extend_clusters(p, x, last, months, slots_list)
+        slots = self._slot_rows(p.dates, months, slots_list)
         of = self._obs_feats(x, slots)
         lo = max(self.window, int(rows.min()) - 21)
         span = np.arange(lo, last + 1)
