@@ -154,6 +154,11 @@ class ClusterRLStrategy(Strategy):
         if not (isinstance(self.cost_bps, (int, float)) and not isinstance(self.cost_bps, bool) and self.cost_bps >= 0):
             raise ConfigError(f"cluster_rl: cost_bps must be a number >= 0, got {self.cost_bps!r}")
 
+    def check(self, panel: Panel) -> None:
+        """Refuse bad parameters and data up front (the runner calls this before any fold)."""
+        self._validate()
+        super().check(panel)
+
     def _seed(self) -> int:
         return 0 if self.random_state is None else int(self.random_state)
 
@@ -258,7 +263,6 @@ class ClusterRLStrategy(Strategy):
     def fit(self, panel: Panel, until: Any = None) -> ClusterRLStrategy:
         from alphalab.validation.executors import torch_seed_and_threads
 
-        self._validate()
         self.check(panel)
         until = panel.dates[-1] if until is None else pd.Timestamp(until)
         p = panel.until(until)
