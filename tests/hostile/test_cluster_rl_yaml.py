@@ -34,6 +34,8 @@ def _panel(n: int = 150) -> Panel:
     ({"max_clusters": 1}, "max_clusters must be an integer >= 2"),
     ({"signal_steps": 0}, "signal_steps must be"),
     ({"window": True}, "window must be"),
+    ({"n_seeds": 0}, "n_seeds must be"),
+    ({"zwindow": 1}, "zwindow must be"),
     ({"train_days": 100, "val_days": 60}, "val_days"),
     ({"cluster_params": [1, 2]}, "cluster_params must be a mapping"),
     ({"cost_bps": -1}, "cost_bps must be"),

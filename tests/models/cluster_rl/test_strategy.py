@@ -53,7 +53,8 @@ def test_baseline_variants_are_long_only_and_deterministic(hose: Panel) -> None:
 
 
 def test_rl_weights_are_never_short(hose: Panel) -> None:
-    s = _small(random_state=1).fit(hose, "2018-12-28")
+    s = _small(random_state=1, n_seeds=2).fit(hose, "2018-12-28")
     w = s.decide(hose, hose.dates[hose.dates > "2019-01-01"][::10])
     assert (w >= 0).all()
     assert s.diagnostics_["training_curve"] and s.diagnostics_["allocator_curve"] is not None
+    assert len(s.agent_) == 2 and len(s.diagnostics_["val_curve_by_seed"]) == 2

@@ -63,6 +63,10 @@ class ClusterRLStrategy(Strategy):
     allocator : {"ddpg", "sac", "ppo", "equal", "random"}
     signal_steps, alloc_steps : int
         Environment steps of each training.
+    n_seeds : int
+        Signal agents trained with seeds ``random_state + i``; their signals are averaged.
+    zwindow : int
+        Rolling z-score window of the technicals (60: the founding study's).
     chunks, patience : int
         Early stopping of the signal agent (rounds, rounds without gain).
     window : int
@@ -96,6 +100,8 @@ class ClusterRLStrategy(Strategy):
         allocator: str = "ddpg",
         signal_steps: int = 4000,
         alloc_steps: int = 2000,
+        n_seeds: int = 1,
+        zwindow: int = 60,
         chunks: int = 4,
         patience: int = 2,
         window: int = 5,
@@ -118,6 +124,8 @@ class ClusterRLStrategy(Strategy):
         self.allocator = allocator
         self.signal_steps = signal_steps
         self.alloc_steps = alloc_steps
+        self.n_seeds = n_seeds
+        self.zwindow = zwindow
         self.chunks = chunks
         self.patience = patience
         self.window = window
@@ -136,7 +144,7 @@ class ClusterRLStrategy(Strategy):
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ConfigError(f"cluster_rl: {name} must be an integer >= {lo}, got {v!r}")
 
-        for name, lo in (("max_clusters", 2), ("signal_steps", 1), ("alloc_steps", 1), ("chunks", 1),
+        for name, lo in (("max_clusters", 2), ("signal_steps", 1), ("alloc_steps", 1), ("n_seeds", 1), ("zwindow", 2), ("chunks", 1),
                          ("patience", 1), ("window", 1), ("n_envs", 1), ("train_days", 40), ("val_days", 0)):
             intp(name, lo)
         if self.val_days >= self.train_days // 2:
@@ -167,7 +175,7 @@ class ClusterRLStrategy(Strategy):
         """Base features ``(n_dates, n_assets, F)`` float64 (NaN kept)."""
         groups = [self.features] if isinstance(self.features, str) else list(self.features)
         feats = build_features(panel, groups, fundamentals=self.fundamentals,
-                               ratios=tuple(self.ratios) if self.ratios else RATIOS)
+                               ratios=tuple(self.ratios) if self.ratios else RATIOS, zwindow=self.zwindow)
         names = sorted(feats)
         return np.stack([np.asarray(feats[n], dtype=np.float64) for n in names], axis=-1), names
 
@@ -225,7 +233,7 @@ class ClusterRLStrategy(Strategy):
     def _signals(self, panel: Panel, x: np.ndarray, rows: np.ndarray, of: np.ndarray) -> np.ndarray:
         """Signal per row of ``rows`` and stock, ``(len(rows), A)``."""
         if self.signal in ("a2c", "ppo"):
-            return agents.policy_signal(self.agent_, of, rows, self.window)
+            return np.mean([agents.policy_signal(m, of, rows, self.window) for m in self.agent_], axis=0)
         if self.signal == "none":
             return np.ones((len(rows), panel.n_assets))
         if self.signal == "random":
@@ -293,10 +301,16 @@ class ClusterRLStrategy(Strategy):
             with np.errstate(divide="ignore", invalid="ignore"):
                 fwd = np.log(close[1:] / close[:-1])
             vrows = np.arange(max(split, self.window - 1), n - 1)
-            self.agent_, curves = agents.train_signal_agent(
-                sub, of[r0 - self.window : split], market, algo=self.signal, steps=self.signal_steps,
-                chunks=self.chunks, patience=self.patience, window=self.window, n_envs=self.n_envs,
-                val=(of, vrows, fwd[vrows]) if len(vrows) else None, costs=costs, seed=seed)
+            self.agent_ = []
+            for i in range(self.n_seeds):  # several seeds: one agent each, signals averaged
+                model, c = agents.train_signal_agent(
+                    sub, of[r0 - self.window : split], market, algo=self.signal, steps=self.signal_steps,
+                    chunks=self.chunks, patience=self.patience, window=self.window, n_envs=self.n_envs,
+                    val=(of, vrows, fwd[vrows]) if len(vrows) else None, costs=costs, seed=seed + i)
+                self.agent_.append(model)
+                for key in ("training_curve", "val_curve"):
+                    curves[key] = c[key] if i == 0 else curves[key]
+                    curves.setdefault(f"{key}_by_seed", []).append(c[key])
         elif self.signal == "lightgbm":
             from alphalab.models.lightgbm import LightGBMForecaster
 
@@ -316,6 +330,8 @@ class ClusterRLStrategy(Strategy):
         self.diagnostics_ = {
             "training_curve": curves.get("training_curve", []),
             "val_curve": curves.get("val_curve", []),
+            "training_curve_by_seed": curves.get("training_curve_by_seed", []),
+            "val_curve_by_seed": curves.get("val_curve_by_seed", []),
             "allocator_curve": self.alloc_curve_,
             "features": self.feature_names_,
             "map": [[self.assets_[j], float(self.embedding_[j, 0]), float(self.embedding_[j, 1]),
