@@ -14,6 +14,7 @@ Sharpe after costs, with the deflated Sharpe ratio over every strategy of the st
 
 from __future__ import annotations
 
+import base64
 import math
 from html import escape
 from pathlib import Path
@@ -70,6 +71,8 @@ def _random_weights(fc: pd.DataFrame, assets: list[str], dates: pd.DatetimeIndex
 @register_analysis("cluster_rl")
 class ClusterRLReport(Analysis):
     """Cluster maps and stability, allocations, equity vs baselines, random-policy test, verdict."""
+
+    title = "Cluster-RL (R1)"
 
     def __init__(self, strategy: str = "cluster_rl", equal_weight: str = "equal_weight",
                  random_seeds: int = 100, seed: int = 0) -> None:
@@ -219,7 +222,12 @@ class ClusterRLReport(Analysis):
             rows += (f"<tr><th>{escape(n)}</th><td>{f(r.get('cagr'), True)}</td><td>{f(r.get('volatility'), True)}</td>"
                      f"<td>{f(r.get('sharpe'))}</td><td>{f(r.get('max_drawdown'), True)}</td>"
                      f"<td>{f(r.get('turnover'))}</td><td>{f(r.get('taxes'))}</td><td>{escape(refused)}</td></tr>")
-        imgs = "".join(f'<img src="{escape(p.name)}" style="max-width:100%">' for p in sorted(Path(files).glob("*.png")))
+        # embedded, so the report stays one self-contained file
+        imgs = "".join(
+            f'<img alt="{escape(p.stem)}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}" '
+            'style="max-width:100%">'
+            for p in sorted(Path(files).glob("*.png"))
+        )
         return (f"<p><b>{escape(summary.get('verdict', ''))}</b></p>"
                 f"<p>Clusters over {summary.get('n_months', 0)} months, mean ARI month over month "
                 f"{f(summary.get('mean_ari'))}.</p>"
