@@ -84,3 +84,5 @@ __all__ = [
     "register_forecaster",
     "register_overlay",
 ]
+
+from alphalab.models import cluster_rl as _cluster_rl  # noqa: F401  (registers kind "cluster_rl")

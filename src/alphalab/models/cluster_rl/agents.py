@@ -1,0 +1,296 @@
+"""RL agents of the cluster-RL recipe: stock signal agents and the cluster allocator.
+
+Signal agent
+    One policy shared by every stock, the stock's cluster slot (one-hot) among
+    its inputs, trained with stable-baselines3 A2C (the synchronous form of A3C)
+    or PPO in :class:`alphalab.models.rl.MarketEnv`: one single-stock environment
+    per stock in a vectorised env, ``discrete`` actions (sell / hold / buy, a
+    trade moves the whole book), rewards = change in log equity after every cost
+    and tax of the market, sells that would open a short masked by the
+    environment (never sent). Its signal for a stock at date t is
+    ``P(buy) - P(sell)`` of the policy in the flat state at the close of t.
+Allocator
+    DDPG (SAC, PPO as options) over cluster slots plus cash, softmax of the
+    action's logits. State at bar t: trailing 20-bar mean and volatility of each
+    slot's return, the share of members the signal holds, and the current
+    weights; all known at the close of t. The reward is the next bar's return of
+    the slot portfolios net of ``cost_bps`` on turnover; the next state is built
+    from the next bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.lib.stride_tricks import sliding_window_view
+
+from alphalab.data.panel import Panel
+from alphalab.errors import ConfigError
+
+__all__ = [
+    "ALLOCATORS",
+    "SIGNAL_AGENTS",
+    "ClusterAllocEnv",
+    "alloc_states",
+    "policy_signal",
+    "softmax",
+    "train_allocator",
+    "train_signal_agent",
+]
+
+SIGNAL_AGENTS = ("a2c", "ppo")
+ALLOCATORS = ("ddpg", "sac", "ppo")
+
+
+def softmax(a: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis."""
+    e = np.exp(a - a.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _algo(name: str, kinds: Sequence[str]) -> Any:
+    import stable_baselines3 as sb3
+
+    if name not in kinds:
+        raise ConfigError(f"cluster_rl: agent must be one of {list(kinds)}, got {name!r}")
+    return {"a2c": sb3.A2C, "ppo": sb3.PPO, "ddpg": sb3.DDPG, "sac": sb3.SAC}[name]
+
+
+# ---------------------------------------------------------------- signal agent
+def observations(feats: np.ndarray, rows: np.ndarray, window: int) -> np.ndarray:
+    """Flat-state observations of every stock at ``rows``, MarketEnv layout.
+
+    Parameters
+    ----------
+    feats : ndarray, shape ``(n_dates, n_assets, n_features)`` float32, NaN -> 0
+    rows : ndarray of int, shape ``(n_rows,)``, each ``>= window - 1``
+    window : int
+
+    Returns
+    -------
+    ndarray, shape ``(n_rows, n_assets, window * n_features + 1)``
+        Rows ``t - window + 1 .. t`` of each stock's features, then its weight (0).
+    """
+    win = sliding_window_view(feats, window, axis=0)[rows - window + 1]  # (r, a, f, w)
+    win = np.moveaxis(win, -1, 2)  # (r, a, w, f): date-major as MarketEnv lays it out
+    flat = win.reshape(len(rows), feats.shape[1], -1)
+    return np.concatenate([flat, np.zeros((*flat.shape[:2], 1), np.float32)], axis=2)
+
+
+def policy_signal(model: Any, feats: np.ndarray, rows: np.ndarray, window: int) -> np.ndarray:
+    """``P(buy) - P(sell)`` of ``model`` per row and stock, shape ``(n_rows, n_assets)``."""
+    import torch
+
+    obs = observations(feats, rows, window)
+    n_r, n_a, width = obs.shape
+    with torch.no_grad():
+        t = torch.as_tensor(obs.reshape(-1, width))
+        dist = model.policy.get_distribution(t).distribution
+        probs = (dist[0] if isinstance(dist, list) else dist).probs.numpy()
+    return (probs[:, 2] - probs[:, 0]).reshape(n_r, n_a)
+
+
+def _stock_env(panel: Panel, j: int, feats: np.ndarray, names: list[str], market: Any, kw: dict[str, Any]) -> Any:
+    from alphalab.models.rl import MarketEnv
+
+    sub = panel.select_assets([panel.assets[j]])
+    features = {nm: feats[:, j, k : k + 1].astype(np.float64) for k, nm in enumerate(names)}
+    return MarketEnv(sub, market, action="discrete", trade_size=1.0, features=features, **kw)
+
+
+def train_signal_agent(
+    panel: Panel,
+    feats: np.ndarray,
+    market: Any,
+    *,
+    algo: str = "a2c",
+    steps: int = 4000,
+    chunks: int = 4,
+    patience: int = 2,
+    window: int = 5,
+    episode_length: int = 60,
+    n_envs: int = 8,
+    val: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    costs: Any = None,
+    seed: int = 0,
+    hyper: dict[str, Any] | None = None,
+) -> tuple[Any, dict[str, list[float]]]:
+    """Train the shared signal policy; early stopping on a validation span.
+
+    Parameters
+    ----------
+    panel : Panel
+        Training rows only (the caller cuts it at the training end).
+    feats : ndarray, shape ``(n_dates, n_assets, n_features)`` float32
+        Features of ``panel``'s rows (NaN -> 0).
+    steps : int
+        Environment steps in all (split into ``chunks`` rounds).
+    val : (feats, rows, fwd), optional
+        Validation span scored after each round: features ``(n, n_assets, F)``,
+        the rows to score and ``fwd`` ``(len(rows), n_assets)``, the next-bar log
+        return of those rows; the score is the mean of ``signal * fwd``.
+        The best round's weights are kept; ``patience`` rounds without a gain stop.
+
+    Returns
+    -------
+    model, curves : the sb3 model and ``{"training_curve", "val_curve"}``
+    """
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from alphalab.validation.executors import torch_seed_and_threads
+
+    cls = _algo(algo, SIGNAL_AGENTS)
+    torch_seed_and_threads(seed, 1)  # seeded, deterministic, one thread (the cores are shared)
+    n_d, n_a = panel.shape
+    length = int(min(episode_length, n_d - window - 1))
+    if length < 2:
+        raise ConfigError(f"cluster_rl: {n_d} training rows are too few for window {window}")
+    names = [f"x{k}" for k in range(feats.shape[2])]
+    rng = np.random.default_rng(seed)
+    close = np.asarray(panel["close"], dtype=np.float64)
+    usable = np.flatnonzero(np.isfinite(close[window:]).mean(axis=0) > 0.8)
+    pool = usable if len(usable) else np.arange(n_a)
+    picks = rng.choice(pool, size=min(n_envs, len(pool)), replace=False)
+    kw = {"window": window, "episode_length": length, "random_start": True, "costs": costs}
+    env = DummyVecEnv([(lambda j=j: Monitor(_stock_env(panel, int(j), feats, names, market, kw))) for j in picks])
+    env.seed(seed)
+    defaults = {"a2c": {"n_steps": 8, "ent_coef": 0.01, "gamma": 0.99, "learning_rate": 1e-3},
+                "ppo": {"n_steps": 64, "batch_size": 64, "ent_coef": 0.01, "gamma": 0.99,
+                        "learning_rate": 1e-3, "n_epochs": 4}}[algo]
+    defaults.update(hyper or {})
+    model = cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0,
+                policy_kwargs={"net_arch": [64, 64]}, **defaults)
+    train_curve: list[float] = []
+    val_curve: list[float] = []
+    best, best_state, since = -np.inf, None, 0
+    per = max(1, steps // max(1, chunks))
+    for _ in range(max(1, chunks)):
+        model.learn(per, reset_num_timesteps=False)
+        eps = [e["r"] for e in model.ep_info_buffer] if model.ep_info_buffer else []
+        train_curve.append(float(np.mean(eps)) if eps else float("nan"))
+        if val is None or len(val[1]) == 0:
+            continue
+        sig = policy_signal(model, val[0], val[1], window)
+        r = val[2]
+        ok = np.isfinite(r)
+        score = float(np.mean(np.where(ok, sig * np.nan_to_num(r), 0.0))) if ok.any() else 0.0
+        val_curve.append(score)
+        if score > best:
+            best, since = score, 0
+            best_state = {k: v.clone() for k, v in model.policy.state_dict().items()}
+        else:
+            since += 1
+            if since >= patience:
+                break
+    if best_state is not None:
+        model.policy.load_state_dict(best_state)
+    env.close()
+    model.env = None  # the environments hold the panel and lambdas: drop them so the model pickles
+    return model, {"training_curve": train_curve, "val_curve": val_curve}
+
+
+# ---------------------------------------------------------------- allocator
+def alloc_states(slot_ret: np.ndarray, active: np.ndarray, lookback: int = 20) -> np.ndarray:
+    """Allocator state per bar without the current weights, shape ``(n, 3 * K)``.
+
+    Parameters
+    ----------
+    slot_ret : ndarray, shape ``(n, K)``
+        Return of each slot over the bar ending at row t (close t-1 -> close t);
+        NaN where unknown. Row t of the state reads rows ``<= t`` only.
+    active : ndarray, shape ``(n, K)``
+        Share of the slot's members the signal holds at t.
+    """
+    r = np.nan_to_num(slot_ret)
+    c1 = np.cumsum(np.vstack([np.zeros((1, r.shape[1])), r]), 0)
+    c2 = np.cumsum(np.vstack([np.zeros((1, r.shape[1])), r * r]), 0)
+    n = len(r)
+    hi = np.arange(1, n + 1)
+    lo = np.maximum(0, hi - lookback)
+    cnt = (hi - lo)[:, None]
+    mean = (c1[hi] - c1[lo]) / cnt
+    var = np.maximum((c2[hi] - c2[lo]) / cnt - mean**2, 0.0)
+    return np.hstack([mean * 100, np.sqrt(var) * 100, active]).astype(np.float32)
+
+
+class ClusterAllocEnv(gym.Env):
+    """Allocate over K cluster slots plus cash, one bar per step.
+
+    Parameters
+    ----------
+    states : ndarray, shape ``(n, S)``
+        State of row t (known at the close of t).
+    next_ret : ndarray, shape ``(n, K)``
+        Return of each slot portfolio from the close of t to the close of t + 1
+        (NaN = slot empty: its weight earns nothing).
+    cost_bps : float
+        Costs and taxes per unit of turnover, in basis points.
+    episode_length : int
+    """
+
+    def __init__(self, states: np.ndarray, next_ret: np.ndarray, cost_bps: float = 35.0,
+                 episode_length: int = 60) -> None:
+        super().__init__()
+        self.states = states.astype(np.float32)
+        self.next_ret = np.nan_to_num(next_ret)
+        self.k = next_ret.shape[1]
+        self.cost = cost_bps / 1e4
+        self.length = int(min(episode_length, len(states) - 1))
+        if self.length < 1:
+            raise ConfigError("cluster_rl: the allocator needs at least 2 rows of history")
+        self.observation_space = spaces.Box(-np.inf, np.inf, (states.shape[1] + self.k + 1,), np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, (self.k + 1,), np.float32)
+        self.t = 0
+        self.end = 0
+        self.w = np.zeros(self.k + 1)
+
+    def _obs(self) -> np.ndarray:
+        return np.concatenate([self.states[self.t], self.w.astype(np.float32)])
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        room = len(self.states) - 1 - self.length
+        self.t = int(self.np_random.integers(0, room + 1)) if room > 0 else 0
+        self.end = self.t + self.length
+        self.w = np.zeros(self.k + 1)
+        self.w[-1] = 1.0
+        return self._obs(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        w = softmax(np.asarray(action, dtype=np.float64).reshape(-1) * 5.0)
+        turnover = np.abs(w - self.w).sum() / 2
+        gross = float(w[:-1] @ self.next_ret[self.t])
+        reward = float(np.log(max(1e-6, 1.0 + gross - self.cost * turnover)))
+        # drift to the next close, then the next state is that bar's
+        grown = w * np.r_[1.0 + self.next_ret[self.t], 1.0]
+        self.w = grown / grown.sum()
+        self.t += 1
+        return self._obs(), reward * 100, self.t >= self.end, False, {"turnover": turnover}
+
+
+def train_allocator(states: np.ndarray, next_ret: np.ndarray, *, algo: str = "ddpg", steps: int = 2000,
+                    cost_bps: float = 35.0, episode_length: int = 60, seed: int = 0) -> tuple[Any, list[float]]:
+    """Train the allocator; returns the model and its episode-reward curve."""
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from alphalab.validation.executors import torch_seed_and_threads
+
+    cls = _algo(algo, ALLOCATORS)
+    torch_seed_and_threads(seed, 1)
+    env = DummyVecEnv([lambda: Monitor(ClusterAllocEnv(states, next_ret, cost_bps, episode_length))])
+    env.seed(seed)
+    extra = {"learning_starts": min(200, steps // 2), "buffer_size": max(1000, steps)} if algo != "ppo" else {
+        "n_steps": 64, "batch_size": 64}
+    model = cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, policy_kwargs={"net_arch": [64, 64]},
+                **extra)
+    model.learn(steps)
+    curve = [float(e["r"]) for e in model.ep_info_buffer] if model.ep_info_buffer else []
+    env.close()
+    model.env = None  # see train_signal_agent
+    return model, curve

@@ -1,0 +1,90 @@
+"""Signal agent and allocator: a planted signal is learned, no short order on HOSE, causal allocator env."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphalab.backtest.costs import Costs
+from alphalab.data.panel import Panel
+from alphalab.models.cluster_rl import agents
+from alphalab.models.rl import MarketEnv
+from tests.conftest import shared_file
+
+
+def _planted(n: int = 400, n_assets: int = 2, seed: int = 0) -> tuple[Panel, np.ndarray]:
+    """A feature f_t in {-1, +1} fixes the sign of the open(t+1) -> close(t+1) move (2%)."""
+    rng = np.random.default_rng(seed)
+    f = rng.choice([-1.0, 1.0], size=(n, n_assets))
+    close = np.empty((n, n_assets))
+    open_ = np.empty((n, n_assets))
+    close[0] = open_[0] = 100.0
+    for t in range(1, n):
+        open_[t] = close[t - 1]
+        close[t] = open_[t] * (1 + 0.02 * f[t - 1])
+    dates = pd.bdate_range("2015-01-01", periods=n)
+    vol = np.full((n, n_assets), 1e7)
+    panel = Panel({"open": open_, "high": np.maximum(open_, close), "low": np.minimum(open_, close),
+                   "close": close, "volume": vol}, dates, [f"S{j}" for j in range(n_assets)])
+    return panel, f[:, :, None].astype(np.float32)
+
+
+def test_a2c_learns_a_planted_signal() -> None:
+    panel, feats = _planted()
+    model, curves = agents.train_signal_agent(
+        panel, feats, "us", algo="a2c", steps=3000, chunks=1, window=1, n_envs=2, episode_length=50,
+        costs=Costs(commission_bps=1, slippage_bps=0), seed=0)
+    rows = np.arange(panel.n_dates)
+    sig = agents.policy_signal(model, feats, rows, window=1)
+    right = np.sign(sig) == feats[:, :, 0]  # buy when the next move is up, not when down
+    assert right.mean() >= 0.9, right.mean()
+    assert len(curves["training_curve"]) == 1
+
+
+def test_no_short_order_is_ever_sent_on_hose() -> None:
+    df = pd.read_parquet(shared_file("vn_hose_2006_2020.parquet"),
+                         filters=[("date", ">=", pd.Timestamp("2018-01-01")), ("date", "<=", pd.Timestamp("2018-05-31"))])
+    df = df[df.ticker.isin(["FPT", "VNM", "HPG", "SSI"])]
+    panel = Panel.from_long(df, ["open", "high", "low", "close", "volume"], meta={"market": "vn.hose"})
+    env = MarketEnv(panel, "vn.hose", action="discrete", trade_size=1.0, window=3)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    pos = np.zeros(panel.n_assets)
+    n_sells_masked = 0
+    done = False
+    while not done:
+        mask = env.action_masks().reshape(-1, 3)
+        n_sells_masked += int((~mask[:, 0]).sum())
+        a = rng.integers(0, 3, panel.n_assets)  # sells on a flat book included: the env must drop them
+        _, _, done, _, info = env.step(a)
+        np.add.at(pos, info["fills"]["asset"], info["fills"]["shares"])
+        assert (pos >= -1e-9).all()
+        assert not np.isin(info["rejected"]["reason"], [info["reasons"].index("no_short")]).any()
+    assert n_sells_masked > 0  # the random policy did ask for sells on flat names
+
+
+def test_allocator_env_next_state_is_the_next_bar() -> None:
+    rng = np.random.default_rng(1)
+    states = rng.normal(size=(50, 6)).astype(np.float32)
+    nxt = rng.normal(0, 0.01, size=(50, 2))
+    env = agents.ClusterAllocEnv(states, nxt, cost_bps=0.0, episode_length=10)
+    obs, _ = env.reset(seed=3)
+    t = env.t
+    assert np.allclose(obs[:6], states[t])
+    a = np.array([1.0, -1.0, -1.0])
+    obs2, reward, *_ = env.step(a)
+    w = agents.softmax(a * 5.0)
+    assert np.allclose(obs2[:6], states[t + 1])  # the next state is the next bar's, not the current one
+    assert reward == pytest.approx(100 * np.log(1 + w[:2] @ nxt[t]))
+
+
+def test_alloc_states_are_causal() -> None:
+    rng = np.random.default_rng(2)
+    r = rng.normal(size=(60, 3))
+    share = rng.uniform(size=(60, 3))
+    a = agents.alloc_states(r, share)
+    r2 = r.copy()
+    r2[40:] = 99.0
+    b = agents.alloc_states(r2, share)
+    assert np.array_equal(a[:40], b[:40])
