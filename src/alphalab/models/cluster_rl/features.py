@@ -131,6 +131,8 @@ def build_features(
         Needs OHLCV for ``technical``.
     groups : sequence of {"technical", "fundamental", "flow"}
     fundamentals : path or DataFrame, optional
+        Without it, ratio fields already in ``panel`` (a study's ``data.fundamentals``
+        joins them point-in-time) are used when all of ``ratios`` are there.
         Quarterly table for ``fundamental``; without one that group is skipped
         with a warning (the study runs on panels without fundamentals).
     ratios : sequence of str
@@ -154,9 +156,12 @@ def build_features(
     if "technical" in groups:
         out.update(_technical(panel, zwindow))
     if "fundamental" in groups:
-        if fundamentals is None:
-            warnings.warn("cluster_rl: no fundamentals table given; the fundamental group is skipped",
-                          UserWarning, stacklevel=2)
+        if fundamentals is None and all(r in panel.field_names for r in ratios):
+            # joined point-in-time by the study (data.fundamentals, paths relative to the YAML)
+            out.update({f"f_{r}": cs_minmax(np.asarray(panel[r], dtype=np.float64)) for r in ratios})
+        elif fundamentals is None:
+            warnings.warn("cluster_rl: no fundamentals table given and the panel lacks the ratio "
+                          "fields; the fundamental group is skipped", UserWarning, stacklevel=2)
         else:
             table = fundamentals if isinstance(fundamentals, pd.DataFrame) else load_fundamentals(fundamentals)
             out.update(_fundamental(panel, table, ratios))
