@@ -26,7 +26,6 @@ and ``analyses/<name>/`` (its files).
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 from abc import ABC, abstractmethod
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from alphalab.errors import ConfigError, DataError
+from alphalab.portfolio.params import Parametrised
 
 __all__ = [
     "ANALYSES",
@@ -88,24 +88,15 @@ class AnalysisContext:
     out_dir: Path = Path(".")
 
 
-class Analysis(ABC):
-    """Base class of study analyses (see the module docstring for the contract)."""
+class Analysis(Parametrised, ABC):
+    """Base class of study analyses (see the module docstring for the contract).
+
+    Parameters follow the same rules as strategies (:class:`Parametrised`): stored
+    under their own names, exactly as given.
+    """
 
     kind: ClassVar[str] = "analysis"
     title: ClassVar[str] = "Analysis"
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor parameters and their current values."""
-        return {name: getattr(self, name) for name in self._param_names()}
 
     @abstractmethod
     def run(self, ctx: AnalysisContext) -> dict[str, Any]:
@@ -182,7 +173,7 @@ def write_analysis(
     record = {
         "name": name,
         "kind": type(analysis).kind,  # the registry kind, whatever the instance's parameters
-        "params": _json_safe(analysis.get_params()),
+        "params": _json_safe(analysis.get_params(deep=False)),
         "summary": _json_safe(summary),
     }
     text = json.dumps(record, indent=1, allow_nan=False, default=str)
