@@ -31,7 +31,6 @@ determined to look.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -45,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from alphalab.errors import DataError
-from alphalab.paths import alphalab_home
+from alphalab.paths import alphalab_home, append_durably
 
 __all__ = [
     "ENV_SEALS",
@@ -104,11 +103,9 @@ def _file_hash(path: Path) -> str:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _HASH_CACHE:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        _HASH_CACHE[key] = h.hexdigest()
+        from alphalab.data.store import file_sha256
+
+        _HASH_CACHE[key] = file_sha256(path)
     return _HASH_CACHE[key]
 
 
@@ -198,16 +195,7 @@ def record_look(seal: Seal, where: str, **details: Any) -> dict[str, Any]:
              "sealed_from": str(seal.sealed_from.date()), "dataset": seal.label, **details}  # fmt: skip
     line = json.dumps(entry, sort_keys=True, default=str) + "\n"
     for base in seal_dirs():
-        path = _looks_file(base, seal.content_hash, seal.sealed_from)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        append_durably(_looks_file(base, seal.content_hash, seal.sealed_from), line)
     return entry
 
 

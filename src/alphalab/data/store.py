@@ -256,7 +256,7 @@ def data_identity(df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -566,7 +566,7 @@ class Store:
                 )
                 with open(tmp, "rb+") as fh:
                     os.fsync(fh.fileno())
-                digest = _file_sha256(tmp)
+                digest = file_sha256(tmp)
                 final = folder / f"{digest[:32]}.parquet"
                 os.replace(tmp, final)
             finally:
@@ -836,7 +836,7 @@ class Store:
                     if f.name.startswith(".tmp-"):
                         continue
                     rel = f.relative_to(self.root).as_posix()
-                    digest = _file_sha256(f)
+                    digest = file_sha256(f)
                     if digest[:32] != f.stem:
                         skipped[rel] = "content does not match the hash in its name (changed?)"
                         continue
@@ -914,7 +914,7 @@ class Store:
 
     def _raise_if_tampered(self, info: DatasetInfo) -> None:
         with contextlib.suppress(OSError):
-            found = _file_sha256(self.root / info.path)
+            found = file_sha256(self.root / info.path)
             if found != info.content_hash:
                 raise _tampered(info, found)
 
@@ -933,7 +933,7 @@ class Store:
                 raise _unreadable(info.name, info.path, exc) from None
             return
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            digest = pool.submit(_file_sha256, self.root / info.path)
+            digest = pool.submit(file_sha256, self.root / info.path)
             try:
                 yield
             except (OSError, pa.ArrowException) as exc:

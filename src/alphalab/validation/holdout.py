@@ -8,9 +8,7 @@ Appends take an exclusive ``flock`` so concurrent evaluations are all counted.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from alphalab.errors import ConfigError
-from alphalab.paths import alphalab_home
+from alphalab.paths import alphalab_home, append_durably
 
 __all__ = ["HoldoutLedger", "HoldoutSummary", "alphalab_home"]
 
@@ -69,16 +67,7 @@ class HoldoutLedger:
             "config_hash": config_hash,
             **details,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(entry, sort_keys=True, default=str) + "\n"
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                fh.write(line)
-                fh.flush()
-                os.fsync(fh.fileno())
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        append_durably(self.path, json.dumps(entry, sort_keys=True, default=str) + "\n")
         return entry
 
     def entries(self) -> list[dict[str, Any]]:

@@ -22,11 +22,9 @@ union, so switching ``$ALPHALAB_HOME`` does not reset it.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import math
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +35,7 @@ import numpy as np
 
 from alphalab.data.seal import seal_dirs
 from alphalab.errors import ConfigError
+from alphalab.paths import append_durably
 
 __all__ = ["TrialLedger", "TrialSummary", "config_key"]
 
@@ -104,15 +103,7 @@ class TrialLedger:
             return 0
         text = "\n".join(lines) + "\n"
         for path in self._paths():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)
-                try:
-                    fh.write(text)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                finally:
-                    fcntl.flock(fh, fcntl.LOCK_UN)
+            append_durably(path, text)
         return len(lines)
 
     def entries(self) -> list[dict[str, Any]]:
