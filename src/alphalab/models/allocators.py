@@ -42,6 +42,7 @@ from alphalab.errors import ConfigError, DataError
 from alphalab.models.forecast import FORECAST_KINDS, Forecast
 from alphalab.portfolio.base import decision_rows
 from alphalab.portfolio.params import Parametrised
+from alphalab.portfolio.params import check_int as _int
 
 __all__ = [
     "ALLOCATORS",
@@ -53,11 +54,6 @@ __all__ = [
     "VolTarget",
     "register_allocator",
 ]
-
-
-def _int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _num(name: str, value: Any, low: float = -math.inf, high: float = math.inf, *, open_low: bool = True) -> None:

@@ -22,13 +22,9 @@ from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError
 from alphalab.models.forecast import Capabilities, Forecast, Forecaster, register_forecaster
 from alphalab.portfolio.base import decision_rows
+from alphalab.portfolio.params import check_int as _int
 
 __all__ = ["MomentumForecaster", "RealisedVolForecaster"]
-
-
-def _int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 @register_forecaster("momentum")

@@ -26,6 +26,7 @@ from alphalab.errors import ConfigError, DataError
 from alphalab.models.forecast import Capabilities, Forecast, Forecaster, register_forecaster
 from alphalab.models.labels import make_label
 from alphalab.portfolio.base import decision_rows
+from alphalab.portfolio.params import check_int as _int
 
 __all__ = ["LightGBMForecaster", "feature_names", "feature_tensor"]
 
@@ -67,13 +68,6 @@ def feature_tensor(panel: Panel, names: Sequence[str], rows: np.ndarray | slice)
     out = np.stack(cols, axis=-1).astype(np.float32)
     out[~np.isfinite(out)] = np.nan
     return out
-
-
-def _int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
-    if allow_none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _pos(name: str, value: Any) -> None:

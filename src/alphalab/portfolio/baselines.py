@@ -47,6 +47,7 @@ from alphalab._inputs import real_number
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
 from alphalab.portfolio.base import Requirements, Strategy, decision_rows, register_strategy
+from alphalab.portfolio.params import check_int as _check_int
 
 __all__ = [
     "BuyAndHold",
@@ -65,12 +66,6 @@ _CLIP = 1e-6
 
 
 # ------------------------------------------------------------------ helpers
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_float(name: str, value: Any, *, positive: bool = False) -> float:
     # Bools and text are refused: True would silently be 1.0, "0.5" a typo'd YAML.
     out = real_number(value, name)

@@ -17,6 +17,8 @@ import copy
 import inspect
 from typing import Any
 
+import numpy as np
+
 from alphalab.errors import ConfigError
 
 __all__ = ["Parametrised", "clone_param", "is_part"]
@@ -118,3 +120,20 @@ class Parametrised:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{type(self).__name__}({args})"
+
+
+def check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> int | None:
+    """A constructor's integer parameter, checked: ``value`` as ``int`` (None when allowed).
+
+    Bools are refused (YAML ``true`` is not a count), and so are floats and text.
+
+    Raises
+    ------
+    ConfigError
+        ``value`` is not an integer ``>= minimum``.
+    """
+    if allow_none and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

@@ -38,6 +38,7 @@ from alphalab.models.labels import training_mask
 from alphalab.models.vol import targets as T
 from alphalab.models.vol.forecasters import vol_forecast
 from alphalab.portfolio.base import decision_rows
+from alphalab.portfolio.params import check_int as _int
 
 __all__ = ["DeepARForecaster", "GINNForecaster", "LightGBMVolForecaster", "build_inputs", "ginn_loss"]
 
@@ -138,13 +139,6 @@ def _check_inputs(inputs: Any) -> None:
     bad = [i for i in inputs if i not in INPUTS]
     if bad:
         raise ConfigError(f"inputs: unknown input(s) {bad}; choose from {list(INPUTS)}")
-
-
-def _int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
-    if allow_none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _num(name: str, value: Any, lo: float, hi: float) -> None:
