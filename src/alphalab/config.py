@@ -108,6 +108,40 @@ class FundamentalsSource(_Model):
         return value
 
 
+class UniverseConfig(_Model):
+    """A universe chosen by a rule read before the study starts (see data.study_universe)."""
+
+    size: int | None = Field(
+        None, ge=1, description="Keep at most this many names (default: every eligible name)."
+    )
+    rank_by: str = Field(
+        "dollar_volume", min_length=1,
+        description="dollar_volume, volume, coverage, ticker, or a numeric field's name "
+        "(its mean over the window).",
+    )
+    ascending: bool = Field(False, description="Rank smallest first (default largest first).")
+    window: int = Field(
+        60, ge=1, le=100_000, description="Sessions read, ending on the last one before data.start."
+    )
+    min_coverage: float = Field(
+        0.9, gt=0.0, le=1.0,
+        description="Share of the window's sessions a name needs a close (and each required "
+        "field) on to be eligible.",
+    )
+    require: list[str] = Field(
+        default_factory=list,
+        description="Fields a name must have, e.g. fundamentals joined by data.fundamentals.",
+    )
+
+    @field_validator("require")
+    @classmethod
+    def _unique_require(cls, value: list[str]) -> list[str]:
+        dup = sorted({f for f in value if value.count(f) > 1})
+        if dup:
+            raise ValueError(f"field(s) listed twice: {', '.join(dup)}")
+        return value
+
+
 class DataConfig(_Model):
     """Where the prices come from and which window is simulated."""
 
@@ -133,6 +167,12 @@ class DataConfig(_Model):
     )
     tickers: list[str] | None = Field(
         None, min_length=1, description="Restrict the universe to these tickers."
+    )
+    universe: UniverseConfig | None = Field(
+        None,
+        description="Choose the tickers by a rule measured on the sessions before data.start "
+        "(e.g. the 30 most traded), so a study runs on any panel without naming tickers; "
+        "applied after data.tickers.",
     )
     fundamentals: FundamentalsSource | None = Field(
         None,
@@ -190,6 +230,13 @@ class DataConfig(_Model):
             if dup:
                 raise ValueError(f"duplicated ticker(s): {', '.join(dup)}")
         return value
+
+    @model_validator(mode="after")
+    def _universe_needs_start(self) -> DataConfig:
+        if self.universe is not None and self.start is None:
+            raise ValueError("universe needs data.start: the rule reads only the sessions "
+                             "before the study starts")
+        return self
 
     @model_validator(mode="after")
     def _ordered_window(self) -> DataConfig:

@@ -63,3 +63,37 @@ def test_executor_threads_reaches_the_executor() -> None:
 
     ex = make_executor(cfg.executor.kind, n_jobs=cfg.executor.n_jobs, threads=cfg.executor.threads)
     assert ex.threads == 1 and ex.n_jobs == 1
+
+
+@pytest.mark.parametrize(
+    "universe",
+    [{"size": 0}, {"size": -3}, {"size": "thirty"}, {"size": 2.5}, {"window": 0},
+     {"window": 10**9}, {"min_coverage": 0}, {"min_coverage": 1.5}, {"min_coverage": "all"},
+     {"rank_by": ""}, {"rank_by": 3}, {"require": ["pe", "pe"]}, {"require": "pe"},
+     {"sise": 30}, {"ascending": "maybe"}, "30", 30, [30]],
+)  # fmt: skip
+def test_bad_universe_block(universe: Any) -> None:
+    msg = _error(_study(data={"dataset": "sp500_20", "market": "us", "start": "2015-01-02",
+                              "universe": universe}))
+    assert "data.universe" in msg
+
+
+def test_universe_needs_a_start() -> None:
+    msg = _error(_study(data={"dataset": "sp500_20", "market": "us", "universe": {"size": 5}}))
+    assert "data.start" in msg
+
+
+def test_universe_rule_failures_name_the_key(tmp_path: Any) -> None:
+    from alphalab.errors import DataError
+    from alphalab.study.inputs import load_panel
+
+    for universe, needle in [({"rank_by": "no_such_field"}, "data.universe.rank_by"),
+                             ({"require": ["pe"]}, "data.universe.require")]:
+        cfg = StudyConfig.from_dict(_study(data={"dataset": "sp500_20", "market": "us",
+                                                 "start": "2015-01-02", "universe": universe}))
+        with pytest.raises(DataError, match=needle):
+            load_panel(cfg)
+    cfg = StudyConfig.from_dict(_study(data={"dataset": "sp500_20", "market": "us",
+                                             "start": "1990-01-02", "universe": {"size": 3}}))
+    with pytest.raises(DataError, match="no session before"):
+        load_panel(cfg)

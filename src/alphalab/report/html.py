@@ -38,6 +38,7 @@ from alphalab.report.tables import (
     metrics_table,
     rejected_table,
     trades_table,
+    universe_section,
 )
 from alphalab.report.validation import (
     cpcv_table,
@@ -225,6 +226,9 @@ def render_html(run: RunData, *, max_points: int = MAX_POINTS) -> str:
             f"<h3>Dataset</h3>{data}<h3>Benchmark</h3>"
             f"{data_validation_section(run.manifest['benchmark_validation'])}"
         )
+    universe = universe_section(run.manifest.get("universe"))
+    if universe:
+        data = f"<h3>Universe</h3>{universe}<h3>Rows</h3>{data}"
     for i, (title, fragment) in enumerate(_analysis_sections(run)):
         sections.append((f"analysis-{i}", esc(title), fragment))
     sections.append(("data", "Data", data))

@@ -29,6 +29,7 @@ __all__ = [
     "rejected_table",
     "render_obj",
     "trades_table",
+    "universe_section",
 ]
 
 _MAX_ROWS = 200
@@ -417,6 +418,36 @@ def data_validation_section(dv: Any) -> str:
     return "".join(parts)
 
 
+def universe_section(universe: Any) -> str:
+    """How ``data.universe`` chose the tickers (``manifest.universe``); empty when unused."""
+    if not isinstance(universe, dict) or "rule" not in universe:
+        return "" if universe is None else render_obj(universe)
+    rule = universe.get("rule") or {}
+    window = universe.get("window") or {}
+    order = "smallest" if rule.get("ascending") else "largest"
+    size = rule.get("size")
+    pick = f"the {_fmt_int(size)} {order}" if size else "every eligible name, ranked"
+    require = rule.get("require") or []
+    needs = f" and {', '.join(esc(r) for r in require)}" if require else ""
+    parts = [
+        f"<p>Universe rule: {pick} by <b>{esc(rule.get('rank_by'))}</b> over the "
+        f"{_fmt_int(window.get('n_sessions'))} sessions {esc(window.get('start'))} .. "
+        f"{esc(window.get('end'))} (before the study's start {esc(rule.get('as_of'))}); a name "
+        f"needed a close{needs} on {float(rule.get('min_coverage', 0)):.0%} of them. "
+        f"{_fmt_int(universe.get('n_eligible'))} of {_fmt_int(universe.get('n_candidates'))} "
+        f"names were eligible, {_fmt_int(universe.get('n_selected'))} chosen. Names listed "
+        "after the window could not be chosen; names delisted later could.</p>"
+    ]
+    excluded = universe.get("excluded")
+    if isinstance(excluded, dict) and excluded:
+        rows = [[str(k), f"{v:,}" if isinstance(v, int) else str(v)] for k, v in excluded.items()]
+        parts.append(_table(["excluded because", "names"], rows, cls="num"))
+    tickers = universe.get("tickers")
+    if isinstance(tickers, list):
+        parts.append(f"<p class=\"note\">Chosen: {esc(', '.join(map(str, tickers)))}</p>")
+    return "".join(parts)
+
+
 def _fmt_int(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else esc(value)
 
@@ -443,7 +474,7 @@ def _inline(obj: Any) -> str:
 # Manifest keys the header shows in its own rows; the rest go under "full manifest".
 _HEADER_KEYS = {"study", "name", "market", "dataset", "benchmark", "window", "n_assets",
                 "config_hash", "data_hash", "seed", "created", "python", "platform", "versions",
-                "costs", "data_validation", "benchmark_validation"}  # fmt: skip
+                "costs", "data_validation", "benchmark_validation", "universe"}  # fmt: skip
 
 
 def header_table(run: RunData) -> str:

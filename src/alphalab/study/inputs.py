@@ -16,6 +16,7 @@ __all__ = [
     "INDEX_PREFIX",
     "add_features",
     "adjustment_state",
+    "choose_universe",
     "data_health",
     "decision_dates",
     "engine_costs",
@@ -59,7 +60,22 @@ def load_panel(cfg: StudyConfig, open_seal: bool = False) -> tuple[Panel, str | 
         panel = join_fundamentals_of(cfg, panel)
     if cfg.data.indices is not None:
         panel = join_indices(cfg, panel)
+    if cfg.data.universe is not None:
+        panel = choose_universe(cfg, panel)
     return panel, source
+
+
+def choose_universe(cfg: StudyConfig, panel: Panel) -> Panel:
+    """The panel cut to ``data.universe``'s choice, recorded in ``meta['universe']``."""
+    from alphalab.data.study_universe import select_universe
+
+    spec = cfg.data.universe
+    assert spec is not None and cfg.data.start is not None
+    choice = select_universe(
+        panel, cfg.data.start, size=spec.size, rank_by=spec.rank_by, ascending=spec.ascending,
+        window=spec.window, min_coverage=spec.min_coverage, require=spec.require,
+    )
+    return panel.select_assets(choice.tickers).with_meta(universe=choice.to_dict())
 
 
 def read_side_table(cfg: StudyConfig, value: str, key: str) -> pd.DataFrame:

@@ -281,6 +281,7 @@ class Study:
                 },
                 "n_assets": panel.n_assets,
                 "data_validation": panel.meta.get("validation"),
+                "universe": panel.meta.get("universe"),
                 # raw / adjusted / split_only as the store or embedded set records it
                 "data_adjusted": adjustment_state(panel),
                 "data_health": None if health is None else {
