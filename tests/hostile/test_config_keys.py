@@ -97,3 +97,13 @@ def test_universe_rule_failures_name_the_key(tmp_path: Any) -> None:
                                              "start": "1990-01-02", "universe": {"size": 3}}))
     with pytest.raises(DataError, match="no session before"):
         load_panel(cfg)
+
+
+@pytest.mark.parametrize("checks", [0, -1, "many", 2.5, 10**9, [3], {"n": 3}])
+def test_bad_guard_checks(checks: Any) -> None:
+    msg = _error(_study(guard={"checks": checks}))
+    assert "guard.checks" in msg
+
+
+def test_guard_checks_reaches_the_spec() -> None:
+    assert StudyConfig.from_dict(_study(guard={"checks": 40})).guard.checks == 40

@@ -317,3 +317,27 @@ def test_a_peek_beyond_the_checked_horizon_is_caught(panel) -> None:
     report = run_guard(GuardSpec(), [plan], span)
     (finding,) = report.findings
     assert finding.name == "far" and finding.date == str(decisions[0].date())
+
+
+def test_fixed_check_count_is_the_same_on_a_slow_and_a_fast_machine(panel, monkeypatch) -> None:
+    import time as _time
+
+    from alphalab.validation import guard as guard_mod
+
+    span = panel.slice_dates("2014-01-01", "2015-12-31")
+    decisions = span.dates[span.dates >= "2014-03-01"][::5]
+    plans = [plan_from_run(k, make_strategy(k, {}), span, decisions, 0)
+             for k in ("equal_weight", "inverse_vol")]
+    fast = run_guard(GuardSpec(checks=13), plans, span)
+    # A machine so slow that every clock read advances 10 s: the time budget would stop at
+    # min_checks, the fixed count must not.
+    clock = iter(range(0, 10**9, 10))
+    monkeypatch.setattr(guard_mod.time, "perf_counter", lambda: float(next(clock)))
+    slow = run_guard(GuardSpec(checks=13), plans, span)
+    budgeted = run_guard(GuardSpec(), plans, span)
+    monkeypatch.setattr(guard_mod.time, "perf_counter", _time.perf_counter)
+    for name in ("equal_weight", "inverse_vol"):
+        assert fast.strategies[name]["n_checked"] == slow.strategies[name]["n_checked"] == 13
+        assert budgeted.strategies[name]["n_checked"] == GuardSpec().min_checks
+    assert "the same on every machine" in slow.summary()
+    assert "depends on machine speed" in budgeted.summary()

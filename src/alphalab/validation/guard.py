@@ -92,6 +92,11 @@ class GuardSpec(BaseModel):
         second still gets its decision dates checked (default 2 s).
     min_checks : int
         Decision dates checked per strategy (and feature cutoffs) whatever the budget.
+    checks : int or None
+        A fixed number of decision dates per strategy (and of feature cutoffs), spread over
+        the span, with no time budget: the guard then checks the same dates on every machine,
+        so its verdict is reproducible. Default None: the time budget above, whose reach
+        depends on the machine's speed beyond the ``min_checks`` that always run.
     seed : int
         Drives the perturbation factors (the guard is reproducible).
     """
@@ -102,6 +107,7 @@ class GuardSpec(BaseModel):
     budget: float = Field(0.2, ge=0.0, le=100.0)
     min_seconds: float = Field(2.0, ge=0.0)
     min_checks: int = Field(8, ge=1)
+    checks: int | None = Field(None, ge=1, le=1_000_000)
     seed: int = 0
     reason: str | None = None
 
@@ -173,6 +179,7 @@ class GuardReport:
     findings: list[GuardFinding] = field(default_factory=list)
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    checks: int | None = None  # a fixed count instead of a time budget
 
     @property
     def leaked(self) -> bool:
@@ -202,7 +209,13 @@ class GuardReport:
             for n, f in self.feature_sets.items()
         ]
         verdict = f"{len(self.findings)} leak(s)" if self.findings else "no leak found"
-        scope = "all dates" if self.complete() else "budget-limited"
+        if self.complete():
+            scope = "all dates"
+        elif self.checks is not None:
+            scope = f"a fixed {self.checks} per strategy, the same on every machine"
+        else:
+            scope = "budget-limited: beyond the minimum the count depends on machine speed; " \
+                "guard.checks fixes it"
         budget = "no budget" if self.budget_s < 0 else f"of {self.budget_s:.2f}s budget"
         return (
             f"leakage guard ({self.mode}, {scope}, {self.spent_s:.2f}s {budget}): {verdict}; "
@@ -216,6 +229,7 @@ class GuardReport:
             "budget_s": round(self.budget_s, 4),
             "spent_s": round(self.spent_s, 4),
             "complete": self.complete() if self.mode != "off" else False,
+            "checks": self.checks,
             "leak": self.leaked,
             "strategies": self.strategies,
             "feature_sets": self.feature_sets,
@@ -641,8 +655,10 @@ def run_guard(
     if spec.mode == "off":
         return GuardReport("off", 0.0, reason=spec.reason)
     exhaustive = spec.mode == "exhaustive"
-    budget = math.inf if exhaustive else max(spec.budget * run_seconds, spec.min_seconds)
-    report = GuardReport(spec.mode, budget if math.isfinite(budget) else -1.0)
+    fixed = None if exhaustive else spec.checks
+    budget = (math.inf if exhaustive or fixed is not None
+              else max(spec.budget * run_seconds, spec.min_seconds))
+    report = GuardReport(spec.mode, budget if math.isfinite(budget) else -1.0, checks=fixed)
     t0 = time.perf_counter()
 
     def left() -> float:
@@ -662,6 +678,8 @@ def run_guard(
                 continue
             if cursor[i] >= spec.min_checks and time.perf_counter() - t0 > strat_deadline:
                 continue
+            if fixed is not None and cursor[i] >= fixed:
+                continue
             k, j = c.order[cursor[i]]
             cursor[i] += 1
             progressed = True
@@ -680,7 +698,7 @@ def run_guard(
             report.findings.append(c.finding)
     if feature_sets:
         _check_features(report, spec, raw if raw is not None else panel, feature_sets, plans,
-                        decision_dates, left, exhaustive)  # fmt: skip
+                        decision_dates, left, exhaustive, fixed)  # fmt: skip
     report.spent_s = time.perf_counter() - t0
     return report
 
@@ -712,6 +730,7 @@ def _check_features(
     decision_dates: pd.DatetimeIndex | None,
     left: Callable[[], float],
     exhaustive: bool,
+    fixed: int | None = None,
 ) -> None:
     from alphalab.features.sets import compute
 
@@ -731,6 +750,8 @@ def _check_features(
     done = {s: 0 for s in sets}
     for n, r in enumerate(order):
         if not exhaustive and n >= min(spec.min_checks, 2) and left() < 0:
+            break
+        if fixed is not None and n >= fixed:
             break
         hyb = _hybrid(raw, pert, r)
         for s in sets:
