@@ -547,7 +547,7 @@ MAX_HORIZON = 2_520
 
 def _factor_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Read a factor-study file through the study loader's hardened YAML reader."""
-    from alphalab.config import check_finite, read_yaml_file  # the one hardened YAML reader
+    from alphalab.yamlio import check_finite, read_yaml_file  # the one hardened YAML reader
 
     if path.is_dir():
         raise ConfigError(f"{path} is a folder; give the factor study's YAML file")

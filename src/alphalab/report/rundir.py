@@ -220,7 +220,7 @@ def _dig(obj: Any, *keys: str) -> Any:
 
 def _read_yaml(path: Path) -> tuple[str, dict[str, Any] | None]:
     # Same guards as a study file (size, UTF-8, duplicated keys, alias bombs).
-    from alphalab.config import read_yaml_file
+    from alphalab.yamlio import read_yaml_file
 
     try:
         parsed = read_yaml_file(path)
