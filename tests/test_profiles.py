@@ -81,3 +81,30 @@ def test_cli_profile_option(tmp_path: Path) -> None:
 
 def test_schema_documents_profiles() -> None:
     assert "profiles" in study_schema()["properties"]
+
+
+def test_overrides_apply_after_the_profile_and_are_recorded() -> None:
+    cfg = StudyConfig.from_dict(
+        BASE, profile="quick",
+        overrides=["data.start=2020-01-02", "strategies.mom.params.k=3",
+                   "data.universe={size: 4, rank_by: close}", "execution.costs.slippage_bps=7"],
+    )
+    assert str(cfg.data.start) == "2020-01-02"
+    mom = next(s for s in cfg.strategies if s.name == "mom")
+    assert mom.params["k"] == 3 and mom.params["lookback"] == 20  # profile kept, key overridden
+    assert cfg.data.universe is not None and cfg.data.universe.size == 4
+    assert cfg.execution.costs.slippage_bps == 7 and cfg.execution.costs.commission_bps == 5
+    assert cfg.overrides == ("data.start=2020-01-02", "strategies.mom.params.k=3",
+                             "data.universe={size: 4, rank_by: close}",
+                             "execution.costs.slippage_bps=7")
+    assert cfg.config_hash() != StudyConfig.from_dict(BASE, profile="quick").config_hash()
+
+
+def test_override_paths_resolve_against_the_current_folder(tmp_path, monkeypatch) -> None:
+    (tmp_path / "mine.parquet").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    cfg = StudyConfig.from_dict(BASE, base_dir="/elsewhere", overrides=["data.dataset=mine.parquet"])
+    assert cfg.data.dataset == str(tmp_path / "mine.parquet")
+    # a name that is not a local file stays as typed (an embedded dataset, a store name)
+    cfg = StudyConfig.from_dict(BASE, overrides=["data.dataset=sp500_20"])
+    assert cfg.data.dataset == "sp500_20"

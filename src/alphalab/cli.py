@@ -162,10 +162,11 @@ def _run_study(
     profile: str | None = None,
     needs_validation: bool = False,
     connect_timeout: float | None = None,
+    overrides: list[str] | None = None,
 ) -> None:
     from alphalab.study import Study
 
-    study = Study.from_yaml(path, profile=profile)
+    study = Study.from_yaml(path, profile=profile, overrides=tuple(overrides or ()))
     if needs_validation and study.config.validation is None:
         from alphalab.errors import ConfigError
 
@@ -226,6 +227,12 @@ _JOBS_OPTION = typer.Option("--jobs", "-j", min=1, help="Worker processes (--exe
 _PROFILE_OPTION = typer.Option(
     "--profile", help="Apply a named profile of the study file (e.g. quick) before running."
 )
+_SET_OPTION = typer.Option(
+    "--set",
+    help="Override a study key after the profile, KEY=VALUE (repeatable), e.g. "
+    "--set data.dataset=my_panel.parquet --set strategies.lstm.params.epochs=5; relative "
+    "paths resolve against the current folder.",
+)
 _TIMEOUT_OPTION = typer.Option(
     "--connect-timeout", min=0.001, help="Seconds to reach the Ray cluster (default 30)."
 )
@@ -270,6 +277,7 @@ def run(
     jobs: Annotated[int | None, _JOBS_OPTION] = None,
     profile: Annotated[str | None, _PROFILE_OPTION] = None,
     connect_timeout: Annotated[float | None, _TIMEOUT_OPTION] = None,
+    set_: Annotated[list[str] | None, _SET_OPTION] = None,
 ) -> None:
     """Run a study file and write its run directory and report.
 
@@ -278,7 +286,7 @@ def run(
     """
     _run_study(
         study, out, executor=executor, address=address, n_jobs=jobs, profile=profile,
-        connect_timeout=connect_timeout,
+        connect_timeout=connect_timeout, overrides=set_,
     )  # fmt: skip
 
 
@@ -298,11 +306,12 @@ def evaluate(
     jobs: Annotated[int | None, _JOBS_OPTION] = None,
     profile: Annotated[str | None, _PROFILE_OPTION] = None,
     connect_timeout: Annotated[float | None, _TIMEOUT_OPTION] = None,
+    set_: Annotated[list[str] | None, _SET_OPTION] = None,
 ) -> None:
     """Walk-forward evaluation with gates; `--holdout` judges the sealed holdout."""
     _run_study(
         study, out, holdout=holdout, executor=executor, address=address, n_jobs=jobs,
-        profile=profile, needs_validation=True, connect_timeout=connect_timeout,
+        profile=profile, needs_validation=True, connect_timeout=connect_timeout, overrides=set_,
     )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from alphalab.errors import AlphalabError, ConfigError
-from alphalab.profiles import PROFILES_KEY, apply_profile
+from alphalab.profiles import PROFILES_KEY, apply_overrides, apply_profile
 from alphalab.validation.gates import GateSpec
 from alphalab.validation.guard import GuardSpec
 from alphalab.validation.protocol import ValidationSpec
@@ -526,6 +526,7 @@ class StudyConfig(_Model):
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
     _profile: str | None = PrivateAttr(default=None)
+    _overrides: tuple[str, ...] = PrivateAttr(default=())
 
     @field_validator("strategies")
     @classmethod
@@ -566,15 +567,18 @@ class StudyConfig(_Model):
         base_dir: str | Path | None = None,
         source: str = "study",
         profile: str | None = None,
+        overrides: list[str] | tuple[str, ...] = (),
     ) -> StudyConfig:
         """Validate a mapping; errors become one :class:`ConfigError` naming each key path.
 
         ``profile`` names an entry of the mapping's ``profiles`` section to merge in
         first (see :mod:`alphalab.profiles`); the ``profiles`` key is always dropped.
+        ``overrides`` (``KEY=VALUE``, the CLI's ``--set``) are applied after the profile.
         """
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: a study must be a mapping of keys, got {describe_kind(data)}")
         data = apply_profile(data, profile, source=source)
+        data = apply_overrides(data, overrides, source=source)
         check_finite(data, source)
         try:
             cfg = cls.model_validate(data)
@@ -582,10 +586,13 @@ class StudyConfig(_Model):
             raise ConfigError(f"{source}: {format_validation_error(exc)}") from None
         cfg._base_dir = Path(base_dir).resolve() if base_dir is not None else Path.cwd()
         cfg._profile = profile
+        cfg._overrides = tuple(overrides)
         return cfg
 
     @classmethod
-    def from_yaml(cls, path: str | Path, *, profile: str | None = None) -> StudyConfig:
+    def from_yaml(
+        cls, path: str | Path, *, profile: str | None = None, overrides: list[str] | tuple[str, ...] = ()
+    ) -> StudyConfig:
         """Read and validate a YAML study file.
 
         Raises
@@ -603,7 +610,8 @@ class StudyConfig(_Model):
         data = read_yaml_file(path)
         if data is None:
             raise ConfigError(f"{path}: the study file is empty")
-        cfg = cls.from_dict(data, base_dir=path.resolve().parent, source=str(path), profile=profile)
+        cfg = cls.from_dict(data, base_dir=path.resolve().parent, source=str(path), profile=profile,
+                            overrides=overrides)
         cfg._source = path.resolve()
         return cfg
 
@@ -632,6 +640,11 @@ class StudyConfig(_Model):
     def profile(self) -> str | None:
         """The profile merged in when the study was read (``--profile``), if any."""
         return self._profile
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """The ``--set KEY=VALUE`` items applied after the profile, as typed."""
+        return self._overrides
 
     @property
     def source(self) -> Path | None:

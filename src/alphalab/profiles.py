@@ -26,7 +26,7 @@ from typing import Any
 
 from alphalab.errors import ConfigError
 
-__all__ = ["PROFILES_KEY", "apply_profile", "profile_names"]
+__all__ = ["PROFILES_KEY", "apply_overrides", "apply_profile", "profile_names"]
 
 PROFILES_KEY = "profiles"
 
@@ -114,3 +114,84 @@ def apply_profile(data: Any, profile: str | None, *, source: str = "study") -> A
         known = ", ".join(sorted(profiles or {})) or "none declared"
         raise ConfigError(f"{source}: unknown profile {profile!r}; profiles in this study: {known}")
     return _merge(copy.deepcopy(base), copy.deepcopy(profiles[profile]), f"profiles.{profile}")
+
+
+def _parse_override(item: str, source: str) -> tuple[list[str], Any]:
+    from alphalab.yamlio import load_yaml
+
+    if not isinstance(item, str) or "=" not in item:
+        raise ConfigError(f"{source}: --set {item!r}: write KEY=VALUE, e.g. data.start=2015-01-02")
+    key, _, text = item.partition("=")
+    parts = key.strip().split(".")
+    if not key.strip() or any(not p.strip() for p in parts):
+        raise ConfigError(f"{source}: --set {item!r}: the key must be a dotted path such as "
+                          "data.universe.size or strategies.lstm.params.epochs")
+    value = load_yaml(text, f"--set {key.strip()}") if text.strip() else None
+    return [p.strip() for p in parts], value
+
+
+def _absolute_if_local(value: Any) -> Any:
+    """A relative path typed on the command line means the current folder, not the study's."""
+    from pathlib import Path
+
+    if isinstance(value, str) and value and not Path(value).is_absolute():
+        candidate = Path(value)
+        try:
+            if candidate.exists():
+                return str(candidate.resolve())
+        except OSError:
+            return value
+    return value
+
+
+def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...], *, source: str = "study") -> Any:
+    """The study mapping with command-line ``KEY=VALUE`` overrides set (``--set``).
+
+    Parameters
+    ----------
+    data : mapping
+        A parsed study, after :func:`apply_profile`.
+    overrides : sequence of str
+        ``a.b.c=VALUE``. VALUE is read as YAML by the hardened reader (``5``, ``true``,
+        ``[A, B]``, ``{size: 30}``; empty means null). A segment that meets a list of
+        named items (``strategies``, ``analyses``) selects the item of that name. A string
+        value naming an existing file or folder relative to the current directory becomes
+        absolute (a path typed on the command line is relative to where it was typed).
+
+    Raises
+    ------
+    ConfigError
+        Malformed item, a path through a value that is not a mapping, or no item of that name.
+    """
+    if not overrides:
+        return data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: --set given, but the study is not a mapping")
+    out = copy.deepcopy(data)
+    for item in overrides:
+        parts, value = _parse_override(item, source)
+        node: Any = out
+        where = ""
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            where = f"{where}.{part}" if where else part
+            if isinstance(node, list) and _named_items(node):
+                names = [x["name"] for x in node]
+                if part not in names:
+                    raise ConfigError(f"{source}: --set {where}: no item named {part!r}; "
+                                      f"known: {', '.join(names)}")
+                if last:
+                    raise ConfigError(f"{source}: --set {where}: set a key of the item, "
+                                      f"e.g. {where}.params.<key>=VALUE")
+                node = node[names.index(part)]
+                continue
+            if not isinstance(node, dict):
+                raise ConfigError(f"{source}: --set {where}: {where.rsplit('.', 1)[0]} is not a "
+                                  "mapping, so it has no keys to set")
+            if last:
+                node[part] = _absolute_if_local(value)
+            else:
+                if node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
+    return out

@@ -56,3 +56,36 @@ def test_cli_unknown_profile_is_one_line_exit_2(tmp_path: Path) -> None:
     assert res.exit_code != 0
     assert "unknown profile 'huge'" in res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    ("item", "match"),
+    [
+        ("data.start", "write KEY=VALUE"),
+        ("=5", "dotted path"),
+        ("data..start=2015-01-02", "dotted path"),
+        ("data.start=2015-02-30", "not a valid date"),
+        ("data.start=[oops", "YAML syntax error"),
+        ("data.universe.size=.nan", "finite number"),
+        ("strategies.nope.params.k=1", "no item named 'nope'; known: ew, mom"),
+        ("strategies.mom=3", "set a key of the item"),
+        ("name.x=1", "is not a mapping"),
+        ("data.colour=red", "data.colour: unknown key"),
+        ("strategies.mom.params.k=-1", r"strategies\[1\]\.params"),
+        ("x=&a [*a, *a]", "refers to itself|YAML"),
+    ],
+)  # fmt: skip
+def test_bad_overrides_are_clear_errors(item: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        StudyConfig.from_dict(BASE, overrides=[item])
+
+
+def test_set_option_on_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({k: v for k, v in BASE.items() if k != "profiles"}))
+    result = CliRunner().invoke(app, ["run", str(path), "--set", "strategies.mom.params.k=0",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "strategies[1].params" in result.output
+    result = CliRunner().invoke(app, ["run", str(path), "--set", "nokey"])
+    assert result.exit_code == 2 and "write KEY=VALUE" in result.output

@@ -93,10 +93,12 @@ class Study:
         self.config = config
 
     @classmethod
-    def from_yaml(cls, path: str | Path, *, profile: str | None = None) -> Study:
+    def from_yaml(
+        cls, path: str | Path, *, profile: str | None = None, overrides: list[str] | tuple[str, ...] = ()
+    ) -> Study:
         """Read and validate a YAML study file (see :meth:`StudyConfig.from_yaml`);
         ``profile`` merges a named entry of its ``profiles`` section first."""
-        return cls(StudyConfig.from_yaml(path, profile=profile))
+        return cls(StudyConfig.from_yaml(path, profile=profile, overrides=overrides))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, base_dir: str | Path | None = None) -> Study:
@@ -272,6 +274,7 @@ class Study:
                 "benchmark": cfg.data.benchmark,
                 "study_file": None if cfg.source is None else str(cfg.source),
                 "profile": cfg.profile,
+                "overrides": list(cfg.overrides),
                 "window": {
                     "start": window_dates[0].date().isoformat(),
                     "end": window_dates[-1].date().isoformat(),
