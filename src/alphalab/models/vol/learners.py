@@ -71,8 +71,12 @@ def garch_feature(panel: Panel, refit_every: int = 5) -> np.ndarray:
 
 
 def alpha_feature(panel: Panel, names: Sequence[str] | None) -> np.ndarray:
-    """Alpha101 values ranked across stocks into ``[-1, 1]``, ``(n_dates, n_assets, n_alphas)``."""
-    from alphalab.features.alphas.alpha101 import compute_alpha101
+    """Alpha values ranked across stocks into ``[-1, 1]``, ``(n_dates, n_assets, n_alphas)``.
+
+    ``names``: alpha names (``alpha001``, ``gtja014``) and/or catalogue names
+    (``alpha101``, ``gtja191``); default all Alpha101 alphas the panel allows.
+    """
+    from alphalab.features.alphas.catalogues import compute_alphas
     from alphalab.features.transforms import cs_rank
 
     def make() -> np.ndarray:
@@ -80,9 +84,9 @@ def alpha_feature(panel: Panel, names: Sequence[str] | None) -> np.ndarray:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values, _ = compute_alpha101(panel, names=None if names is None else list(names))
+            values, _ = compute_alphas(panel, names)
         if not values:
-            raise DataError("no Alpha101 alpha could be computed on this panel (needs open, high, low, close, volume)")
+            raise DataError("no alpha could be computed on this panel (needs open, high, low, close, volume)")
         cols = [cs_rank(np.where(np.isfinite(v), v, np.nan), scale="pm1") for _, v in sorted(values.items())]
         return np.stack(cols, axis=-1)
 
