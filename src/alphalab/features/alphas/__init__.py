@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from alphalab.features.alphas.alpha101 import ALPHA101, alpha101_names, compute_alpha101
 from alphalab.features.alphas.alpha158 import ALPHA158, ALPHA158_WINDOWS, compute_alpha158
-from alphalab.features.alphas.catalogues import compute_alphas
 from alphalab.features.alphas.gtja191 import (
     GTJA191,
     GTJA191_REPAIRS,
@@ -20,6 +19,7 @@ from alphalab.features.alphas.gtja191 import (
     compute_gtja191,
     gtja191_names,
 )
+from alphalab.features.catalogues import compute_alphas
 
 __all__ = [
     "ALPHA101",
