@@ -1,4 +1,4 @@
-"""The built-in operators: everything Alpha101 uses, plus Qlib-style extras.
+"""The built-in operators: everything Alpha101 uses, Qlib-style extras and the GTJA 191 set.
 
 Conventions (see also :mod:`alphalab.features.expr.registry`):
 
@@ -12,6 +12,10 @@ Conventions (see also :mod:`alphalab.features.expr.registry`):
 * ``ts_argmax``/``ts_argmin`` give the position in the window, 1 = oldest
   .. ``d`` = today.
 * ``stddev``/``ts_std`` and ``covariance`` use ddof=1 (pandas' default).
+* GTJA's ``sma`` is recursive (an EMA with smoothing ``m/n``; see
+  :func:`alphalab.features.expr.kernels.cn_sma`); ``highday``/``lowday``
+  count rows back from today (0 = today); ``count``/``sumif`` treat any
+  non-zero condition as true and are NaN when the condition is.
 * ``min``/``max`` follow the paper: with a numeric literal second argument
   they are ``ts_min``/``ts_max``; with two series they are element-wise
   (Alpha#71, #73, ... use that form). The engine resolves this.
