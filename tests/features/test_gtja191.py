@@ -245,7 +245,7 @@ def test_no_leakage_every_alpha(tw_small: Panel) -> None:
 # ------------------------------------------------------------ registration and the learners' hook
 def test_registered_as_feature_set_and_factor_catalogue(us_small: Panel) -> None:
     from alphalab.features import sets
-    from alphalab.features.factors import resolve_catalogue
+    from alphalab.features.factors import rank_catalogue, resolve_catalogue
 
     fs = sets.get_feature_set("gtja191")
     assert fs.lookback == max(compile_formula(t, FIELDS).warmup for t in GTJA191.values())
@@ -254,6 +254,10 @@ def test_registered_as_feature_set_and_factor_catalogue(us_small: Panel) -> None
         out = sets.compute(us_small.iloc_dates(slice(-80, None)), ["gtja191"], cache=False)
     assert len(out.field_names) == 176 and "gtja191" in out
     assert resolve_catalogue("gtja191") == GTJA191
+    # the factor study skips what the data lacks (gtja181's benchmark_close is a standard field)
+    table, _, skipped = rank_catalogue(us_small.iloc_dates(slice(-120, None)),
+                                       {n: GTJA191[n] for n in ("gtja014", "gtja070", "gtja181")}, horizon=5)
+    assert list(table.index) == ["gtja014"] and set(skipped) == {"gtja070", "gtja181"}
 
 
 def test_compute_alphas_mixes_catalogues(us_small: Panel) -> None:
