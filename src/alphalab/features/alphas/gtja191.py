@@ -417,6 +417,8 @@ GTJA191_SKIPPED: dict[str, str] = {
 
 #: Slips in the published text repaired here (one reading only).
 GTJA191_REPAIRS: dict[str, str] = {
+    "gtja010": "RANK(MAX((...)^2),5) read as RANK(MAX((...)^2, 5)) (a misplaced bracket: "
+               "as published MAX has one argument and RANK two)",
     "gtja022": "SMEAN(..., 12, 1) read as SMA(..., 12, 1) (the only three-argument mean)",
     "gtja023": "STD(CLOSE:20) read as STD(CLOSE,20), as in the same formula's other two terms",
     "gtja036": "RANK(SUM(CORR(RANK(VOLUME), RANK(VWAP)), 6), 2) read as "
