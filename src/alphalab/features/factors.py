@@ -379,7 +379,7 @@ def rank_catalogue(
     ----------
     panel : Panel
         Needs ``close`` (for the labels) and the catalogue's fields.
-    catalogue : mapping of str to str, or {"alpha101", "alpha158"}
+    catalogue : mapping of str to str, or {"alpha101", "alpha158", "gtja191"}
         Name -> formula, or a built-in catalogue's name.
     horizon : int
         Forward-return horizon for the ranking.
@@ -417,11 +417,11 @@ def rank_catalogue(
 
 
 def resolve_catalogue(catalogue: Mapping[str, str] | str) -> dict[str, str]:
-    """A built-in catalogue by name (``alpha101``, ``alpha158``) or the mapping itself."""
+    """A built-in catalogue by name (``alpha101``, ``alpha158``, ``gtja191``) or the mapping itself."""
     if isinstance(catalogue, str):
-        from alphalab.features.alphas import ALPHA101, ALPHA158
+        from alphalab.features.alphas import ALPHA101, ALPHA158, GTJA191
 
-        known = {"alpha101": ALPHA101, "alpha158": ALPHA158}
+        known = {"alpha101": ALPHA101, "alpha158": ALPHA158, "gtja191": GTJA191}
         if catalogue.lower() not in known:
             raise ConfigError(f"unknown catalogue {catalogue!r}; known: {', '.join(known)}")
         return dict(known[catalogue.lower()])
@@ -640,7 +640,7 @@ def run_factor_study(config_path: str | Path, out: str | Path | None = None) -> 
           end: 2017-12-31               # optional
           mode: lenient                 # optional, strict by default
         groups: {sector: sectors.csv}   # optional: CSV with columns ticker, group
-        catalogue: alpha101             # alpha101 | alpha158 | {name: formula, ...}
+        catalogue: alpha101             # alpha101 | alpha158 | gtja191 | {name: formula, ...}
         horizon: 5                      # ranking horizon
         horizons: [1, 5, 10, 20]        # decay horizons
         quantiles: 5

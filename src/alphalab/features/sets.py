@@ -108,6 +108,7 @@ FEATURE_SETS: dict[str, FeatureSet] = {}
 LAZY_SETS: dict[str, str] = {
     "alpha101": "alphalab.features.alphas.alpha101",
     "alpha158": "alphalab.features.alphas.alpha158",
+    "gtja191": "alphalab.features.alphas.gtja191",
 }
 
 

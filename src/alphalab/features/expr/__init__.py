@@ -17,8 +17,10 @@ with the formula and a caret at the position.
 Fields: the Panel's own, plus ``returns``, ``vwap`` (``amount / volume``,
 else the typical price with a :class:`ProxyFieldWarning`), ``adv{d}``
 (average daily dollar volume ``ts_mean(close * volume, d)``) and ``cap``
-(only from a ``cap`` field). Groups for ``indneutralize(x, IndClass.sector)``
-come from ``groups={"sector": {ticker: label}}``.
+(only from a ``cap`` field). ``amount``, ``cap`` and ``benchmark_close`` (a
+benchmark index close) are standard fields: on data without them a formula
+raises :class:`MissingInputError`, which catalogues turn into a skip.
+Groups for ``indneutralize(x, IndClass.sector)`` come from ``groups={"sector": {ticker: label}}``.
 
 Operators (see :func:`list_operators`)
     element-wise: ``abs log sign exp sqrt signedpower power min max
@@ -28,7 +30,11 @@ Operators (see :func:`list_operators`)
     ts_rank ts_product/product decay_linear ts_corr/correlation
     ts_cov/covariance ts_quantile ts_slope ts_rsquare ts_resi``;
     cross-sectional (per date): ``rank scale cs_zscore winsorize
-    indneutralize``.
+    indneutralize``;
+    Guotai Junan (GTJA 191): ``sma(x, n, m)`` (recursive, ``Y = (m*x +
+    (n-m)*Y') / n``), ``decay_exp(x, d, f=0.9)`` (GTJA's WMA), ``count(cond,
+    d) sumif(x, d, cond) highday lowday regbeta(y, x, d) regresi(y, x, d)``
+    and the spellings ``tsmin tsmax tsrank decaylinear``.
 
 Warm-up: every operator declares its lookback; :class:`Formula` reports
 ``warmup`` (leading rows that are always NaN) and ``history``. Register

@@ -20,7 +20,7 @@ when the Panel lacks them:
 Groups (for ``indneutralize``): a mapping ``{"sector": {ticker: label}, ...}``
 passed as ``groups=``. ``IndClass.sector`` in a formula names group
 ``sector``. Formulas needing a group map or a standard field (``open high low
-close volume amount cap``) that the data lacks raise :class:`MissingInputError`,
+close volume amount cap benchmark_close``) that the data lacks raise :class:`MissingInputError`,
 which the catalogues turn into "skipped: reason"; any other unknown name is a
 :class:`FormulaError` naming it and the available fields.
 
@@ -66,7 +66,9 @@ __all__ = [
 _ADV = re.compile(r"^adv(\d+)$")
 #: Market-data fields a dataset may or may not have: formulas needing an absent
 #: one raise MissingInputError (catalogues skip them); other unknown names are typos.
-_STANDARD_FIELDS = frozenset({"open", "high", "low", "close", "volume", "amount", "cap"})
+_STANDARD_FIELDS = frozenset(
+    {"open", "high", "low", "close", "volume", "amount", "cap", "benchmark_close"}
+)
 _GROUP_PREFIX = "indclass."
 
 

@@ -26,6 +26,7 @@ from numba import njit
 from alphalab.errors import DataError
 
 __all__ = [
+    "cn_sma",
     "cs_corr",
     "cs_corr_py",
     "cs_rank",
@@ -35,6 +36,7 @@ __all__ = [
     "ts_quantile_py",
     "ts_regression",
     "ts_regression_py",
+    "ts_wma_exp",
 ]
 
 
@@ -144,6 +146,90 @@ def ts_regression(x: np.ndarray, d: int, what: int) -> np.ndarray:
                 else:
                     out[i, j] = x[i, j] - (mu + slope * (d - 1 - tm))
     return out
+
+@njit(cache=True)
+def _cn_sma_all(xt: np.ndarray, n: int, a: float, out: np.ndarray) -> None:
+    for j in range(xt.shape[0]):
+        col = xt[j]
+        run = 0
+        y = 0.0
+        for i in range(col.shape[0]):
+            v = col[i]
+            if not math.isfinite(v):
+                run = 0  # a gap restarts the recursion
+                continue
+            y = v if run == 0 else a * v + (1.0 - a) * y
+            run += 1
+            if run >= n:
+                out[j, i] = y
+
+
+def cn_sma(x: np.ndarray, n: int, m: float) -> np.ndarray:
+    """The recursive "SMA" of Chinese charting software: ``Y = (m*A + (n-m)*Y') / n``.
+
+    ``Y'`` is the previous row's value, so this is an exponential moving
+    average with smoothing ``m / n`` (``SMA(A, n, 1)`` is Wilder's average
+    for ``n``), not a simple moving average (that is ``ts_mean``). The
+    recursion is seeded with the first finite value of a run of finite
+    values; a missing value gives NaN and restarts it. Like a window of
+    ``n`` rows, the first ``n - 1`` rows of each run are NaN (burn-in), so
+    the value at ``t`` needs the last ``n`` inputs finite and reads no row
+    after ``t``. Within a run the value still depends on where the run
+    started, with weight ``(1 - m/n)^k`` after ``k`` rows.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_dates, n_assets)
+    n : int
+        Period (>= 1).
+    m : float
+        Weight of the newest value, ``0 < m <= n``.
+
+    Returns
+    -------
+    ndarray, shape (n_dates, n_assets)
+    """
+    if not 0.0 < m <= n:
+        raise DataError(f"sma: the weight m must satisfy 0 < m <= n, got n={n}, m={m:g}")
+    xt = np.ascontiguousarray(np.asarray(x, dtype=np.float64).T)
+    out = np.full(xt.shape, np.nan)
+    _cn_sma_all(xt, int(n), float(m) / float(n), out)
+    return out.T.copy()
+
+
+def ts_wma_exp(x: np.ndarray, d: int, f: float = 0.9) -> np.ndarray:
+    """Weighted mean of the last ``d`` rows with weights ``f**i`` (``i`` = 0 for today).
+
+    Guotai Junan's ``WMA(A, n)`` (weights ``0.9**i``, ``i`` the distance from
+    the current row), normalised so the weights sum to 1. Strict: NaN unless
+    all ``d`` rows are finite.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_dates, n_assets)
+    d : int
+        Window length (rows).
+    f : float
+        Decay factor per row, ``0 < f <= 1`` (1 gives ``ts_mean``).
+
+    Returns
+    -------
+    ndarray, shape (n_dates, n_assets)
+    """
+    if not 0.0 < f <= 1.0:
+        raise DataError(f"decay_exp: the factor must be in (0, 1], got {f:g}")
+    x = np.asarray(x, dtype=np.float64)
+    out = np.full(x.shape, np.nan)
+    if d > x.shape[0]:
+        return out
+    w = f ** np.arange(d - 1, -1, -1, dtype=np.float64)  # oldest .. today
+    w /= w.sum()
+    win = np.lib.stride_tricks.sliding_window_view(x, d, axis=0)  # (n-d+1, m, d)
+    with np.errstate(invalid="ignore", over="ignore"):
+        out[d - 1 :] = win @ w
+    out[~np.isfinite(out)] = np.nan
+    return out
+
 
 @njit(cache=True, nogil=True)
 def cs_rank_sorted(x: np.ndarray, order: np.ndarray, out: np.ndarray) -> None:

@@ -1,4 +1,4 @@
-"""The built-in operators: everything Alpha101 uses, plus Qlib-style extras.
+"""The built-in operators: everything Alpha101 uses, Qlib-style extras and the GTJA 191 set.
 
 Conventions (see also :mod:`alphalab.features.expr.registry`):
 
@@ -12,6 +12,10 @@ Conventions (see also :mod:`alphalab.features.expr.registry`):
 * ``ts_argmax``/``ts_argmin`` give the position in the window, 1 = oldest
   .. ``d`` = today.
 * ``stddev``/``ts_std`` and ``covariance`` use ddof=1 (pandas' default).
+* GTJA's ``sma`` is recursive (an EMA with smoothing ``m/n``; see
+  :func:`alphalab.features.expr.kernels.cn_sma`); ``highday``/``lowday``
+  count rows back from today (0 = today); ``count``/``sumif`` treat any
+  non-zero condition as true and are NaN when the condition is.
 * ``min``/``max`` follow the paper: with a numeric literal second argument
   they are ``ts_min``/``ts_max``; with two series they are element-wise
   (Alpha#71, #73, ... use that form). The engine resolves this.
@@ -172,6 +176,61 @@ def _reg(what: int):  # type: ignore[no-untyped-def]
     return op
 
 
+# ------------------------------------------- Guotai Junan (GTJA 191) operators
+def _count(c: np.ndarray, d: int) -> np.ndarray:
+    """COUNT(cond, d): rows of the last ``d`` where ``cond`` is non-zero (NaN if any is NaN)."""
+    hit = np.where(np.isnan(c), np.nan, (c != 0).astype(np.float64))
+    return r.rolling_sum(hit, d)
+
+
+def _sumif(x: np.ndarray, d: int, c: np.ndarray) -> np.ndarray:
+    """SUMIF(x, d, cond): sum of ``x`` over the last ``d`` rows where ``cond`` is non-zero."""
+    return r.rolling_sum(_where(c, x, np.zeros_like(x)), d)
+
+
+def _highday(x: np.ndarray, d: int) -> np.ndarray:
+    """HIGHDAY(x, d): rows since the window's maximum (0 = today; ties: the oldest)."""
+    return (d - 1) - r.rolling_argmax(x, d)
+
+
+def _lowday(x: np.ndarray, d: int) -> np.ndarray:
+    """LOWDAY(x, d): rows since the window's minimum (0 = today; ties: the oldest)."""
+    return (d - 1) - r.rolling_argmin(x, d)
+
+
+def _regbeta(y: np.ndarray, x: np.ndarray, d: int) -> np.ndarray:
+    """REGBETA(y, x, d): least-squares slope of ``y`` on ``x`` over the last ``d`` rows."""
+    return _div(r.rolling_cov(y, x, d), r.rolling_var(x, d))
+
+
+def _regresi(y: np.ndarray, x: np.ndarray, d: int) -> np.ndarray:
+    """REGRESI(y, x, d): today's residual of ``y`` from its fit on ``x`` over the last ``d`` rows."""
+    beta = _regbeta(y, x, d)
+    with np.errstate(**_ERR):
+        return y - (r.rolling_mean(y, d) + beta * (x - r.rolling_mean(x, d)))
+
+
+def _register_gtja() -> None:
+    ts = "ts"
+    register_operator("sma", k.cn_sma, kind=ts, signature="xdn", aliases=["cn_sma"],
+                      doc="recursive SMA(x, n, m): y = (m*x + (n-m)*y') / n (an EMA, alpha m/n)")
+    register_operator("decay_exp", k.ts_wma_exp, kind=ts, signature="xdn", defaults=(0.9,),
+                      aliases=["wma_exp"], doc="weighted mean of the last d rows, weights f^i "
+                      "(i = 0 today; GTJA's WMA with f = 0.9)")
+    register_operator("count", _count, kind=ts, signature="xd", aliases=["ts_count"],
+                      doc="rows of the last d where the condition is non-zero")
+    register_operator("sumif", _sumif, kind=ts, signature="xdx", aliases=["ts_sumif"],
+                      doc="sum of x over the last d rows where the condition is non-zero")
+    register_operator("highday", _highday, kind=ts, signature="xd", aliases=["ts_highday"],
+                      doc="rows since the window maximum (0 = today)")
+    register_operator("lowday", _lowday, kind=ts, signature="xd", aliases=["ts_lowday"],
+                      doc="rows since the window minimum (0 = today)")
+    register_operator("regbeta", _regbeta, kind=ts, signature="xxd", aliases=["ts_regbeta"],
+                      doc="rolling OLS slope of y on x")
+    register_operator("regresi", _regresi, kind=ts, signature="xxd", aliases=["ts_regresi"],
+                      doc="today's residual of y from its rolling OLS fit on x")
+
+
 def _register_builtins() -> None:
     ew = "elementwise"
     # infix operators (the parser's names)
@@ -221,13 +280,13 @@ def _register_builtins() -> None:
         ("ts_std", r.rolling_std, ["stddev", "std"], "rolling std (ddof=1)"),
         ("ts_zscore", r.rolling_zscore, [], "rolling z-score (ddof=1)"),
         ("ts_skew", r.rolling_skew, ["skew"], "rolling skewness"),
-        ("ts_min", r.rolling_min, [], "rolling min"),
-        ("ts_max", r.rolling_max, [], "rolling max"),
+        ("ts_min", r.rolling_min, ["tsmin"], "rolling min"),
+        ("ts_max", r.rolling_max, ["tsmax"], "rolling max"),
         ("ts_argmax", _pos1(r.rolling_argmax), ["idxmax"], "position of the max, 1 = oldest"),
         ("ts_argmin", _pos1(r.rolling_argmin), ["idxmin"], "position of the min, 1 = oldest"),
-        ("ts_rank", _ts_rank, [], "percentile rank of today in the window, (0, 1]"),
+        ("ts_rank", _ts_rank, ["tsrank"], "percentile rank of today in the window, (0, 1]"),
         ("ts_product", r.rolling_prod, ["product", "prod"], "rolling product"),
-        ("decay_linear", r.decay_linear, ["ts_decay_linear", "wma"], "linear-decay mean"),
+        ("decay_linear", r.decay_linear, ["ts_decay_linear", "wma", "decaylinear"], "linear-decay mean"),
         ("ts_slope", _reg(0), ["slope"], "slope of x on time"),
         ("ts_rsquare", _reg(1), ["rsquare"], "R^2 of x on time"),
         ("ts_resi", _reg(2), ["resi"], "residual of today from the fit on time"),
@@ -253,3 +312,4 @@ def _register_builtins() -> None:
 
 
 _register_builtins()
+_register_gtja()

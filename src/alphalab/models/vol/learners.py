@@ -33,6 +33,7 @@ import pandas as pd
 
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
+from alphalab.features.catalogues import check_alpha_names
 from alphalab.models.forecast import Capabilities, Forecast, Forecaster, register_forecaster
 from alphalab.models.labels import training_mask
 from alphalab.models.vol import targets as T
@@ -71,8 +72,12 @@ def garch_feature(panel: Panel, refit_every: int = 5) -> np.ndarray:
 
 
 def alpha_feature(panel: Panel, names: Sequence[str] | None) -> np.ndarray:
-    """Alpha101 values ranked across stocks into ``[-1, 1]``, ``(n_dates, n_assets, n_alphas)``."""
-    from alphalab.features.alphas.alpha101 import compute_alpha101
+    """Alpha values ranked across stocks into ``[-1, 1]``, ``(n_dates, n_assets, n_alphas)``.
+
+    ``names``: alpha names (``alpha001``, ``gtja014``) and/or whole catalogues
+    (``all_alpha101``, ``all_gtja191``); default all Alpha101 alphas the panel allows.
+    """
+    from alphalab.features.catalogues import compute_alphas
     from alphalab.features.transforms import cs_rank
 
     def make() -> np.ndarray:
@@ -80,9 +85,9 @@ def alpha_feature(panel: Panel, names: Sequence[str] | None) -> np.ndarray:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values, _ = compute_alpha101(panel, names=None if names is None else list(names))
+            values, _ = compute_alphas(panel, names)
         if not values:
-            raise DataError("no Alpha101 alpha could be computed on this panel (needs open, high, low, close, volume)")
+            raise DataError("no alpha could be computed on this panel (needs open, high, low, close, volume)")
         cols = [cs_rank(np.where(np.isfinite(v), v, np.nan), scale="pm1") for _, v in sorted(values.items())]
         return np.stack(cols, axis=-1)
 
@@ -268,7 +273,7 @@ class GINNForecaster(_TorchVol):
         self.patience = patience
         self.revin = revin
         self.log1p = log1p
-        self.alphas = alphas
+        self.alphas = check_alpha_names(alphas)
         self.garch_refit_every = garch_refit_every
         self.train_window = train_window
         self.max_samples = max_samples
@@ -566,7 +571,7 @@ class LightGBMVolForecaster(Forecaster):
         self.learning_rate = learning_rate
         self.n_estimators = n_estimators
         self.min_child_samples = min_child_samples
-        self.alphas = alphas
+        self.alphas = check_alpha_names(alphas)
         self.garch_refit_every = garch_refit_every
         self.train_window = train_window
         self.max_samples = max_samples
