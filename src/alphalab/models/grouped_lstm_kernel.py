@@ -131,7 +131,6 @@ def _forward(p, x, y, mask, val, F, H, one, fast, acc, gates, cs, tcs, hs, pred,
     o_bh = o_bi + G
     o_wo = o_bh + G
     o_bo = o_wo + H
-    zero = one - one
     zc = np.zeros((H, nl), dtype=p.dtype)  # the state before the first step
     acc1 = acc.reshape(-1)
     ga1 = gates.reshape(-1)
@@ -140,11 +139,11 @@ def _forward(p, x, y, mask, val, F, H, one, fast, acc, gates, cs, tcs, hs, pred,
     scratch = np.empty(2 * H * nl, dtype=p.dtype)
     ib = np.empty(2 * H * nl, dtype=np.int32)
     fb = ib.view(np.float32)
-    for l in range(nl):
-        sse[l] = 0.0
-        cnt[l] = 0
-        vse[l] = 0.0
-        vcnt[l] = 0
+    for q in range(nl):
+        sse[q] = 0.0
+        cnt[q] = 0
+        vse[q] = 0.0
+        vcnt[q] = 0
     for b in range(B):
         for t in range(T):
             # per-step views: 2-d, C-contiguous, the lanes last (what the vectoriser wants)
@@ -156,18 +155,18 @@ def _forward(p, x, y, mask, val, F, H, one, fast, acc, gates, cs, tcs, hs, pred,
             pr = pred[b, t]
             # gate pre-activations: both biases, the input projection, the recurrent product
             for k in range(G):
-                for l in range(nl):
-                    acc[k, l] = p[o_bi + k, l] + p[o_bh + k, l]
+                for q in range(nl):
+                    acc[k, q] = p[o_bi + k, q] + p[o_bh + k, q]
                 for f in range(F):
-                    for l in range(nl):
-                        acc[k, l] += p[k * F + f, l] * xt[f, l]
+                    for q in range(nl):
+                        acc[k, q] += p[k * F + f, q] * xt[f, q]
             if t > 0:
                 hp = hs[b, t - 1]
                 cp = cs[b, t - 1]
                 for k in range(G):
                     for j in range(H):
-                        for l in range(nl):
-                            acc[k, l] += p[o_hh + k * H + j, l] * hp[j, l]
+                        for q in range(nl):
+                            acc[k, q] += p[o_hh + k * H + j, q] * hp[j, q]
             else:
                 cp = zc
             # the nonlinearities on flat runs of (gate, lane): i and f, g, o; then the cell's tanh
@@ -177,23 +176,23 @@ def _forward(p, x, y, mask, val, F, H, one, fast, acc, gates, cs, tcs, hs, pred,
             _squash(acc1, 2 * H * nl, ga1, og + 2 * H * nl, H * nl, True, fast, one, scratch, ib, fb)
             _squash(acc1, 3 * H * nl, ga1, og + 3 * H * nl, H * nl, False, fast, one, scratch, ib, fb)
             for j in range(H):
-                for l in range(nl):
-                    ct[j, l] = ga[H + j, l] * cp[j, l] + ga[j, l] * ga[2 * H + j, l]
+                for q in range(nl):
+                    ct[j, q] = ga[H + j, q] * cp[j, q] + ga[j, q] * ga[2 * H + j, q]
             _squash(cs1, oc, tcs1, oc, H * nl, True, fast, one, scratch, ib, fb)
-            for l in range(nl):
-                pr[l] = p[o_bo, l]
+            for q in range(nl):
+                pr[q] = p[o_bo, q]
             for j in range(H):
-                for l in range(nl):
-                    ht[j, l] = ga[3 * H + j, l] * tct[j, l]
-                    pr[l] += p[o_wo + j, l] * ht[j, l]
-            for l in range(nl):
-                e = float(pr[l] - y[b, t, l])
-                if mask[b, t, l]:
-                    sse[l] += e * e
-                    cnt[l] += 1
-                if val[b, t, l]:
-                    vse[l] += e * e
-                    vcnt[l] += 1
+                for q in range(nl):
+                    ht[j, q] = ga[3 * H + j, q] * tct[j, q]
+                    pr[q] += p[o_wo + j, q] * ht[j, q]
+            for q in range(nl):
+                e = float(pr[q] - y[b, t, q])
+                if mask[b, t, q]:
+                    sse[q] += e * e
+                    cnt[q] += 1
+                if val[b, t, q]:
+                    vse[q] += e * e
+                    vcnt[q] += 1
 
 
 @njit(cache=True, error_model="numpy")
@@ -221,44 +220,44 @@ def _backward(p, grad, x, y, mask, inv, F, H, one, gates, cs, tcs, hs, pred, dh,
             xt = x[b, t]
             cp = cs[b, t - 1] if t > 0 else zc
             # d loss / d pred = err / n + err / n (torch's backward of err * err, summed, / n)
-            for l in range(nl):
-                e = pred[b, t, l] - y[b, t, l]
-                dp[l] = e * inv[l] + e * inv[l] if mask[b, t, l] else zero
-                grad[o_bo, l] += dp[l]
+            for q in range(nl):
+                e = pred[b, t, q] - y[b, t, q]
+                dp[q] = e * inv[q] + e * inv[q] if mask[b, t, q] else zero
+                grad[o_bo, q] += dp[q]
             for j in range(H):
-                for l in range(nl):
-                    grad[o_wo + j, l] += dp[l] * ht[j, l]
-                    dh[j, l] += dp[l] * p[o_wo + j, l]
+                for q in range(nl):
+                    grad[o_wo + j, q] += dp[q] * ht[j, q]
+                    dh[j, q] += dp[q] * p[o_wo + j, q]
             for j in range(H):
-                for l in range(nl):
-                    ig = ga[j, l]
-                    fg = ga[H + j, l]
-                    gg = ga[2 * H + j, l]
-                    og = ga[3 * H + j, l]
-                    tc = tct[j, l]
-                    dcj = dh[j, l] * og * (one - tc * tc) + dc[j, l]
-                    dg[j, l] = dcj * gg * ig * (one - ig)
-                    dg[H + j, l] = dcj * cp[j, l] * fg * (one - fg)
-                    dg[2 * H + j, l] = dcj * ig * (one - gg * gg)
-                    dg[3 * H + j, l] = dh[j, l] * tc * og * (one - og)
-                    dc[j, l] = dcj * fg
+                for q in range(nl):
+                    ig = ga[j, q]
+                    fg = ga[H + j, q]
+                    gg = ga[2 * H + j, q]
+                    og = ga[3 * H + j, q]
+                    tc = tct[j, q]
+                    dcj = dh[j, q] * og * (one - tc * tc) + dc[j, q]
+                    dg[j, q] = dcj * gg * ig * (one - ig)
+                    dg[H + j, q] = dcj * cp[j, q] * fg * (one - fg)
+                    dg[2 * H + j, q] = dcj * ig * (one - gg * gg)
+                    dg[3 * H + j, q] = dh[j, q] * tc * og * (one - og)
+                    dc[j, q] = dcj * fg
             for k in range(G):
-                for l in range(nl):
-                    grad[o_bi + k, l] += dg[k, l]
+                for q in range(nl):
+                    grad[o_bi + k, q] += dg[k, q]
                 for f in range(F):
-                    for l in range(nl):
-                        grad[k * F + f, l] += dg[k, l] * xt[f, l]
+                    for q in range(nl):
+                        grad[k * F + f, q] += dg[k, q] * xt[f, q]
             if t > 0:
                 hp = hs[b, t - 1]
                 dh[:] = zero
                 for k in range(G):
                     for j in range(H):
-                        for l in range(nl):
-                            grad[o_hh + k * H + j, l] += dg[k, l] * hp[j, l]
-                            dh[j, l] += dg[k, l] * p[o_hh + k * H + j, l]
+                        for q in range(nl):
+                            grad[o_hh + k * H + j, q] += dg[k, q] * hp[j, q]
+                            dh[j, q] += dg[k, q] * p[o_hh + k * H + j, q]
     for k in range(G):
-        for l in range(nl):
-            grad[o_bh + k, l] = grad[o_bi + k, l]  # b_ih and b_hh enter the gates the same way
+        for q in range(nl):
+            grad[o_bh + k, q] = grad[o_bi + k, q]  # b_ih and b_hh enter the gates the same way
 
 
 @njit(cache=True, error_model="numpy")
@@ -271,15 +270,15 @@ def _adam(p, grad, m, v, consts, neg_step, bc2_sqrt):  # pragma: no cover - comp
     w2 = consts[2]
     e = consts[3]
     for i in range(p.shape[0]):
-        for l in range(nl):
-            g = grad[i, l]
-            mi = m[i, l] + w1 * (g - m[i, l])    # ATen lerp for weight < 0.5
-            vi = v[i, l] * b2
+        for q in range(nl):
+            g = grad[i, q]
+            mi = m[i, q] + w1 * (g - m[i, q])    # ATen lerp for weight < 0.5
+            vi = v[i, q] * b2
             vi = vi + w2 * g * g                 # addcmul: self + value * t1 * t2
-            m[i, l] = mi
-            v[i, l] = vi
+            m[i, q] = mi
+            v[i, q] = vi
             denom = math.sqrt(vi) / bc2_sqrt + e
-            p[i, l] = p[i, l] + neg_step * mi / denom   # addcdiv: self + value * t1 / t2
+            p[i, q] = p[i, q] + neg_step * mi / denom   # addcdiv: self + value * t1 / t2
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -312,37 +311,37 @@ def _train_block(p, x, y, mask, val, has_val, F, H, epochs, consts, neg_steps, b
     best_epoch[:] = -1
     for e in range(epochs + 1):
         _forward(p, x, y, mask, val, F, H, one, fast, acc, gates, cs, tcs, hs, pred, sse, cnt, vse, vcnt)
-        for l in range(LANES):
-            n = max(cnt[l], 1)
+        for q in range(LANES):
+            n = max(cnt[q], 1)
             if e < epochs:
-                losses[e, l] = sse[l] / n
+                losses[e, q] = sse[q] / n
             else:
-                final[l] = sse[l] / n
-            inv[l] = n
-            inv[l] = one / inv[l]
+                final[q] = sse[q] / n
+            inv[q] = n
+            inv[q] = one / inv[q]
             if has_val:
-                vl = vse[l] / max(vcnt[l], 1)
-                val_losses[e, l] = vl
-                if vl < best_val[l]:  # the weights that produced this epoch's output, before its step
-                    best_val[l] = vl
-                    best_epoch[l] = e
+                vl = vse[q] / max(vcnt[q], 1)
+                val_losses[e, q] = vl
+                if vl < best_val[q]:  # the weights that produced this epoch's output, before its step
+                    best_val[q] = vl
+                    best_epoch[q] = e
                     for i in range(p.shape[0]):
-                        best[i, l] = p[i, l]
+                        best[i, q] = p[i, q]
         if e == epochs:
             break
         _backward(p, grad, x, y, mask, inv, F, H, one, gates, cs, tcs, hs, pred, dh, dc, dg)
         _adam(p, grad, m, v, consts, neg_steps[e], bc2_sqrts[e])
     if has_val:
         changed = False
-        for l in range(LANES):
-            if best_epoch[l] < epochs:
+        for q in range(LANES):
+            if best_epoch[q] < epochs:
                 changed = True
                 for i in range(p.shape[0]):
-                    p[i, l] = best[i, l]
+                    p[i, q] = best[i, q]
         if changed:
             _forward(p, x, y, mask, val, F, H, one, fast, acc, gates, cs, tcs, hs, pred, sse, cnt, vse, vcnt)
-            for l in range(LANES):
-                final[l] = sse[l] / max(cnt[l], 1)
+            for q in range(LANES):
+                final[q] = sse[q] / max(cnt[q], 1)
     else:
         best_epoch[:] = epochs
 
@@ -385,7 +384,7 @@ def train_groups(params: np.ndarray, x: np.ndarray, y: np.ndarray, mask: np.ndar
     best_epoch : ``(S,)`` int or None
     """
     dt = params.dtype
-    S, B, T, F = x.shape
+    S, F = x.shape[0], x.shape[3]
     nb = -(-S // LANES)
     has_val = val_mask is not None
     xb = _blocks(np.asarray(x), nb, dt)
