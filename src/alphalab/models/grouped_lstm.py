@@ -10,6 +10,11 @@ the gradient of its own loss (the parameter sets are disjoint) and Adam works
 element-wise, so training the group equals training the models one by one
 (:func:`fit_looped` is that reference; the parity test holds them to 1e-6).
 
+:func:`fit_compiled` does the same training without a torch graph: one numba
+kernel (:mod:`alphalab.models.grouped_lstm_kernel`) runs every stock's forward,
+backward through time and Adam step; it is the small-cap recipe's default
+(29-40x the loop at 8 hidden units, BENCHMARKS.md) and is held to the same loop.
+
 Shapes: ``S`` groups (stocks), ``B`` samples per group, ``T`` time steps,
 ``F`` inputs, ``H`` hidden units. Gate order and initialisation follow
 ``torch.nn.LSTM`` (input, forget, cell, output; ``U(-1/sqrt(H), 1/sqrt(H))``).
