@@ -316,7 +316,7 @@ class SmallCapReport(Analysis):
         ax.set_xticklabels([str(dates[i].date()) for i in ticks], fontsize=7)
         ax.set_yticks([])
         ax.set_ylabel(f"{len(grid)} names (by first entry)")
-        ax.set_title("Universe membership through time")
+        ax.set_title("Universe membership through time (the rule on each day; each fold trades the set of its fit date)")
         fig.tight_layout()
         fig.savefig(ctx.out_dir / "membership.png", dpi=90)
         plt.close(fig)

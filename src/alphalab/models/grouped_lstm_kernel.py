@@ -3,11 +3,12 @@
 :func:`alphalab.models.grouped_lstm.fit_grouped` trains ``S`` per-stock LSTMs as
 one torch graph; at a few hidden units that graph is ~30 tiny tensor ops per
 time step plus autograd bookkeeping, which costs far more than the arithmetic.
-This module does the same training in one numba kernel: for each stock
-(blocks of stocks side by side in SIMD lanes; the blocks can run on several threads) and each epoch it runs the
-LSTM forward over the stock's sequences, the hand-written backward through
-time of the masked mean squared error, and torch's Adam update, all in the
-parameters' dtype (float32 by default, like torch).
+This module does the same training in one numba kernel: for each stock and
+each epoch it runs the LSTM forward over the stock's sequences, the
+hand-written backward through time of the masked mean squared error, and
+torch's Adam update, all in the parameters' dtype (float32 by default, like
+torch). The stocks sit side by side in SIMD lanes (blocks of :data:`LANES`);
+blocks can run on several threads (the kernel releases the GIL).
 
 What it reproduces (checked against a loop of ``torch.nn.LSTM`` +
 ``torch.nn.Linear`` + ``torch.optim.Adam`` models in
@@ -64,7 +65,8 @@ def unpack(flat: np.ndarray, n_inputs: int, hidden: int) -> tuple[np.ndarray, ..
 
 #: stocks per SIMD block: every loop's innermost axis runs over the stocks of a block (each
 #: lane does exactly one stock's arithmetic, in the same order), so the loops vectorise without
-#: reassociating any sum; 16 float32 lanes fill an AVX-512 register.
+#: reassociating any sum. 32 (two AVX-512 registers of float32) measured best per stock among
+#: 16 / 32 / 64 while keeping the padding small at the recipe's 20 stocks (BENCHMARKS.md).
 LANES = 32
 
 
@@ -355,10 +357,11 @@ def _blocks(a: np.ndarray, n_blocks: int, dtype: type) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(pad, 1, -1))
 
 
-def train_groups(params: np.ndarray, x: np.ndarray, y: np.ndarray, mask: np.ndarray, *, hidden: int,
-                 epochs: int, lr: float, val_mask: np.ndarray | None = None, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, threads: int = 1, fast_exp: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
-                                                                 np.ndarray | None]:
+def train_groups(
+    params: np.ndarray, x: np.ndarray, y: np.ndarray, mask: np.ndarray, *, hidden: int, epochs: int, lr: float,
+    val_mask: np.ndarray | None = None, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+    threads: int = 1, fast_exp: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Train every stock's LSTM in place with full-batch Adam.
 
     Parameters
