@@ -108,9 +108,11 @@ _CACHE_SIZE = 64
 
 def _train_key(fc: SmallCapLSTM, x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> str:
     h = hashlib.sha256()
-    # threads only share out the work; they change no number, so they stay out of the key
-    for k in ("hidden", "epochs", "lr", "dtype", "random_state", "trainer", "window", "horizon", "warmup",
-              "val_fraction"):
+    # the compiled trainer's threads only share out the blocks of stocks (bit-identical results),
+    # torch's threads may reorder its sums, so they count there
+    keys = ["hidden", "epochs", "lr", "dtype", "random_state", "trainer", "window", "horizon", "warmup",
+            "val_fraction"] + (["threads"] if fc.trainer == "torch" else [])
+    for k in keys:
         h.update(f"{k}={getattr(fc, k)!r};".encode())
     for a in (x, np.nan_to_num(y, nan=-1e300), mask):
         h.update(str(a.shape).encode())
