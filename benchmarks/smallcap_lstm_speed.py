@@ -1,14 +1,24 @@
-"""One retraining date of the small-cap recipe: S per-stock LSTMs batched vs a loop of nn.LSTM models.
+"""One retraining date of the small-cap recipe: S per-stock LSTMs trained three ways in one process.
 
-Both sides train the same S models (same initial weights, copied from the
-batched module), on the same data (each stock's own sequence of ``T`` bars,
-one prediction per step, masked loss), with full-batch Adam for the same number
-of epochs, in one thread. The batched side is
-:func:`alphalab.models.grouped_lstm.fit_grouped`; the reference is
-:func:`~alphalab.models.grouped_lstm.fit_looped` (a ``torch.nn.LSTM`` +
-``torch.nn.Linear`` per stock, trained one after another). The script checks
-that every epoch's loss of every stock agrees to 1e-6 and prints the wall-time
-ratio for each S, last one line ``smallcap_lstm_speedup=<ratio at the largest S>``.
+All three train the same S models (same initial weights), on the same data
+(each stock's own sequence of ``T`` bars, one prediction per step, masked
+loss), with full-batch Adam for the same number of epochs, float32:
+
+``compiled``
+    :func:`alphalab.models.grouped_lstm.fit_compiled` - one numba kernel doing
+    every stock's forward, backward through time and Adam step (the recipe's
+    default trainer), one thread (and, as a second column, two threads);
+``torch batched``
+    :func:`~alphalab.models.grouped_lstm.fit_grouped` - the S models as one
+    grouped-weight torch module and one autograd graph (the previous default);
+``loop``
+    :func:`~alphalab.models.grouped_lstm.fit_looped` - the reference: a
+    ``torch.nn.LSTM`` + ``torch.nn.Linear`` + ``torch.optim.Adam`` per stock,
+    trained one after another, one torch thread.
+
+The script stops if any epoch's loss of any stock differs from the loop's by
+more than 1e-6, and prints wall and CPU (``process_time``) per side, the
+ratios against the loop, and the load average before and after each case.
 
 The inputs are real: the adjusted-return / high / low / volume features of the
 A-share sample's stocks over the 180 bars before 2019-06-28 (the first S
@@ -16,8 +26,8 @@ tickers with a full window), z-scored per stock, target the next day's return.
 
 Usage::
 
-    .venv/bin/python benchmarks/smallcap_lstm_speed.py [--sizes 100 300 800] [--epochs 5]
-        [--hidden 8] [--dtype float32]
+    nice -n 5 .venv/bin/python benchmarks/smallcap_lstm_speed.py [--cases 8:100 8:300 8:686 1:300]
+        [--epochs 3]
 """
 
 from __future__ import annotations
@@ -25,14 +35,22 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from alphalab.data.panel import Panel
-from alphalab.models.grouped_lstm import GroupedLSTM, fit_grouped, fit_looped
+from alphalab.models.grouped_lstm import (
+    GroupedFit,
+    GroupedLSTM,
+    fit_compiled,
+    fit_grouped,
+    fit_looped,
+)
 from alphalab.models.smallcap import _bar_features, _forward_return, adjusted_close, window_features
 from alphalab.models.torch_utils import configure_torch
 
@@ -58,47 +76,81 @@ def real_inputs(data: Path, window: int, cut: str = "2019-06-28") -> tuple[np.nd
     return x, np.nan_to_num(y), mask
 
 
+def _timed(fn: Callable[[], GroupedFit]) -> tuple[GroupedFit, float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - t0, time.process_time() - c0
+
+
+def _diff(a: GroupedFit, b: GroupedFit) -> float:
+    return float(max(np.abs(a.losses - b.losses).max(), np.abs(a.final - b.final).max()))
+
+
+def run_case(x_all: np.ndarray, y_all: np.ndarray, m_all: np.ndarray, S: int, hidden: int,
+             epochs: int) -> dict[str, Any]:
+    """Time the three trainers on the first ``S`` stocks; every side starts from the same weights."""
+    dtype = torch.float32
+    x = torch.as_tensor(x_all[:S, None], dtype=dtype)
+    y = torch.as_tensor(y_all[:S, None], dtype=dtype)
+    m = torch.as_tensor(m_all[:S, None])
+    init = GroupedLSTM(S, 4, hidden, generator=configure_torch(0, threads=1), dtype=dtype)
+
+    def fresh() -> GroupedLSTM:
+        g = GroupedLSTM(S, 4, hidden, dtype=dtype)
+        g.load_state_dict(init.state_dict())
+        return g
+
+    # one untimed epoch of each on other weights: compilation / first-call allocations are not measured
+    warm = GroupedLSTM(S, 4, hidden, generator=configure_torch(1), dtype=dtype)
+    fit_compiled(warm, x, y, m, epochs=1, lr=0.01)
+    fit_grouped(warm, x, y, m, epochs=1, lr=0.01)
+    fit_looped(warm.to_modules()[:5], x[:5], y[:5], m[:5], epochs=1, lr=0.01)
+    load0 = os.getloadavg()[0]
+    comp, tc, cc = _timed(lambda: fit_compiled(fresh(), x, y, m, epochs=epochs, lr=0.01, threads=1))
+    comp2, tc2, cc2 = _timed(lambda: fit_compiled(fresh(), x, y, m, epochs=epochs, lr=0.01, threads=2))
+    old, to, co = _timed(lambda: fit_grouped(fresh(), x, y, m, epochs=epochs, lr=0.01))
+    modules = fresh().to_modules()
+    loop, tl, cl = _timed(lambda: fit_looped(modules, x, y, m, epochs=epochs, lr=0.01))
+    load1 = os.getloadavg()[0]
+    diffs = {"compiled": _diff(comp, loop), "compiled_2threads": _diff(comp2, loop), "torch_batched": _diff(old, loop)}
+    if not np.array_equal(comp.losses, comp2.losses):
+        raise SystemExit(f"S={S}, H={hidden}: the compiled trainer's losses depend on its thread count")
+    return {"S": S, "hidden": hidden, "compiled": (tc, cc), "compiled_2threads": (tc2, cc2),
+            "torch_batched": (to, co), "loop": (tl, cl), "diffs": diffs, "load": (load0, load1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 800])
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--hidden", type=int, default=8)
+    ap.add_argument("--cases", nargs="+", default=["8:100", "8:300", "8:686", "1:300"],
+                    help="hidden:stocks pairs")
+    ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--window", type=int, default=180)
-    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = ap.parse_args()
-    dtype = torch.float64 if args.dtype == "float64" else torch.float32
     x_all, y_all, m_all = real_inputs(args.data, args.window)
-    print(f"real inputs: {x_all.shape[0]} stocks x {args.window} bars; hidden {args.hidden}, "
-          f"{args.epochs} epochs, {args.dtype}, torch threads 1")
-    ratio = float("nan")
-    for S in args.sizes:
+    print(f"real inputs: {x_all.shape[0]} stocks x {args.window} bars; {args.epochs} epochs, float32, "
+          f"torch threads 1")
+    worst = float("inf")
+    for case in args.cases:
+        hidden, S = (int(v) for v in case.split(":"))
         if S > x_all.shape[0]:
             print(f"S={S}: only {x_all.shape[0]} stocks have a full window; skipped")
             continue
-        x = torch.as_tensor(x_all[:S, None], dtype=dtype)
-        y = torch.as_tensor(y_all[:S, None], dtype=dtype)
-        m = torch.as_tensor(m_all[:S, None])
-        gen = configure_torch(0, threads=1)
-        model = GroupedLSTM(S, 4, args.hidden, generator=gen, dtype=dtype)
-        reference = model.to_modules()
-        # one untimed epoch each on a copy: first-call allocations are not what is measured
-        warm = GroupedLSTM(S, 4, args.hidden, generator=configure_torch(1), dtype=dtype)
-        fit_grouped(warm, x, y, m, epochs=1, lr=0.01)
-        fit_looped(warm.to_modules()[:5], x[:5], y[:5], m[:5], epochs=1, lr=0.01)
-        t0, c0 = time.perf_counter(), time.process_time()
-        batched = fit_grouped(model, x, y, m, epochs=args.epochs, lr=0.01)
-        tb, cb = time.perf_counter() - t0, time.process_time() - c0
-        t0, c0 = time.perf_counter(), time.process_time()
-        looped = fit_looped(reference, x, y, m, epochs=args.epochs, lr=0.01)
-        tl, cl = time.perf_counter() - t0, time.process_time() - c0
-        diff = float(max(np.abs(batched.losses - looped.losses).max(), np.abs(batched.final - looped.final).max()))
-        ratio = tl / tb
-        print(f"S={S:4d}: batched {tb:7.3f} s wall ({cb:7.3f} s CPU) | loop of nn.LSTM {tl:8.3f} s wall "
-              f"({cl:8.3f} s CPU) | speed-up {ratio:6.1f}x wall, {cl / cb:6.1f}x CPU | max loss diff {diff:.2e}")
-        if diff > 1e-6:
-            raise SystemExit(f"losses differ by {diff:.2e} > 1e-6 at S={S}")
-    print(f"smallcap_lstm_speedup={ratio:.2f}")
+        r = run_case(x_all, y_all, m_all, S, hidden, args.epochs)
+        tl, cl = r["loop"]
+        cells = []
+        for name in ("compiled", "compiled_2threads", "torch_batched"):
+            t, c = r[name]
+            cells.append(f"{name} {t:7.3f} s wall / {c:7.3f} s CPU = {tl / t:5.1f}x wall, {cl / c:5.1f}x CPU "
+                         f"(diff {r['diffs'][name]:.1e})")
+        print(f"H={hidden} S={S:4d} | loop {tl:7.3f} s wall / {cl:7.3f} s CPU | " + " | ".join(cells)
+              + f" | load {r['load'][0]:.1f} -> {r['load'][1]:.1f}")
+        bad = {k: v for k, v in r["diffs"].items() if v > 1e-6}
+        if bad:
+            raise SystemExit(f"losses differ from the loop by more than 1e-6 at H={hidden}, S={S}: {bad}")
+        if hidden == 8:
+            worst = min(worst, cl / r["compiled"][1])
+    print(f"smallcap_lstm_speedup_cpu_h8_min={worst:.2f}")
 
 
 if __name__ == "__main__":

@@ -71,6 +71,10 @@ def test_report_section_records_everything(run_dir: Path) -> None:
     assert (run_dir / "analyses" / "r5" / "equity.png").stat().st_size > 1000
     title, html = render_analysis(run_dir, record)
     assert "Small-cap LSTM" in title and "data:image/png;base64" in html and "Panic halts" in html
+    assert (run_dir / "analyses" / "r5" / "membership.png").stat().st_size > 1000
+    assert 'alt="membership.png"' in html and "Membership at the first session of each quarter" in html
+    first_members = members[members["date"] == members["date"].min()]["ticker"]
+    assert ", ".join(sorted(first_members)) in html
     json.dumps(s)
 
 

@@ -74,7 +74,24 @@ def test_lstm_is_deterministic_and_causal() -> None:
                                cutoffs=[dates[0], dates[10]])
 
 
+def test_compiled_and_torch_trainers_give_the_same_models() -> None:
+    """The default (compiled) trainer and the torch graph train the same per-stock models."""
+    panel, _ = _ar1_panel(n_assets=3, n=260)
+    fits = {}
+    for trainer in ("compiled", "torch"):
+        fits[trainer] = SmallCapLSTM(n_stocks=None, min_listing_days=0, window=120, hidden=3, epochs=15,
+                                     dtype="float64", random_state=2, trainer=trainer).fit(panel, panel.dates[199])
+    a, b = fits["compiled"], fits["torch"]
+    assert a.diagnostics_["best_epoch"] == b.diagnostics_["best_epoch"]
+    for k in a.diagnostics_["train_loss"]:
+        assert abs(a.diagnostics_["train_loss"][k] - b.diagnostics_["train_loss"][k]) < 1e-10
+    dates = panel.dates[200:210]
+    np.testing.assert_allclose(a.predict(panel, dates).mean, b.predict(panel, dates).mean, rtol=0, atol=1e-10)
+
+
 def test_lstm_parameters_are_checked() -> None:
+    with pytest.raises(ConfigError, match="trainer"):
+        SmallCapLSTM(trainer="jax")
     with pytest.raises(ConfigError, match="hidden"):
         SmallCapLSTM(hidden=0)
     with pytest.raises(ConfigError, match="warmup"):

@@ -294,6 +294,32 @@ class SmallCapReport(Analysis):
         fig.tight_layout()
         fig.savefig(ctx.out_dir / "drawdown.png", dpi=90)
         plt.close(fig)
+        self._membership_chart(ctx, plt)
+
+    @staticmethod
+    def _membership_chart(ctx: AnalysisContext, plt: Any) -> None:
+        """``membership.png``: one row per name ever in the universe (by first entry), dark while a member."""
+        path = ctx.out_dir / "membership.parquet"
+        if not path.exists():
+            return
+        frame = pd.read_parquet(path)
+        if frame.empty:
+            return
+        grid = pd.crosstab(frame["ticker"], frame["date"]).astype(bool)
+        grid = grid.loc[grid.idxmax(axis=1).sort_values(kind="stable").index]
+        fig, ax = plt.subplots(figsize=(10, min(2.0 + 0.04 * len(grid), 9.0)))
+        dates = pd.DatetimeIndex(grid.columns)
+        ax.imshow(grid.to_numpy(), aspect="auto", cmap="Greys", interpolation="nearest",
+                  extent=(0, len(dates), len(grid), 0))
+        ticks = np.linspace(0, len(dates) - 1, min(8, len(dates))).astype(int)
+        ax.set_xticks(ticks + 0.5)
+        ax.set_xticklabels([str(dates[i].date()) for i in ticks], fontsize=7)
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(grid)} names (by first entry)")
+        ax.set_title("Universe membership through time (the rule on each day; each fold trades the set of its fit date)")
+        fig.tight_layout()
+        fig.savefig(ctx.out_dir / "membership.png", dpi=90)
+        plt.close(fig)
 
     # --------------------------------------------------------------- render
     @classmethod
@@ -301,7 +327,7 @@ class SmallCapReport(Analysis):
         parts = []
         verdict = summary.get("verdict", {})
         parts.append(f"<p><b>{escape(str(verdict.get('statement', '')))}</b></p>")
-        for name in ("equity.png", "drawdown.png"):
+        for name in ("equity.png", "drawdown.png", "membership.png"):
             path = Path(files) / name
             if path.exists():
                 data = base64.b64encode(path.read_bytes()).decode()
@@ -324,6 +350,15 @@ class SmallCapReport(Analysis):
             rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))[:300]}</td></tr>"
                            for k, v in block.items())
             parts.append(f"<h4>{title}</h4><table>{rows}</table>")
+        members = Path(files) / "membership.parquet"
+        if members.exists():
+            frame = pd.read_parquet(members)
+            if not frame.empty:
+                dates = pd.DatetimeIndex(frame["date"])
+                first = frame[dates == dates.to_series().groupby(dates.to_period("Q")).transform("min").to_numpy()]
+                rows = "".join(f"<tr><th>{pd.Timestamp(d).date()}</th><td>{escape(', '.join(sorted(g['ticker'])))}</td>"
+                               "</tr>" for d, g in first.groupby("date"))
+                parts.append(f"<h4>Membership at the first session of each quarter</h4><table>{rows}</table>")
         halts = summary.get("halts", [])
         parts.append(f"<h4>Panic halts</h4><p>{len(halts)} period(s): " + "; ".join(
             f"{a} .. {b} ({n} sessions)" for a, b, n in halts) + "</p>")

@@ -10,6 +10,11 @@ the gradient of its own loss (the parameter sets are disjoint) and Adam works
 element-wise, so training the group equals training the models one by one
 (:func:`fit_looped` is that reference; the parity test holds them to 1e-6).
 
+:func:`fit_compiled` does the same training without a torch graph: one numba
+kernel (:mod:`alphalab.models.grouped_lstm_kernel`) runs every stock's forward,
+backward through time and Adam step; it is the small-cap recipe's default
+(29-40x the loop at 8 hidden units, BENCHMARKS.md) and is held to the same loop.
+
 Shapes: ``S`` groups (stocks), ``B`` samples per group, ``T`` time steps,
 ``F`` inputs, ``H`` hidden units. Gate order and initialisation follow
 ``torch.nn.LSTM`` (input, forget, cell, output; ``U(-1/sqrt(H), 1/sqrt(H))``).
@@ -25,7 +30,7 @@ import numpy as np
 
 from alphalab.errors import ConfigError, DataError
 
-__all__ = ["GroupedFit", "GroupedLSTM", "fit_grouped", "fit_looped", "masked_group_mse"]
+__all__ = ["GroupedFit", "GroupedLSTM", "fit_compiled", "fit_grouped", "fit_looped", "masked_group_mse"]
 
 
 # samples per group up to which the recurrent product is a broadcast multiply-and-sum
@@ -246,6 +251,46 @@ def fit_grouped(model: GroupedLSTM, x: Any, y: Any, mask: Any, *, epochs: int, l
             out = model(x)
         final = masked_group_mse(out, y, mask).cpu().numpy()
     return GroupedFit(curve, final, val_curve, best_epoch if val_mask is not None else None)
+
+
+def _numpy(a: Any) -> np.ndarray:
+    return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
+
+
+def fit_compiled(model: GroupedLSTM, x: Any, y: Any, mask: Any, *, epochs: int, lr: float,
+                 val_mask: Any = None, threads: int = 1) -> GroupedFit:
+    """:func:`fit_grouped` done by the compiled kernel (:mod:`alphalab.models.grouped_lstm_kernel`).
+
+    Same arguments and result (tensors or arrays); the module's weights are
+    replaced by the trained (kept) ones. The kernel runs each stock's forward,
+    backward through time and Adam step without a torch graph, in the module's
+    dtype; ``threads`` numba threads share the stocks.
+    """
+    from alphalab.models import grouped_lstm_kernel as kern
+
+    torch = _torch()
+    xn, yn, mn = _numpy(x), _numpy(y), _numpy(mask).astype(bool)
+    _check_xy(xn, yn, mn)
+    if xn.shape[0] != model.n_groups or xn.shape[3] != model.n_inputs:
+        raise DataError(f"GroupedLSTM expects (S={model.n_groups}, B, T, F={model.n_inputs}), got {tuple(xn.shape)}")
+    vn = None
+    if val_mask is not None:
+        vn = _numpy(val_mask).astype(bool)
+        if vn.shape != mn.shape:
+            raise DataError(f"val_mask has shape {tuple(vn.shape)}, expected {tuple(mn.shape)}")
+    with torch.no_grad():
+        flat = kern.pack(*(_numpy(p) for p in (model.w_ih, model.w_hh, model.b_ih, model.b_hh, model.w_out,
+                                              model.b_out)))
+    losses, final, val_losses, best_epoch = kern.train_groups(
+        flat, xn, yn, mn, hidden=model.hidden, epochs=int(epochs), lr=float(lr), val_mask=vn, threads=threads)
+    if not (np.isfinite(losses).all() and np.isfinite(final).all()):
+        bad = int(np.flatnonzero(~np.isfinite(losses).all(axis=1))[0]) if not np.isfinite(losses).all() else epochs
+        raise DataError(f"grouped LSTM: non-finite loss at epoch {bad}")
+    with torch.no_grad():
+        for p, a in zip((model.w_ih, model.w_hh, model.b_ih, model.b_hh, model.w_out, model.b_out),
+                        kern.unpack(flat, model.n_inputs, model.hidden), strict=True):
+            p.copy_(torch.as_tensor(np.ascontiguousarray(a)))
+    return GroupedFit(losses, final, val_losses, best_epoch)
 
 
 def _single_loss(lstm: Any, head: Any, x: Any, y: Any, mask: Any) -> Any:

@@ -108,8 +108,11 @@ _CACHE_SIZE = 64
 
 def _train_key(fc: SmallCapLSTM, x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> str:
     h = hashlib.sha256()
-    for k in ("hidden", "epochs", "lr", "dtype", "random_state", "threads", "window", "horizon", "warmup",
-              "val_fraction"):
+    # the compiled trainer's threads only share out the blocks of stocks (bit-identical results),
+    # torch's threads may reorder its sums, so they count there
+    keys = ["hidden", "epochs", "lr", "dtype", "random_state", "trainer", "window", "horizon", "warmup",
+            "val_fraction"] + (["threads"] if fc.trainer == "torch" else [])
+    for k in keys:
         h.update(f"{k}={getattr(fc, k)!r};".encode())
     for a in (x, np.nan_to_num(y, nan=-1e300), mask):
         h.update(str(a.shape).encode())
@@ -286,6 +289,14 @@ class SmallCapLSTM(_SmallCapBase):
     dtype : {"float32", "float64"}, default "float32"
     random_state : int, optional
     threads : int, default 1
+        Threads of the training (torch's, or the compiled trainer's blocks of stocks).
+    trainer : {"compiled", "torch"}, default "compiled"
+        ``compiled``: :func:`~alphalab.models.grouped_lstm.fit_compiled`, one numba kernel doing
+        every stock's forward, backward through time and Adam step (float32 exp from a
+        polynomial, within 2 ulp of libm's); ``torch``: the same training as one autograd graph
+        (:func:`~alphalab.models.grouped_lstm.fit_grouped`). Both agree with a loop of
+        ``torch.nn.LSTM`` models to 1e-6 in the loss (tests/models/test_grouped_lstm_kernel.py);
+        the compiled one is ~10-40x faster at a few hidden units (BENCHMARKS.md).
     """
 
     def __init__(self, n_stocks: int | None = 20, candidates: int | None = None,
@@ -294,7 +305,7 @@ class SmallCapLSTM(_SmallCapBase):
                  blacklist: Mapping[str, Any] | None = None, window: int = 180, hidden: int = 8,
                  horizon: int = 1, epochs: int = 60, lr: float = 0.01, warmup: int = 10,
                  val_fraction: float = 0.25, dtype: str = "float32", random_state: int | None = None,
-                 threads: int = 1) -> None:
+                 threads: int = 1, trainer: str = "compiled") -> None:
         _universe_init(self, n_stocks, candidates, shares_field, cap_fallback, min_listing_days,
                        exclude_st, blacklist, window)
         self._validate_universe()
@@ -309,6 +320,8 @@ class SmallCapLSTM(_SmallCapBase):
         _num("val_fraction", val_fraction, 0.0, 0.5, open_low=False)
         if dtype not in ("float32", "float64"):
             raise ConfigError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        if trainer not in ("compiled", "torch"):
+            raise ConfigError(f"trainer must be 'compiled' or 'torch', got {trainer!r}")
         if random_state is not None:
             _int("random_state", random_state, 0)
         self.hidden = hidden
@@ -320,6 +333,7 @@ class SmallCapLSTM(_SmallCapBase):
         self.dtype = dtype
         self.random_state = random_state
         self.threads = threads
+        self.trainer = trainer
 
     @property
     def requires(self) -> Capabilities:  # type: ignore[override]
@@ -335,7 +349,7 @@ class SmallCapLSTM(_SmallCapBase):
         """Pick the universe at ``until`` and train its models on their last ``window`` bars."""
         import torch
 
-        from alphalab.models.grouped_lstm import GroupedLSTM, fit_grouped
+        from alphalab.models.grouped_lstm import GroupedLSTM, fit_compiled, fit_grouped
         from alphalab.models.torch_utils import configure_torch
 
         train, cut = self._check_fit(panel, until)
@@ -377,7 +391,11 @@ class SmallCapLSTM(_SmallCapBase):
             yt = torch.as_tensor(np.nan_to_num(y)[:, None], dtype=dt)
             mt = torch.as_tensor(mask[:, None])
             vt = torch.as_tensor(val[:, None]) if n_val > 0 else None
-            result = fit_grouped(model, xt, yt, mt, epochs=int(self.epochs), lr=float(self.lr), val_mask=vt)
+            if self.trainer == "compiled":
+                result = fit_compiled(model, xt, yt, mt, epochs=int(self.epochs), lr=float(self.lr), val_mask=vt,
+                                      threads=int(self.threads))
+            else:
+                result = fit_grouped(model, xt, yt, mt, epochs=int(self.epochs), lr=float(self.lr), val_mask=vt)
             model.eval()
             _TRAINED[key] = (model, result)
             while len(_TRAINED) > _CACHE_SIZE:
