@@ -5,6 +5,15 @@ The public API is re-exported here so that ``import alphalab as al`` is enough.
 
 from __future__ import annotations
 
+import os
+
+# Idle OpenMP workers must sleep, not spin: numba's parallel kernels (features) and torch
+# (models) share one process, and numba's spinning workers left behind by a feature pass
+# made every later torch step 27x slower in CPU time (measured: 3.5 -> 94 ms for one
+# LSTM+Adam step; benchmarks/omp_coexistence.py). Set before numba or torch start OpenMP;
+# a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from typing import Any
 
 # ``al.backtest`` is the subpackage (``alphalab.backtest.engine``, ``.result`` ...)
