@@ -36,7 +36,7 @@ from scipy.optimize import minimize
 
 from alphalab.errors import ConfigError, DataError
 
-__all__ = ["GarchFit", "GarchSpec", "active_set_newton", "fit_garch", "nll_grad", "nll_python", "one_step"]
+__all__ = ["GarchFit", "GarchSpec", "active_set_newton", "fit_garch", "nll_grad", "nll_grad_hess", "nll_python", "one_step"]
 
 _LOG2PI = math.log(2.0 * math.pi)
 _TRACE = False
@@ -711,7 +711,10 @@ def _grid_starts(mu: float, phi: float, resid: np.ndarray, y: np.ndarray, bc: fl
     with ``omega`` and ``alpha`` at zero and persistence near 1) and arch's
     SLSQP can jump from its start to the other mode, so the extra starts
     cover the basins a local method would not reach from row 0 alone.
-    Returns ``min(n_keep, 4)`` rows of length 7.
+    With ``n_keep >= 5`` a fifth row starts next to the third common mode,
+    ``beta = 0`` (an ARCH(1): alpha 0.05 and beta on its bound), which the
+    grid (persistence >= 0.5) does not cover. Returns ``min(n_keep, 5)`` rows
+    of length 7.
     """
     target = 0.0
     for i in range(resid.shape[0]):
@@ -736,19 +739,22 @@ def _grid_starts(mu: float, phi: float, resid: np.ndarray, y: np.ndarray, bc: fl
                 level[c] = lv
                 c += 1
     order = np.argsort(vals, kind="mergesort")  # stable: ties keep arch's order (arch takes the first max)
-    n_keep = max(1, min(n_keep, pers.shape[0]))
-    out = np.empty((n_keep, 7))
+    n_lv = max(1, min(n_keep, pers.shape[0]))
+    out = np.empty((n_lv + (1 if n_keep > pers.shape[0] else 0), 7))
     seen = np.zeros(pers.shape[0], dtype=np.bool_)
     j = 0
     for o in order:
-        if j == n_keep:
+        if j == n_lv:
             break
         if not seen[level[o]]:
             seen[level[o]] = True
             out[j] = cand[o]
-            if t_dist:
-                out[j, 6] = _nu_start(out[j], resid, bc)
             j += 1
+    if out.shape[0] > n_lv:
+        out[n_lv] = np.array([mu, phi, 0.95 * target, 0.05, 0.0, 0.0, 0.0])
+    if t_dist:
+        for j in range(out.shape[0]):
+            out[j, 6] = _nu_start(out[j], resid, bc)
     return out
 
 
@@ -860,9 +866,10 @@ def _backcast(resid: np.ndarray) -> float:
 
 
 _NO_START = np.zeros(7)
-#: grid starts of method "newton": arch's own start plus the best point of each other
-#: persistence level (see :func:`_grid_starts`; arch starts from the first only)
-N_GRID_STARTS = 4
+#: starts of method "newton" besides the warm one: arch's own grid start, the best grid
+#: point of each other persistence level and one near beta = 0 (see :func:`_grid_starts`;
+#: arch starts from the first only)
+N_GRID_STARTS = 5
 
 
 def fit_garch(y: np.ndarray, spec: GarchSpec | None = None, *, start: np.ndarray | None = None,
