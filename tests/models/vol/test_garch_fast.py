@@ -189,7 +189,7 @@ def test_active_set_newton_stays_at_the_slsqp_optimum(r_pct: np.ndarray) -> None
         hi = np.array([big, big, 10 * v, 1.0, 0.0, 1.0, 0.0])
         a_mat, b = _constraint_rows(spec.free, False, lo, hi)
         z0 = np.clip(f.params[spec.free], lo[spec.free], hi[spec.free])
-        z, nll, ok, n_iter = active_set_newton(z0, spec.free, f.params, a_mat, b, y, _backcast(resid), True, False)
+        _, nll, ok, n_iter = active_set_newton(z0, spec.free, f.params, a_mat, b, y, _backcast(resid), True, False)
         if ok:
             accepted += 1
             assert -nll >= f.loglik - 1e-6  # a KKT point next to SLSQP's: the likelihood does not drop

@@ -13,12 +13,16 @@ lags=1, vol="GARCH", p=1, o=0|1, q=1, dist="normal"|"t")``:
   ``alpha + gamma / 2 + beta <= 1`` and arch's bounds on every parameter.
 
 The negative log-likelihood and its analytic gradient are one numba kernel
-(:func:`nll_grad`); :func:`nll_python` is its plain-Python twin. The optimiser
-is scipy's SLSQP (arch's) fed that gradient, started from arch's grid. With a
-warm start (the previous window's optimum, as in the rolling protocols) a
-compiled active-set damped Newton (:func:`newton_fit`) adds a second candidate
-(``method="arch"``, the default: never worse than arch's search) or replaces
-SLSQP (``method="newton"``: faster, see :func:`fit_garch`).
+(:func:`nll_grad`; :func:`nll_python` is its plain-Python twin), gradient and
+analytic Hessian another (:func:`nll_grad_hess`, tested against differences
+of the gradient). The default optimiser (``method="newton"``) is compiled end
+to end: a primal active-set Newton (:func:`active_set_newton`) on arch's
+linear constraints, run from the warm start (the previous window's optimum in
+the rolling protocols), from arch's own starting grid point and from a few
+more starts that cover the other modes of short-window likelihoods; the best
+KKT point wins and scipy's SLSQP runs only when no start reaches one
+(counted). ``method="arch"`` is scipy's SLSQP (arch's optimiser) fed the
+compiled gradient from arch's grid start, kept as the slower reference.
 Parameter vector order, always length 7: ``mu, phi, omega, alpha, gamma, beta, nu``
 (unused entries fixed: ``phi = 0`` without AR, ``gamma = 0`` for GARCH,
 ``nu = inf`` marker 0 for normal errors).
@@ -39,7 +43,7 @@ from alphalab.errors import ConfigError, DataError
 __all__ = ["GarchFit", "GarchSpec", "active_set_newton", "fit_garch", "nll_grad", "nll_grad_hess", "nll_python", "one_step"]
 
 _LOG2PI = math.log(2.0 * math.pi)
-_TRACE = False
+_TRACE = False  # prints the solver's iterations from active_set_newton.py_func (debugging)
 _NAMES = ("mu", "phi", "omega", "alpha", "gamma", "beta", "nu")
 
 
@@ -931,7 +935,7 @@ def fit_garch(y: np.ndarray, spec: GarchSpec | None = None, *, start: np.ndarray
 
 def _slsqp(y: np.ndarray, spec: GarchSpec, th0: np.ndarray, ftol: float, maxiter: int) -> GarchFit:
     """scipy SLSQP (arch's optimiser) with the compiled likelihood and gradient, from ``th0``."""
-    mu0, phi0, resid = _ols(y, spec.ar)
+    _, _, resid = _ols(y, spec.ar)
     bc = _backcast(resid)
     v = float(np.mean(resid**2))
     free = spec.free
