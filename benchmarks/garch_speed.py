@@ -103,7 +103,7 @@ def part1(wide: pd.DataFrame, n_stocks: int, n_days: int, start: str) -> None:
           f"{os.getloadavg()[0]:.1f}")
     print(f"  arch (cold, defaults)    : {arch_t:8.2f} s  {arch_rate:9.1f} fits/s  ({1e3 / arch_rate:.2f} ms/fit)")
     for method in ("newton", "arch"):
-        t_fit, n_fit, n_fb, rel, dll, dll_arch, ridge = 0.0, 0, 0, [], [], [], []
+        t_fit, n_fit, n_fb, rel, dll, dll_arch, ridge, var_parts, par_parts = 0.0, 0, 0, [], [], [], [], [], []
         for tk in tickers:
             t0 = time.process_time()
             res = rolling_garch(wide[tk].to_numpy(), spec, window=WINDOW, rows=rows, method=method)
@@ -112,10 +112,12 @@ def part1(wide: pd.DataFrame, n_stocks: int, n_days: int, start: str) -> None:
             n_fb += res.n_fallback
             rf = ref[tk]
             rel.append(np.abs(res.variance[rows] * 1e4 / rf["var"] - 1))
+            var_parts.append(res.variance[rows] * 1e4)
             dll.append(res.loglik[rows] - rf["ll"])
             if method == "newton":
                 # the independent check: arch's own likelihood at our parameters
                 ours = rolling_params(wide[tk].to_numpy(), rows, spec)
+                par_parts.append(np.array([o[spec.free] for o in ours]))
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     for i, p in enumerate(rf["pos"]):
@@ -123,7 +125,8 @@ def part1(wide: pd.DataFrame, n_stocks: int, n_days: int, start: str) -> None:
                         th = ours[i][spec.free]
                         dll_arch.append(_arch_model(y).fix(th).loglikelihood - rf["ll"][i])
                         ridge.append(_ridge(th, y) or _ridge(rf["par"][i], y))
-        rel_a, dll_a = np.concatenate(rel), np.concatenate(dll)
+        rel_a, dll_a, ours_var = np.concatenate(rel), np.concatenate(dll), np.concatenate(var_parts)
+        ours_par = np.concatenate(par_parts) if par_parts else None
         rate = n_fit / t_fit
         worse = dll_a < -1e-6
         for w in np.flatnonzero(worse):
@@ -143,9 +146,28 @@ def part1(wide: pd.DataFrame, n_stocks: int, n_days: int, start: str) -> None:
                     print(f"      forecast rel diff, {name}: {m.sum()} windows, <= 1e-4 on {np.mean(x <= 1e-4):.1%}, "
                           f"<= 1e-3 on {np.mean(x <= 1e-3):.1%}, median {np.median(x):.1e}, p95 "
                           f"{np.quantile(x, 0.95):.1e}, max {x.max():.1e}")
-            bad = ~rg & (rel_a > 1e-4)
-            print(f"      identified windows with forecast diff > 1e-4: {bad.sum()} (of which our loglik higher by "
-                  f"> 1e-6: {(bad & (dll_a > 1e-6)).sum()})")
+            bad = np.flatnonzero(~rg & (rel_a > 1e-4))
+            # arch's default SLSQP tolerance stops short of the optimum: refit those windows with
+            # arch run to ftol 1e-12 (as the tests do) and compare again
+            tight = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for w in bad:
+                    rf = ref[tickers[w // len(rows)]]
+                    p = rf["pos"][w % len(rows)]
+                    res_t = _arch_model(rf["y"][p - WINDOW + 1 : p + 1]).fit(
+                        disp="off", options={"ftol": 1e-12, "maxiter": 2000})
+                    v_t = float(res_t.forecast(horizon=1, reindex=False).variance.to_numpy()[0, 0])
+                    tight.append(abs(ours_var[w] / v_t - 1))
+                    d_t = dll_a[w] + rf["ll"][w % len(rows)] - float(res_t.loglikelihood)
+                    if tight[-1] > 1e-4:
+                        print(f"      still > 1e-4 against arch to ftol 1e-12: {tickers[w // len(rows)]} "
+                              f"{wide.index[rows[w % len(rows)]].date()}: forecast diff {tight[-1]:.2e}, our loglik "
+                              f"minus that arch's {d_t:+.2e}, our params {np.round(ours_par[w], 4)}, arch's "
+                              f"{np.round(np.asarray(res_t.params), 4)}")
+            tight_a = np.array(tight)
+            print(f"      identified windows with forecast diff > 1e-4 against arch's defaults: {len(bad)}; against "
+                  f"arch run to ftol 1e-12: {(tight_a > 1e-4).sum()} > 1e-4 (max {tight_a.max() if len(bad) else 0:.1e})")
         else:
             print(f"      forecast rel diff <= 1e-4 on {np.mean(rel_a <= 1e-4):.1%}")
         print(f"speed_ratio_vs_arch[{method}]={rate / arch_rate:.1f}")
