@@ -43,7 +43,6 @@ from alphalab.errors import ConfigError, DataError
 __all__ = ["GarchFit", "GarchSpec", "active_set_newton", "fit_garch", "nll_grad", "nll_grad_hess", "nll_python", "one_step"]
 
 _LOG2PI = math.log(2.0 * math.pi)
-_TRACE = False  # prints the solver's iterations from active_set_newton.py_func (debugging)
 _NAMES = ("mu", "phi", "omega", "alpha", "gamma", "beta", "nu")
 
 
@@ -349,26 +348,6 @@ def one_step(theta: np.ndarray, y: np.ndarray, bc: float, ar: bool) -> tuple[flo
 
 
 @numba.njit(cache=True)
-def _is_pd(a: np.ndarray) -> bool:
-    """Cholesky by hand (numba's raises on failure): True when ``a`` is positive definite."""
-    k = a.shape[0]
-    low = np.zeros((k, k))
-    for i in range(k):
-        acc = a[i, i]
-        for c in range(i):
-            acc -= low[i, c] * low[i, c]
-        if acc <= 0.0:
-            return False
-        low[i, i] = math.sqrt(acc)
-        for b in range(i + 1, k):
-            acc2 = a[b, i]
-            for c in range(i):
-                acc2 -= low[b, c] * low[i, c]
-            low[b, i] = acc2 / low[i, i]
-    return True
-
-
-@numba.njit(cache=True)
 def _solve_lin(m: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, bool]:
     """Gaussian elimination with partial pivoting; ``ok=False`` on a (numerically) singular matrix."""
     n = m.shape[0]
@@ -400,20 +379,6 @@ def _solve_lin(m: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, bool]:
             acc -= a[c, j] * x[j]
         x[c] = acc / a[c, c]
     return x, True
-
-
-@numba.njit(cache=True)
-def _f_grad_z(z: np.ndarray, free: np.ndarray, base: np.ndarray, y: np.ndarray, bc: float, ar: bool,
-              t_dist: bool) -> tuple[float, np.ndarray]:
-    """:func:`nll_grad` on the free parameters ``z`` (the others fixed at ``base``)."""
-    th = base.copy()
-    for a in range(free.shape[0]):
-        th[free[a]] = z[a]
-    f, g = nll_grad(th, y, bc, ar, t_dist)
-    gz = np.empty(free.shape[0])
-    for a in range(free.shape[0]):
-        gz[a] = g[free[a]]
-    return f, gz
 
 
 @numba.njit(cache=True)
@@ -583,8 +548,6 @@ def active_set_newton(z0: np.ndarray, free: np.ndarray, base: np.ndarray, a_mat:
                 coef[c] /= max(abs(w[c]), 1e-10 * wmax, 1e-12)
             d = -(zb @ (vecs @ coef))
         dec = -(g @ d)
-        if _TRACE:
-            print(it, f, dec, z, work)
         if dec <= tol_dec:
             # stationary on the working set: done unless a multiplier says leave a constraint
             worst = -tol_lam
