@@ -438,12 +438,13 @@ def active_set_newton(z0: np.ndarray, free: np.ndarray, base: np.ndarray, a_mat:
 
     Each iteration solves the equality-constrained Newton step on the working
     set (analytic Hessian, :func:`nll_grad_hess`; on the null space of the
-    working set negative curvature is flipped and near-zero curvature floored), takes the longest feasible step along
-    it with Armijo backtracking, adds the constraint that blocks a full step
-    and drops the one with the most negative multiplier once the step on the
-    working set vanishes. The working set is free to change (unlike a fixed
-    active-set guess), so from arch's starting grid point it follows the same
-    kind of path as arch's SLSQP.
+    working set negative curvature is flipped and near-zero curvature
+    floored), takes the longest feasible step along it with Armijo
+    backtracking, adds the constraint that blocks a full step and drops the
+    one with the most negative multiplier once the step on the working set
+    vanishes. The working set is free to change (unlike a fixed active-set
+    guess). It is a local method: on multi-modal likelihoods the optimum
+    depends on the start, hence the several starts of :func:`fit_garch`.
 
     Parameters
     ----------
