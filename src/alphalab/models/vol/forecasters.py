@@ -86,8 +86,10 @@ class GarchForecaster(_VolBase):
         rows and filters the variance with fixed parameters in between.
     engine : {"compiled", "arch"}
         ``compiled`` (GARCH and GJR): the numba estimator; ``arch``: arch's own fit.
-    method : {"arch", "newton"}
-        Compiled engine only: see :func:`~alphalab.models.vol.garch_fast.fit_garch`.
+    method : {"newton", "arch"}
+        Compiled engine only: ``newton`` (default) is the all-compiled
+        multi-start active-set Newton, ``arch`` the slower scipy-SLSQP
+        reference; see :func:`~alphalab.models.vol.garch_fast.fit_garch`.
     min_obs : int, default 60
         Finite returns before the first forecast.
 
@@ -95,16 +97,18 @@ class GarchForecaster(_VolBase):
     ----------
     diagnostics_ : dict
         After :meth:`predict`: ``n_fits`` and ``n_failed`` per asset (fits whose
-        optimiser did not converge, after one retry), never hidden.
+        optimiser did not converge, after one retry), never hidden, and
+        ``total_slsqp_fallback`` (compiled fits where no start reached a KKT
+        point and scipy's SLSQP ran instead).
     """
 
     def __init__(self, vol: str = "garch", dist: str = "normal", mean: str = "ar", window: int | None = 90,
-                 refit_every: int = 1, engine: str = "compiled", method: str = "arch", min_obs: int = 60) -> None:
+                 refit_every: int = 1, engine: str = "compiled", method: str = "newton", min_obs: int = 60) -> None:
         _choice("vol", vol, ("garch", "gjr", "egarch"))
         _choice("dist", dist, ("normal", "t"))
         _choice("mean", mean, ("ar", "constant"))
         _choice("engine", engine, ("compiled", "arch"))
-        _choice("method", method, ("arch", "newton"))
+        _choice("method", method, ("newton", "arch"))
         _int("window", window, 30, allow_none=True)
         _int("refit_every", refit_every, 1)
         _int("min_obs", min_obs, 30)
@@ -139,6 +143,7 @@ class GarchForecaster(_VolBase):
         var = np.full((len(rows), panel.n_assets), np.nan)
         fits = np.zeros(panel.n_assets, dtype=int)
         failed = np.zeros(panel.n_assets, dtype=int)
+        fallback = 0
         for j in range(panel.n_assets):
             if self.engine == "compiled":
                 res = rolling_garch(r[:, j], GarchSpec(self.mean == "ar", int(self.vol == "gjr"), self.dist),
@@ -146,6 +151,7 @@ class GarchForecaster(_VolBase):
                                     min_obs=int(self.min_obs), rows=rows, method=self.method)
                 var[:, j] = res.variance[rows]
                 fits[j], failed[j] = res.n_fits, res.n_failed
+                fallback += res.n_fallback
             else:
                 var[:, j], fits[j], failed[j] = self._arch_column(r[:, j], rows)
         self.diagnostics_ = {
@@ -153,6 +159,7 @@ class GarchForecaster(_VolBase):
             "n_failed": {a: int(v) for a, v in zip(panel.assets, failed, strict=True)},
             "total_fits": int(fits.sum()),
             "total_failed": int(failed.sum()),
+            "total_slsqp_fallback": int(fallback),
         }
         return vol_forecast(dates, panel.assets, 1, var)
 

@@ -13,12 +13,16 @@ lags=1, vol="GARCH", p=1, o=0|1, q=1, dist="normal"|"t")``:
   ``alpha + gamma / 2 + beta <= 1`` and arch's bounds on every parameter.
 
 The negative log-likelihood and its analytic gradient are one numba kernel
-(:func:`nll_grad`); :func:`nll_python` is its plain-Python twin. The optimiser
-is scipy's SLSQP (arch's) fed that gradient, started from arch's grid. With a
-warm start (the previous window's optimum, as in the rolling protocols) a
-compiled active-set damped Newton (:func:`newton_fit`) adds a second candidate
-(``method="arch"``, the default: never worse than arch's search) or replaces
-SLSQP (``method="newton"``: faster, see :func:`fit_garch`).
+(:func:`nll_grad`; :func:`nll_python` is its plain-Python twin), gradient and
+analytic Hessian another (:func:`nll_grad_hess`, tested against differences
+of the gradient). The default optimiser (``method="newton"``) is compiled end
+to end: a primal active-set Newton (:func:`active_set_newton`) on arch's
+linear constraints, run from the warm start (the previous window's optimum in
+the rolling protocols), from arch's own starting grid point and from a few
+more starts that cover the other modes of short-window likelihoods; the best
+KKT point wins and scipy's SLSQP runs only when no start reaches one
+(counted). ``method="arch"`` is scipy's SLSQP (arch's optimiser) fed the
+compiled gradient from arch's grid start, kept as the slower reference.
 Parameter vector order, always length 7: ``mu, phi, omega, alpha, gamma, beta, nu``
 (unused entries fixed: ``phi = 0`` without AR, ``gamma = 0`` for GARCH,
 ``nu = inf`` marker 0 for normal errors).
@@ -36,7 +40,7 @@ from scipy.optimize import minimize
 
 from alphalab.errors import ConfigError, DataError
 
-__all__ = ["GarchFit", "GarchSpec", "fit_garch", "newton_fit", "nll_grad", "nll_python", "one_step"]
+__all__ = ["GarchFit", "GarchSpec", "active_set_newton", "fit_garch", "nll_grad", "nll_grad_hess", "nll_python", "one_step"]
 
 _LOG2PI = math.log(2.0 * math.pi)
 _NAMES = ("mu", "phi", "omega", "alpha", "gamma", "beta", "nu")
@@ -175,6 +179,143 @@ def nll_grad(theta: np.ndarray, y: np.ndarray, bc: float, ar: bool, t_dist: bool
     return -ll, -g
 
 
+@numba.njit(cache=True)
+def _trigamma(x: float) -> float:
+    # recurrence up to x >= 6, then the asymptotic series (error < 1e-12 there)
+    acc = 0.0
+    while x < 6.0:
+        acc += 1.0 / (x * x)
+        x += 1.0
+    f = 1.0 / (x * x)
+    return acc + 1.0 / x + 0.5 * f + f / x * (1.0 / 6.0 - f * (1.0 / 30.0 - f * (1.0 / 42.0 - f / 30.0)))
+
+
+@numba.njit(cache=True)
+def nll_grad_hess(theta: np.ndarray, y: np.ndarray, bc: float, ar: bool,
+                  t_dist: bool) -> tuple[float, np.ndarray, np.ndarray]:
+    """Negative log-likelihood, its gradient and its analytic Hessian.
+
+    First and second derivatives of the variance recursion are carried
+    forward with it (the sign indicator of the GJR term is piecewise
+    constant), so one pass gives all three; :func:`nll_grad` is the
+    gradient-only kernel and the parity reference (tests difference it).
+
+    Returns
+    -------
+    (float, numpy.ndarray of shape ``(7,)``, numpy.ndarray of shape ``(7, 7)``)
+        Entries of fixed parameters (``phi`` without AR, ``nu`` for normal
+        errors) are whatever the formulas give; callers read the free ones.
+    """
+    mu, phi, omega, alpha, gamma, beta, nu = theta[0], theta[1], theta[2], theta[3], theta[4], theta[5], theta[6]
+    e, x = _residuals(y, mu, phi, ar)
+    n = e.shape[0]
+    g = np.zeros(7)
+    hh = np.zeros((7, 7))
+    # ds/dp and d2s/dp dq for p, q in (mu, phi, omega, alpha, gamma, beta)
+    ds = np.zeros(6)
+    ds[2] = 1.0
+    ds[3] = bc
+    ds[4] = 0.5 * bc
+    ds[5] = bc
+    d2s = np.zeros((6, 6))
+    de = np.zeros(6)
+    s = omega + (alpha + 0.5 * gamma + beta) * bc
+    ll = 0.0
+    if t_dist:
+        k = nu - 2.0
+        const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(math.pi * k)
+        dconst = 0.5 * _digamma(0.5 * (nu + 1.0)) - 0.5 * _digamma(0.5 * nu) - 0.5 / k
+        d2const = 0.25 * _trigamma(0.5 * (nu + 1.0)) - 0.25 * _trigamma(0.5 * nu) + 0.5 / (k * k)
+    else:
+        k = 1.0
+        const = -0.5 * _LOG2PI
+        dconst = 0.0
+        d2const = 0.0
+    big_a = nu + 1.0
+    for i in range(n):
+        if s <= 0.0 or not math.isfinite(s):
+            return 1e300, np.zeros(7), np.zeros((7, 7))
+        ei = e[i]
+        de[0] = -1.0
+        de[1] = -x[i]
+        if t_dist:
+            q = ei * ei / (s * k)
+            dd = 1.0 + q
+            ll += const - 0.5 * math.log(s) - 0.5 * big_a * math.log1p(q)
+            l_s = -0.5 / s + 0.5 * big_a * q / (s * dd)
+            l_e = -big_a * ei / (s * k * dd)
+            l_ss = 0.5 / (s * s) + 0.5 * big_a * q * (q / (dd * dd) - 2.0 / dd) / (s * s)
+            l_se = big_a * ei / (k * s * s * dd * dd)
+            l_ee = -big_a * (1.0 - q) / (s * k * dd * dd)
+            l_n = dconst - 0.5 * math.log1p(q) + 0.5 * big_a * q / (k * dd)
+            l_sn = 0.5 * q / (s * dd) - 0.5 * big_a * q / (s * k * dd * dd)
+            l_en = -ei / (s * k * dd) + big_a * ei / (s * k * k * dd * dd)
+            l_nn = d2const + q / (k * dd) + 0.5 * big_a * q * (q / (dd * dd) - 2.0 / dd) / (k * k)
+            g[6] += l_n
+            hh[6, 6] += l_nn
+            for p in range(6):
+                v = l_sn * ds[p] + l_en * de[p]
+                hh[p, 6] += v
+                hh[6, p] += v
+        else:
+            ll += const - 0.5 * (math.log(s) + ei * ei / s)
+            l_s = -0.5 * (1.0 / s - ei * ei / (s * s))
+            l_e = -ei / s
+            l_ss = 0.5 / (s * s) - ei * ei / (s * s * s)
+            l_se = ei / (s * s)
+            l_ee = -1.0 / s
+        # de/dp is -1 (mu), -x_i (phi) and 0 for the variance parameters: written out, the
+        # loops below are branch-free (this kernel runs ~10 times per fit)
+        for p in range(6):
+            g[p] += l_s * ds[p]
+            for c in range(p + 1):
+                hh[p, c] += l_ss * ds[p] * ds[c] + l_s * d2s[p, c]
+        g[0] += l_e * de[0]
+        g[1] += l_e * de[1]
+        for p in range(6):
+            hh[p, 0] += l_se * ds[0] * de[p] if p < 2 else 0.0
+            hh[p, 0] += l_se * ds[p] * de[0]
+            if p >= 1:
+                hh[p, 1] += l_se * ds[p] * de[1] + (l_se * ds[1] * de[p] if p < 2 else 0.0)
+        hh[0, 0] += l_ee
+        hh[1, 0] += l_ee * de[1] * de[0]
+        hh[1, 1] += l_ee * de[1] * de[1]
+        neg = 1.0 if ei < 0.0 else 0.0
+        a_eff = alpha + gamma * neg
+        e2 = ei * ei
+        # second derivatives of the next variance (from this step's first derivatives):
+        # beta * d2s, the curvature of a_eff * e^2 in (mu, phi), the alpha / gamma rows
+        # (d a_eff = 1 / neg) crossed with de, and the beta row (d (beta s) / d beta = s)
+        for p in range(6):
+            for c in range(p + 1):
+                d2s[p, c] *= beta
+        d2s[0, 0] += 2.0 * a_eff
+        d2s[1, 0] += 2.0 * a_eff * x[i]
+        d2s[1, 1] += 2.0 * a_eff * x[i] * x[i]
+        d2s[3, 0] -= 2.0 * ei
+        d2s[3, 1] -= 2.0 * ei * x[i]
+        d2s[4, 0] -= 2.0 * neg * ei
+        d2s[4, 1] -= 2.0 * neg * ei * x[i]
+        for c in range(5):
+            d2s[5, c] += ds[c]
+        d2s[5, 5] += 2.0 * ds[5]
+        for p in range(6):
+            ds[p] = beta * ds[p]
+        ds[0] -= 2.0 * a_eff * ei
+        ds[1] -= 2.0 * a_eff * ei * x[i]
+        ds[2] += 1.0
+        ds[3] += e2
+        ds[4] += neg * e2
+        ds[5] += s
+        s = omega + a_eff * e2 + beta * s
+    for p in range(6):
+        for c in range(p):
+            hh[c, p] = hh[p, c]
+    if not ar:
+        g[1] = 0.0
+    return -ll, -g, -hh
+
+
 def nll_python(theta: np.ndarray, y: np.ndarray, bc: float, ar: bool, t_dist: bool) -> float:
     """Plain-Python twin of :func:`nll_grad`'s value (the parity reference)."""
     mu, phi, omega, alpha, gamma, beta, nu = (float(v) for v in theta)
@@ -207,183 +348,437 @@ def one_step(theta: np.ndarray, y: np.ndarray, bc: float, ar: bool) -> tuple[flo
 
 
 @numba.njit(cache=True)
-def _margins(th: np.ndarray, t_dist: bool, gjr: bool, omega_lb: float) -> np.ndarray:
-    """Slack of arch's inequalities: alpha, beta, 1 - persistence, alpha + gamma, others, omega - lower bound."""
-    out = np.empty(6)
-    out[0] = th[3]
-    out[1] = th[5]
-    out[2] = 1.0 - th[3] - 0.5 * th[4] - th[5]
-    out[3] = th[3] + th[4] if gjr else 1.0
-    rest = 1.0  # alpha <= 1 and beta <= 1 follow from the persistence and alpha + gamma rows
+def _solve_lin(m: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Gaussian elimination with partial pivoting; ``ok=False`` on a (numerically) singular matrix."""
+    n = m.shape[0]
+    a = m.copy()
+    x = rhs.copy()
+    scale = max(1e-300, np.abs(a).max())
+    for c in range(n):
+        p = c
+        best = abs(a[c, c])
+        for r in range(c + 1, n):
+            if abs(a[r, c]) > best:
+                best = abs(a[r, c])
+                p = r
+        if best <= 1e-13 * scale:
+            return x, False
+        if p != c:
+            for j in range(n):
+                a[c, j], a[p, j] = a[p, j], a[c, j]
+            x[c], x[p] = x[p], x[c]
+        for r in range(c + 1, n):
+            fac = a[r, c] / a[c, c]
+            if fac != 0.0:
+                for j in range(c, n):
+                    a[r, j] -= fac * a[c, j]
+                x[r] -= fac * x[c]
+    for c in range(n - 1, -1, -1):
+        acc = x[c]
+        for j in range(c + 1, n):
+            acc -= a[c, j] * x[j]
+        x[c] = acc / a[c, c]
+    return x, True
+
+
+@numba.njit(cache=True)
+def _fgh_z(z: np.ndarray, free: np.ndarray, base: np.ndarray, y: np.ndarray, bc: float, ar: bool,
+           t_dist: bool) -> tuple[float, np.ndarray, np.ndarray]:
+    """:func:`nll_grad_hess` on the free parameters ``z`` (the others fixed at ``base``)."""
+    th = base.copy()
+    k = free.shape[0]
+    for a in range(k):
+        th[free[a]] = z[a]
+    f, g, hh = nll_grad_hess(th, y, bc, ar, t_dist)
+    gz = np.empty(k)
+    hz = np.empty((k, k))
+    for a in range(k):
+        gz[a] = g[free[a]]
+        for c in range(k):
+            hz[a, c] = hh[free[a], free[c]]
+    return f, gz, hz
+
+
+@numba.njit(cache=True)
+def _constraint_rows(free: np.ndarray, gjr: bool, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """arch's constraints on the free parameters as rows of ``A z >= b``.
+
+    Two bound rows per free parameter, then persistence
+    ``alpha + gamma / 2 + beta <= 1`` and (GJR) ``alpha + gamma >= 0``.
+    """
+    k = free.shape[0]
+    m = 2 * k + 1 + (1 if gjr else 0)
+    a_mat = np.zeros((m, k))
+    b = np.zeros(m)
+    for a in range(k):
+        a_mat[2 * a, a] = 1.0
+        b[2 * a] = lo[free[a]]
+        a_mat[2 * a + 1, a] = -1.0
+        b[2 * a + 1] = -hi[free[a]]
+    r = 2 * k
+    for a in range(k):
+        i = free[a]
+        if i == 3 or i == 5:
+            a_mat[r, a] = -1.0
+        elif i == 4:
+            a_mat[r, a] = -0.5
+    b[r] = -1.0
     if gjr:
-        rest = min(rest, 2.0 - th[4])
+        for a in range(k):
+            if free[a] == 3 or free[a] == 4:
+                a_mat[r + 1, a] = 1.0
+    return a_mat, b
+
+
+@numba.njit(cache=True)
+def active_set_newton(z0: np.ndarray, free: np.ndarray, base: np.ndarray, a_mat: np.ndarray, b: np.ndarray,
+                      y: np.ndarray, bc: float, ar: bool, t_dist: bool,
+                      max_iter: int = 100) -> tuple[np.ndarray, float, bool, int]:
+    """Primal active-set Newton for ``min nll(z)`` subject to ``a_mat @ z >= b``.
+
+    Each iteration solves the equality-constrained Newton step on the working
+    set (analytic Hessian, :func:`nll_grad_hess`; on the null space of the
+    working set negative curvature is flipped and near-zero curvature
+    floored), takes the longest feasible step along it with Armijo
+    backtracking, adds the constraint that blocks a full step and drops the
+    one with the most negative multiplier once the step on the working set
+    vanishes. The working set is free to change (unlike a fixed active-set
+    guess). It is a local method: on multi-modal likelihoods the optimum
+    depends on the start, hence the several starts of :func:`fit_garch`.
+
+    Parameters
+    ----------
+    z0 : numpy.ndarray, shape ``(k,)``
+        Feasible start (free parameters in ``free`` order).
+    free : numpy.ndarray of int, shape ``(k,)``
+    base : numpy.ndarray, shape ``(7,)``
+        Values of the fixed parameters.
+    a_mat, b : numpy.ndarray, shapes ``(m, k)``, ``(m,)``
+        Constraints (:func:`_constraint_rows`).
+    y, bc, ar, t_dist
+        As in :func:`nll_grad`.
+
+    Returns
+    -------
+    z : numpy.ndarray, shape ``(k,)``
+    nll : float
+    ok : bool
+        A KKT point was reached: Newton decrement on the working set below
+        ``1e-11 (1 + |nll|)`` and every working-set multiplier non-negative.
+    n_iter : int
+    """
+    k = z0.shape[0]
+    m = a_mat.shape[0]
+    z = z0.copy()
+    lo_z = np.empty(k)
+    hi_z = np.empty(k)
+    for a in range(k):
+        lo_z[a] = b[2 * a]
+        hi_z[a] = -b[2 * a + 1]
+    slack = a_mat @ z - b
+    for r in range(m):
+        if slack[r] < -1e-9 * (1.0 + abs(b[r])):
+            return z, np.inf, False, 0
+    # initial working set: the constraints active at the start, kept linearly independent
+    work = np.zeros(m, dtype=np.bool_)
+    basis = np.zeros((k, k))
+    nb = 0
+    for r in range(m):
+        if slack[r] <= 1e-10 * (1.0 + abs(b[r])) and nb < k:
+            v = a_mat[r].copy()
+            for j in range(nb):
+                v -= (v @ basis[j]) * basis[j]
+            nv = math.sqrt(v @ v)
+            if nv > 1e-8 * math.sqrt(a_mat[r] @ a_mat[r]):
+                basis[nb] = v / nv
+                nb += 1
+                work[r] = True
+    f, g, hess = _fgh_z(z, free, base, y, bc, ar, t_dist)
+    if not f < 1e299:
+        return z, np.inf, False, 0
+    tol_dec = 1e-11 * (1.0 + abs(f))
+    tol_lam = 1e-7 * (1.0 + abs(f))
+    for it in range(1, max_iter + 1):
+        nw = 0
+        for r in range(m):
+            if work[r]:
+                nw += 1
+        idx = np.empty(nw, dtype=np.int64)
+        j = 0
+        for r in range(m):
+            if work[r]:
+                idx[j] = r
+                j += 1
+        # orthonormal basis: first the working-set rows, then their null space (the columns of zb)
+        q = np.zeros((k, k))
+        nq = 0
+        for j in range(nw):
+            v = a_mat[idx[j]].copy()
+            for c in range(nq):
+                v -= (v @ q[c]) * q[c]
+            nv = math.sqrt(v @ v)
+            if nv > 1e-10:
+                q[nq] = v / nv
+                nq += 1
+        n_row = nq
+        for c in range(k):
+            if nq == k:
+                break
+            v = np.zeros(k)
+            v[c] = 1.0
+            for c2 in range(nq):
+                v -= (v @ q[c2]) * q[c2]
+            nv = math.sqrt(v @ v)
+            if nv > 1e-6:
+                q[nq] = v / nv
+                nq += 1
+        nz = k - n_row
+        d = np.zeros(k)
+        if nz > 0:
+            zb = np.ascontiguousarray(q[n_row:k].T)
+            hr = zb.T @ hess @ zb
+            hr = 0.5 * (hr + hr.T)
+            gr = zb.T @ g
+            # Newton on the null space of the working set; negative curvature (far from the
+            # optimum the likelihood need not be convex) is flipped, near-zero curvature (flat
+            # ridges) floored, as in an eigenvalue-modified Newton method
+            w, vecs = np.linalg.eigh(hr)
+            wmax = max(1e-300, np.abs(w).max())
+            coef = vecs.T @ gr
+            for c in range(nz):
+                coef[c] /= max(abs(w[c]), 1e-10 * wmax, 1e-12)
+            d = -(zb @ (vecs @ coef))
+        dec = -(g @ d)
+        if dec <= tol_dec:
+            # stationary on the working set: done unless a multiplier says leave a constraint
+            worst = -tol_lam
+            drop = -1
+            if nw > 0:
+                # multipliers: least squares of A_W' lam = g (d is ~0 here)
+                aw = np.empty((nw, k))
+                for j in range(nw):
+                    aw[j] = a_mat[idx[j]]
+                lam, ok = _solve_lin(aw @ aw.T, aw @ g)
+                if not ok:
+                    return z, f, False, it
+                for j in range(nw):
+                    if lam[j] < worst:
+                        worst = lam[j]
+                        drop = idx[j]
+            if drop < 0:
+                return z, f, True, it
+            work[drop] = False
+            continue
+        # longest feasible step along d
+        tmax = np.inf
+        block = -1
+        for r in range(m):
+            if not work[r]:
+                ad = a_mat[r] @ d
+                if ad < -1e-15:
+                    sl = max(a_mat[r] @ z - b[r], 0.0)
+                    tr = sl / (-ad)
+                    if tr < tmax:
+                        tmax = tr
+                        block = r
+        t = min(1.0, tmax)
+        t_full = t
+        accepted = False
+        zn = z
+        fn = f
+        gn = g
+        hn = hess
+        for _ls in range(50):
+            zn = z + t * d
+            if block >= 0 and t == t_full and tmax <= 1.0 and block < 2 * k:
+                zn[block // 2] = lo_z[block // 2] if block % 2 == 0 else hi_z[block // 2]  # land on the bound exactly
+            fn, gn, hn = _fgh_z(zn, free, base, y, bc, ar, t_dist)
+            if fn <= f - 1e-4 * t * dec:
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            return z, f, False, it
+        if block >= 0 and t == t_full and tmax <= 1.0:
+            work[block] = True
+        z, f, g, hess = zn, fn, gn, hn
+    return z, f, False, max_iter
+
+
+@numba.njit(cache=True)
+def _ols_nb(y: np.ndarray, ar: bool) -> tuple[float, float, np.ndarray]:
+    """Compiled twin of :func:`_ols`."""
+    if ar:
+        n = y.shape[0] - 1
+        xm = 0.0
+        zm = 0.0
+        for i in range(n):
+            xm += y[i]
+            zm += y[i + 1]
+        xm /= n
+        zm /= n
+        sxx = 0.0
+        sxz = 0.0
+        for i in range(n):
+            sxx += (y[i] - xm) * (y[i] - xm)
+            sxz += (y[i] - xm) * (y[i + 1] - zm)
+        phi = sxz / sxx if sxx > 0 else 0.0
+        mu = zm - phi * xm
+        resid = np.empty(n)
+        for i in range(n):
+            resid[i] = y[i + 1] - mu - phi * y[i]
+        return mu, phi, resid
+    mu = y.mean()
+    return mu, 0.0, y - mu
+
+
+@numba.njit(cache=True)
+def _backcast_nb(resid: np.ndarray) -> float:
+    """Compiled twin of :func:`_backcast`."""
+    tau = min(75, resid.shape[0])
+    num = 0.0
+    den = 0.0
+    w = 1.0
+    for i in range(tau):
+        num += w * resid[i] * resid[i]
+        den += w
+        w *= 0.94
+    return num / den
+
+
+@numba.njit(cache=True)
+def _nu_start(th: np.ndarray, resid: np.ndarray, bc: float) -> float:
+    """arch's Student-t start: from the kurtosis of the residuals standardised at the grid start."""
+    n = resid.shape[0]
+    z = np.empty(n)
+    s = th[2] + (th[3] + 0.5 * th[4] + th[5]) * bc
+    for i in range(n):
+        z[i] = resid[i] / math.sqrt(s)
+        e = resid[i]
+        s = th[2] + (th[3] + (th[4] if e < 0.0 else 0.0)) * e * e + th[5] * s
+    m = z.mean()
+    m2 = 0.0
+    m4 = 0.0
+    for i in range(n):
+        dz = (z[i] - m) * (z[i] - m)
+        m2 += dz
+        m4 += dz * dz
+    kurt = (m4 / n) / (m2 / n) ** 2
+    return max((4.0 * kurt - 6.0) / (kurt - 3.0) if kurt > 3.75 else 12.0, 4.0)
+
+
+@numba.njit(cache=True)
+def _grid_starts(mu: float, phi: float, resid: np.ndarray, y: np.ndarray, bc: float, ar: bool, gjr: bool,
+                 t_dist: bool, n_keep: int) -> np.ndarray:
+    """Starts from arch's grid (alpha, gamma in {.01,.05,.1,.2}, persistence in {.5,.7,.9,.98}).
+
+    Row 0 is arch's own start: the grid point with the highest normal
+    likelihood (arch ranks the grid that way and takes the first maximum).
+    Further rows are the best point of each other persistence level, best
+    first: 90-day likelihoods are often bimodal (an interior optimum and one
+    with ``omega`` and ``alpha`` at zero and persistence near 1) and arch's
+    SLSQP can jump from its start to the other mode, so the extra starts
+    cover the basins a local method would not reach from row 0 alone.
+    With ``n_keep >= 5`` a fifth row starts next to the third common mode,
+    ``beta = 0`` (an ARCH(1): alpha 0.05 and beta on its bound), which the
+    grid (persistence >= 0.5) does not cover. Returns ``min(n_keep, 5)`` rows
+    of length 7.
+    """
+    target = 0.0
+    for i in range(resid.shape[0]):
+        target += resid[i] * resid[i]
+    target /= resid.shape[0]
+    alphas = np.array([0.01, 0.05, 0.1, 0.2])
+    gammas = alphas if gjr else np.zeros(1)
+    pers = np.array([0.5, 0.7, 0.9, 0.98])
+    n_all = alphas.shape[0] * gammas.shape[0] * pers.shape[0]
+    cand = np.empty((n_all, 7))
+    vals = np.empty(n_all)
+    level = np.empty(n_all, dtype=np.int64)
+    c = 0
+    for a in alphas:
+        for gm in gammas:
+            for lv in range(pers.shape[0]):
+                agb = pers[lv]
+                th = np.array([mu, phi, (1.0 - agb) * target, a, gm, agb - a - gm / 2.0, 0.0])
+                v, _ = nll_grad(th, y, bc, ar, False)
+                cand[c] = th
+                vals[c] = v if math.isfinite(v) else 1e300
+                level[c] = lv
+                c += 1
+    order = np.argsort(vals, kind="mergesort")  # stable: ties keep arch's order (arch takes the first max)
+    n_lv = max(1, min(n_keep, pers.shape[0]))
+    out = np.empty((n_lv + (1 if n_keep > pers.shape[0] else 0), 7))
+    seen = np.zeros(pers.shape[0], dtype=np.bool_)
+    j = 0
+    for o in order:
+        if j == n_lv:
+            break
+        if not seen[level[o]]:
+            seen[level[o]] = True
+            out[j] = cand[o]
+            j += 1
+    if out.shape[0] > n_lv:
+        out[n_lv] = np.array([mu, phi, 0.95 * target, 0.05, 0.0, 0.0, 0.0])
     if t_dist:
-        rest = min(rest, th[6] - 2.05, 500.0 - th[6])
-    out[4] = rest
-    out[5] = th[2] - omega_lb
+        for j in range(out.shape[0]):
+            out[j, 6] = _nu_start(out[j], resid, bc)
     return out
 
 
 @numba.njit(cache=True)
-def _expand(z: np.ndarray, red: np.ndarray, base: np.ndarray, act_a: bool, act_b: bool, act_p: bool,
-            act_o: bool, omega_lb: float) -> np.ndarray:
-    th = base.copy()
-    for a in range(red.shape[0]):
-        th[red[a]] = z[a]
-    if act_o:
-        th[2] = omega_lb
-    if act_a:
-        th[3] = 0.0
-    if act_b:
-        th[5] = 0.0
-    if act_p:
-        th[5] = 1.0 - th[3] - 0.5 * th[4]
-    return th
+def _fit_core(y: np.ndarray, start: np.ndarray, has_start: bool, free: np.ndarray, ar: bool, gjr: bool,
+              t_dist: bool, n_grid: int) -> tuple[np.ndarray, float, bool, int, float, float, float, np.ndarray]:
+    """The whole compiled fit of one window (see :func:`fit_garch`, method ``"newton"``).
 
-
-@numba.njit(cache=True)
-def _reduced(th: np.ndarray, red: np.ndarray, y: np.ndarray, bc: float, ar: bool, t_dist: bool,
-             act_p: bool) -> tuple[float, np.ndarray, np.ndarray]:
-    f, g = nll_grad(th, y, bc, ar, t_dist)
-    gr = np.empty(red.shape[0])
-    for a in range(red.shape[0]):
-        i = red[a]
-        gr[a] = g[i]
-        if act_p and i == 3:
-            gr[a] -= g[5]  # beta = 1 - alpha - gamma / 2
-        elif act_p and i == 4:
-            gr[a] -= 0.5 * g[5]
-    return f, gr, g
-
-
-@numba.njit(cache=True)
-def _is_pd(a: np.ndarray) -> bool:
-    """Cholesky by hand (numba's raises on failure): True when ``a`` is positive definite."""
-    k = a.shape[0]
-    low = np.zeros((k, k))
-    for i in range(k):
-        acc = a[i, i]
-        for c in range(i):
-            acc -= low[i, c] * low[i, c]
-        if acc <= 0.0:
-            return False
-        low[i, i] = math.sqrt(acc)
-        for b in range(i + 1, k):
-            acc2 = a[b, i]
-            for c in range(i):
-                acc2 -= low[b, c] * low[i, c]
-            low[b, i] = acc2 / low[i, i]
-    return True
-
-
-@numba.njit(cache=True)
-def newton_fit(theta0: np.ndarray, free: np.ndarray, y: np.ndarray, bc: float, ar: bool, t_dist: bool,
-               gjr: bool, omega_lb: float, max_iter: int = 60) -> tuple[np.ndarray, bool]:
-    """Active-set damped Newton from a warm start.
-
-    The constraints active at the warm start (``alpha = 0``, ``beta = 0``,
-    persistence ``= 1``: common on 90-day windows) are held active by
-    substitution; Newton runs on the remaining parameters (Hessian: forward
-    differences of the analytic gradient). The result is accepted (``ok``)
-    only at a KKT point: reduced gradient zero, positive-definite reduced
-    Hessian, every inactive constraint strictly slack and every active
-    constraint's multiplier non-negative. Anything else returns ``ok=False``
-    and the caller falls back to SLSQP.
+    Returns ``theta (7,), nll, ok, winner, forecast mean, forecast variance,
+    backcast, grid start (7,)``; ``winner`` is the start that gave the best
+    KKT point (0: warm, ``1 + j``: grid row ``j``; -1 when none converged).
     """
-    m0 = _margins(theta0, t_dist, gjr, omega_lb)
-    act_o = theta0[2] <= omega_lb * (1.0 + 1e-6)
-    act_a = m0[0] < 1e-9
-    act_b = m0[1] < 1e-9
-    act_p = m0[2] < 1e-9
-    if (act_b and act_p) or m0[3] < 1e-9 or m0[4] <= 0.0 or min(m0[0], m0[1], m0[2], m0[5]) < -1e-9:
-        return theta0.copy(), False
-    n_red = 0
-    for a in range(free.shape[0]):
-        i = free[a]
-        if (i == 3 and act_a) or (i == 5 and (act_b or act_p)) or (i == 2 and act_o):
-            continue
-        n_red += 1
-    red = np.empty(n_red, dtype=np.int64)
-    n_red = 0
-    for a in range(free.shape[0]):
-        i = free[a]
-        if (i == 3 and act_a) or (i == 5 and (act_b or act_p)) or (i == 2 and act_o):
-            continue
-        red[n_red] = i
-        n_red += 1
-    k = n_red
-    z = np.empty(k)
-    for a in range(k):
-        z[a] = theta0[red[a]]
-    th = _expand(z, red, theta0, act_a, act_b, act_p, act_o, omega_lb)
-    f, gr, g = _reduced(th, red, y, bc, ar, t_dist, act_p)
-    done = False
-    for _ in range(max_iter):
-        hess = np.empty((k, k))
+    mu0, phi0, resid = _ols_nb(y, ar)
+    bc = _backcast_nb(resid)
+    v = 0.0
+    ym = 0.0
+    for i in range(resid.shape[0]):
+        v += resid[i] * resid[i]
+    v /= resid.shape[0]
+    for i in range(y.shape[0]):
+        ym += y[i]
+    ym /= y.shape[0]
+    big = max(abs(ym), 1.0) * 10.0 * math.sqrt(v) + 10.0
+    lo = np.array([-big, -big if ar else 0.0, 1e-8 * v, 0.0, -1.0 if gjr else 0.0, 0.0, 2.05 if t_dist else 0.0])
+    hi = np.array([big, big if ar else 0.0, 10.0 * v, 1.0, 2.0 if gjr else 0.0, 1.0, 500.0 if t_dist else 0.0])
+    a_mat, b = _constraint_rows(free, gjr, lo, hi)
+    grid = _grid_starts(mu0, phi0, resid, y, bc, ar, gjr, t_dist, n_grid)
+    n_start = grid.shape[0] + (1 if has_start else 0)
+    best = grid[0].copy()
+    best_f = np.inf
+    winner = -1
+    k = free.shape[0]
+    for s_i in range(n_start):
+        if has_start and s_i == 0:
+            th0 = start.copy()
+            for i in range(7):
+                th0[i] = min(max(th0[i], lo[i]), hi[i])
+            if gjr and th0[3] + th0[4] < 0.0:
+                th0[4] = -th0[3]
+            pers = th0[3] + 0.5 * th0[4] + th0[5]
+            if pers > 1.0:
+                th0[5] = max(0.0, th0[5] - (pers - 1.0))
+        else:
+            th0 = grid[s_i - (1 if has_start else 0)].copy()
+        z0 = np.empty(k)
         for a in range(k):
-            h = 1e-6 * max(abs(z[a]), 1e-2)
-            z2 = z.copy()
-            z2[a] += h
-            _, g2, _ = _reduced(_expand(z2, red, theta0, act_a, act_b, act_p, act_o, omega_lb), red, y, bc, ar, t_dist, act_p)
-            for b in range(k):
-                hess[b, a] = (g2[b] - gr[b]) / h
-        hess = 0.5 * (hess + hess.T)
-        # Levenberg shift until positive definite (far from the optimum the
-        # likelihood need not be convex); the accepted point must need none
-        tau = 0.0
-        scale = max(1e-8, np.abs(np.diag(hess)).max())
-        while not _is_pd(hess + tau * np.eye(k)):
-            tau = 1e-3 * scale if tau == 0.0 else 4.0 * tau
-            if tau > 1e8 * scale:
-                return th, False
-        shifted = tau > 0.0
-        hess = hess + tau * np.eye(k)
-        step = np.linalg.solve(hess, -gr)
-        dec = -(gr @ step)
-        if dec < 1e-14 * max(1.0, abs(f)) and not shifted:
-            done = True
-            break
-        t = 1.0
-        moved = False
-        for _ls in range(30):
-            zn = z + t * step
-            tn = _expand(zn, red, theta0, act_a, act_b, act_p, act_o, omega_lb)
-            mn = _margins(tn, t_dist, gjr, omega_lb)
-            if mn.min() >= 0.0 and mn[4] > 0.0:
-                fn, grn, gn = _reduced(tn, red, y, bc, ar, t_dist, act_p)
-                if fn <= f - 1e-4 * t * dec:
-                    z, th, f, gr, g = zn, tn, fn, grn, gn
-                    moved = True
-                    break
-            elif t < 1e-3:
-                # pressed against a constraint this active set holds inactive: wrong set
-                return th, False
-            t *= 0.5
-        if not moved:
-            done = dec < 1e-10 * max(1.0, abs(f)) and not shifted
-            break
-    if not done:
-        return th, False
-    m = _margins(th, t_dist, gjr, omega_lb)
-    if not act_o and th[2] < omega_lb * 1.001:
-        return th, False
-    if act_o and g[2] < -1e-6:
-        return th, False
-    # inactive constraints strictly slack; active ones with the right multiplier sign
-    if (not act_a and m[0] < 1e-7) or (not act_b and m[1] < 1e-7) or (not act_p and m[2] < 1e-7):
-        return th, False
-    if gjr and m[3] < 1e-7:
-        return th, False
-    tol = -1e-6
-    lam_p = -g[5] if act_p else 0.0
-    if act_p and lam_p < tol:
-        return th, False
-    if act_a and g[3] - (g[5] if act_p else 0.0) < tol:
-        return th, False
-    if act_b and g[5] < tol:
-        return th, False
-    return th, True
-
+            z0[a] = th0[free[a]]
+        z, f, ok, _ = active_set_newton(z0, free, th0, a_mat, b, y, bc, ar, t_dist)
+        if ok and f < best_f:
+            best_f = f
+            best = th0.copy()
+            for a in range(k):
+                best[free[a]] = z[a]
+            winner = 0 if (has_start and s_i == 0) else s_i + (0 if has_start else 1)
+    m, s = one_step(best, y, bc, ar)
+    return best, best_f, winner >= 0, winner, m, s, bc, grid[0].copy()
 
 @dataclass
 class GarchFit:
@@ -395,10 +790,15 @@ class GarchFit:
         ``mu, phi, omega, alpha, gamma, beta, nu`` (``nu = 0`` for normal errors).
     loglik : float
     converged : bool
-        SLSQP reported success.
+        The compiled solver reached a KKT point, or SLSQP reported success.
     forecast_mean, forecast_var : float
         One step past the last observation.
     n_iter : int
+        SLSQP iterations (0 when the compiled solver's point was taken).
+    solver : str
+        ``"newton"`` (compiled active-set Newton) or ``"slsqp"`` (scipy: method
+        ``"arch"``, or the fallback of method ``"newton"`` when no start reached
+        a KKT point).
     """
 
     params: np.ndarray
@@ -407,6 +807,7 @@ class GarchFit:
     forecast_mean: float
     forecast_var: float
     n_iter: int
+    solver: str = "newton"
 
     def as_dict(self) -> dict[str, float]:
         """Parameters by name."""
@@ -432,65 +833,16 @@ def _backcast(resid: np.ndarray) -> float:
     return float(np.sum(resid[:tau] ** 2 * w))
 
 
-@numba.njit(cache=True)
-def _grid_kernel(mu: float, phi: float, target: float, y: np.ndarray, bc: float, ar: bool, gjr: bool,
-                 t_dist: bool) -> np.ndarray:
-    alphas = np.array([0.01, 0.05, 0.1, 0.2])
-    gammas = alphas if gjr else np.zeros(1)
-    pers = np.array([0.5, 0.7, 0.9, 0.98])
-    best = np.zeros(7)
-    best_v = np.inf
-    for a in alphas:
-        for gm in gammas:
-            for agb in pers:
-                th = np.array([mu, phi, (1.0 - agb) * target, a, gm, agb - a - gm / 2.0, 8.0 if t_dist else 0.0])
-                v, _ = nll_grad(th, y, bc, ar, False)  # arch ranks the grid by the normal likelihood
-                if v < best_v:
-                    best, best_v = th, v
-    return best
-
-
-def _grid_start(spec: GarchSpec, mu: float, phi: float, resid: np.ndarray, y: np.ndarray, bc: float) -> np.ndarray:
-    """arch's starting grid: alpha, gamma in {.01,.05,.1,.2}, persistence in {.5,.7,.9,.98}."""
-    return _grid_kernel(mu, phi, float(np.mean(resid**2)), y, bc, spec.ar, bool(spec.o), spec.dist == "t")
-
-
-def _newton_candidates(th0: np.ndarray, free: np.ndarray, y: np.ndarray, bc: float, spec: GarchSpec,
-                       t_dist: bool, omega_lb: float) -> tuple[float, np.ndarray] | None:
-    """Newton from the start's own active set, then from the other common ones.
-
-    Returns ``(nll, theta)`` of the first accepted KKT point, or None.
-    """
-    gjr = bool(spec.o)
-    th, ok = newton_fit(th0, free, y, bc, spec.ar, t_dist, gjr, omega_lb)
-    if ok:
-        return float(nll_grad(th, y, bc, spec.ar, t_dist)[0]), th
-    for act_a, act_p, act_b, act_o in _PATTERNS:
-        c = th0.copy()
-        c[3] = 0.0 if act_a else max(c[3], 1e-3)
-        c[5] = 0.0 if act_b else max(c[5], 1e-3)
-        c[2] = omega_lb if act_o else max(c[2], 1e3 * omega_lb)
-        pers = c[3] + 0.5 * c[4] + c[5]
-        if act_p:
-            c[5] = 1.0 - c[3] - 0.5 * c[4]
-            if c[5] < 1e-3:
-                continue
-        elif pers > 0.995:
-            c[5] = max(0.0, c[5] - (pers - 0.995))
-        th, ok = newton_fit(c, free, y, bc, spec.ar, t_dist, gjr, omega_lb)
-        if ok:
-            return float(nll_grad(th, y, bc, spec.ar, t_dist)[0]), th
-    return None
-
-
-# active sets tried in turn (alpha = 0, persistence = 1, beta = 0, omega at its lower bound)
-_PATTERNS = [(a, p, b, o) for o in (False, True) for a, p, b in
-             ((False, False, False), (True, False, False), (False, True, False), (True, True, False),
-              (False, False, True))]
+_NO_START = np.zeros(7)
+#: starts of method "newton" besides the warm one: arch's own grid start, the best grid
+#: point of each other persistence level and one near beta = 0 (see :func:`_grid_starts`;
+#: arch starts from the first only)
+N_GRID_STARTS = 5
 
 
 def fit_garch(y: np.ndarray, spec: GarchSpec | None = None, *, start: np.ndarray | None = None,
-              method: str = "arch", ftol: float = 1e-9, maxiter: int = 200) -> GarchFit:
+              method: str = "newton", ftol: float = 1e-9, maxiter: int = 200,
+              n_grid: int | None = None) -> GarchFit:
     """Maximum-likelihood (AR(1)-)GARCH(1,1) / GJR on one series.
 
     Parameters
@@ -500,15 +852,21 @@ def fit_garch(y: np.ndarray, spec: GarchSpec | None = None, *, start: np.ndarray
     spec : GarchSpec
     start : numpy.ndarray, shape ``(7,)``, optional
         Warm start (e.g. the previous window's optimum); clipped into the bounds.
-    method : {"arch", "newton"}
-        With a warm start: ``"arch"`` runs SLSQP from arch's grid start (arch's
-        own search) and keeps the warm-started Newton's point only when its
-        likelihood is higher; ``"newton"`` runs the compiled Newton from the warm
-        start and from the grid start (no SLSQP unless both fail): several times
-        faster, but on multi-modal 90-day likelihoods it can settle on a worse
-        local optimum. Without a warm start both are plain SLSQP from the grid.
+    method : {"newton", "arch"}
+        ``"newton"`` (default): everything compiled. The active-set Newton
+        (:func:`active_set_newton`) runs from arch's own starting grid point,
+        from the best grid point of each other persistence level (``n_grid``
+        starts in all, :func:`_grid_starts`) and from the warm start; the best
+        KKT point wins. Only when no start reaches a KKT point does scipy's
+        SLSQP run from the grid (``solver="slsqp"`` in the result; rolling
+        protocols count these). ``"arch"``: scipy SLSQP with the compiled
+        likelihood and gradient from arch's grid start (arch's own search),
+        plus the warm-started compiled solver as a second candidate; several
+        times slower, kept as the reference.
     ftol : float
         SLSQP's tolerance on the objective.
+    n_grid : int, optional
+        Grid starts for method ``"newton"`` (default :data:`N_GRID_STARTS`).
 
     Returns
     -------
@@ -520,58 +878,36 @@ def fit_garch(y: np.ndarray, spec: GarchSpec | None = None, *, start: np.ndarray
     y = np.ascontiguousarray(y, dtype=np.float64)
     if y.ndim != 1 or y.shape[0] < 10 or not np.isfinite(y).all():
         raise DataError(f"fit_garch needs a finite 1-D series of >= 10 values, got shape {y.shape}")
-    mu0, phi0, resid = _ols(y, spec.ar)
-    bc = _backcast(resid)
-    v = float(np.mean(resid**2))
-    if not v > 0:
+    if not float(np.var(y[1:] if spec.ar else y)) > 0:
         raise DataError("fit_garch: the series has zero variance")
     free = spec.free
-    big = max(abs(float(y.mean())), 1.0) * 10.0 * math.sqrt(v) + 10.0
-    full_bounds = [(-big, big), (-1.0, 1.0) if spec.ar else (0.0, 0.0), (1e-8 * v, 10.0 * v), (0.0, 1.0),
-                   (-1.0, 2.0) if spec.o else (0.0, 0.0), (0.0, 1.0), (2.05, 500.0) if spec.dist == "t" else (0.0, 0.0)]
-    if spec.ar:
-        full_bounds[1] = (-big, big)  # arch leaves AR coefficients unbounded
-    bounds = [full_bounds[i] for i in free]
-    if start is None:
-        th0 = _grid_start(spec, mu0, phi0, resid, y, bc)
-    else:
-        th0 = np.array(start, dtype=np.float64, copy=True)
-        if spec.dist == "normal":
-            th0[6] = 0.0
-        if not spec.o:
-            th0[4] = 0.0
-        if not spec.ar:
-            th0[1] = 0.0
-    for i in free:
-        lo, hi = full_bounds[i]
-        th0[i] = min(max(th0[i], lo), hi)
-    pers = th0[3] + 0.5 * th0[4] + th0[5]
-    if pers > 0.999:
-        th0[5] = max(0.0, th0[5] - (pers - 0.999))
     t_dist = spec.dist == "t"
-    if start is not None and method == "newton":
-        # fast path: a compiled active-set Newton from the warm start and from arch's grid
-        # start; the better KKT point wins, SLSQP from the grid only when neither converges.
-        # 90-day likelihoods have several local optima, and a KKT point Newton accepts can be
-        # a worse one than SLSQP reaches from the grid (benchmarks/garch_speed.py counts them).
-        warm = _newton_candidates(th0, free, y, bc, spec, t_dist, 1e-8 * v)
-        g0 = _grid_start(spec, mu0, phi0, resid, y, bc)
-        cold = _newton_candidates(g0, free, y, bc, spec, t_dist, 1e-8 * v)
-        pick = min((c for c in (warm, cold) if c is not None), key=lambda c: c[0], default=None)
-        if pick is not None:
-            m, s = one_step(pick[1], y, bc, spec.ar)
-            return GarchFit(pick[1], -float(pick[0]), True, float(m), float(s), 0)
-        return fit_garch(y, spec, ftol=ftol, maxiter=maxiter)
-    if start is not None:
-        # exact path: SLSQP from arch's grid start (arch's own search, so the same optimum),
-        # and a compiled Newton from the warm start as a second candidate; the higher
-        # likelihood wins, so the result is never worse than the cold fit.
-        cold_fit = fit_garch(y, spec, ftol=ftol, maxiter=maxiter)
-        warm = _newton_candidates(th0, free, y, bc, spec, t_dist, 1e-8 * v)
-        if warm is not None and -warm[0] > cold_fit.loglik + 1e-9 * abs(cold_fit.loglik):
-            m, s = one_step(warm[1], y, bc, spec.ar)
-            return GarchFit(warm[1], -float(warm[0]), True, float(m), float(s), 0)
-        return cold_fit
+    has_start = start is not None
+    st = _NO_START if start is None else np.asarray(start, dtype=np.float64)
+    if st.shape != (7,):
+        raise DataError(f"fit_garch start must have 7 entries (mu, phi, omega, alpha, gamma, beta, nu), got {st.shape}")
+    th, nll, ok, _, m, s, _, grid0 = _fit_core(y, st, has_start, free, spec.ar, bool(spec.o), t_dist,
+                                               N_GRID_STARTS if n_grid is None else int(n_grid))
+    if method == "newton" and ok:
+        return GarchFit(th, -float(nll), True, float(m), float(s), 0, "newton")
+    slsqp = _slsqp(y, spec, grid0, ftol, maxiter)
+    if method == "arch" and ok and has_start and -nll > slsqp.loglik + 1e-9 * abs(slsqp.loglik):
+        # the warm-started compiled point is better than arch's search: keep it
+        return GarchFit(th, -float(nll), True, float(m), float(s), 0, "newton")
+    return slsqp
+
+
+def _slsqp(y: np.ndarray, spec: GarchSpec, th0: np.ndarray, ftol: float, maxiter: int) -> GarchFit:
+    """scipy SLSQP (arch's optimiser) with the compiled likelihood and gradient, from ``th0``."""
+    _, _, resid = _ols(y, spec.ar)
+    bc = _backcast(resid)
+    v = float(np.mean(resid**2))
+    free = spec.free
+    t_dist = spec.dist == "t"
+    big = max(abs(float(y.mean())), 1.0) * 10.0 * math.sqrt(v) + 10.0
+    full_bounds = [(-big, big), (-big, big) if spec.ar else (0.0, 0.0), (1e-8 * v, 10.0 * v), (0.0, 1.0),
+                   (-1.0, 2.0) if spec.o else (0.0, 0.0), (0.0, 1.0), (2.05, 500.0) if t_dist else (0.0, 0.0)]
+    bounds = [full_bounds[i] for i in free]
     base = th0.copy()
 
     def fun(p: np.ndarray) -> tuple[float, np.ndarray]:
@@ -604,4 +940,5 @@ def fit_garch(y: np.ndarray, spec: GarchSpec | None = None, *, start: np.ndarray
     th[free] = res.x
     val, _ = nll_grad(th, y, bc, spec.ar, t_dist)
     m, s = one_step(th, y, bc, spec.ar)
-    return GarchFit(th, -float(val), bool(res.success) and math.isfinite(val), float(m), float(s), int(res.nit))
+    return GarchFit(th, -float(val), bool(res.success) and math.isfinite(val), float(m), float(s), int(res.nit),
+                    "slsqp")

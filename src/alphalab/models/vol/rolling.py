@@ -14,6 +14,8 @@ back on the scale of ``r`` (variance of a decimal return). Rows with a NaN
 return (ex-dates, gaps) carry the last forecast forward (nothing new was seen).
 A failed fit is retried once from arch's grid start; fits still failing are
 counted (never hidden) and the forecast of that row is still the optimum found.
+Fits where the compiled solver reached no KKT point from any start and scipy's
+SLSQP ran instead are counted too (``n_fallback``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class RollingResult:
         on percent returns.
     n_fits, n_failed : int
         Fits done and fits whose optimiser did not report success (after the retry).
+    n_fallback : int
+        Fits of method ``"newton"`` that fell back to scipy's SLSQP.
     params : list of numpy.ndarray
         The last fitted parameter vector (length 7), for inspection.
     """
@@ -74,6 +78,7 @@ class RollingResult:
     loglik: np.ndarray
     n_fits: int = 0
     n_failed: int = 0
+    n_fallback: int = 0
     params: list[np.ndarray] = field(default_factory=list)
 
 
@@ -88,7 +93,7 @@ def _fit(y: np.ndarray, spec: GarchSpec, start: np.ndarray | None, method: str):
 
 def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int | None = 90,
                   refit_every: int = 1, min_obs: int = 60, rows: np.ndarray | None = None,
-                  method: str = "arch") -> RollingResult:
+                  method: str = "newton") -> RollingResult:
     """Rolling one-step GARCH variance forecasts for one series.
 
     Parameters
@@ -106,7 +111,7 @@ def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int |
     rows : numpy.ndarray of int, optional
         Only these rows need a forecast (a test block); fits start at the first
         and warm starts chain forward from there. Default: every row.
-    method : {"arch", "newton"}
+    method : {"newton", "arch"}
         Passed to :func:`~alphalab.models.vol.garch_fast.fit_garch`.
     """
     spec = GarchSpec() if spec is None else spec
@@ -141,11 +146,13 @@ def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int |
             fit = _fit(y, spec, prev, method)
             res.n_fits += 1
             res.n_failed += int(not fit.converged)
+            res.n_fallback += int(method == "newton" and fit.solver == "slsqp")
             theta = fit.params
             prev = theta
             fitted_at = p
-            _, _, resid = _ols(y, spec.ar)
-            bc = _backcast(resid)
+            if refit_every > 1:  # the backcast is only needed to filter between refits
+                _, _, resid = _ols(y, spec.ar)
+                bc = _backcast(resid)
             out[t] = fit.forecast_var / _SCALE**2
             res.loglik[t] = fit.loglik
             continue
@@ -159,7 +166,7 @@ def rolling_garch(r: np.ndarray, spec: GarchSpec | None = None, *, window: int |
 
 def rolling_garch_panel(r: np.ndarray, spec: GarchSpec | None = None, *, window: int | None = 90,
                         refit_every: int = 1, min_obs: int = 60,
-                        rows: np.ndarray | None = None, method: str = "arch") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                        rows: np.ndarray | None = None, method: str = "newton") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`rolling_garch` on every column of ``r`` (shape ``(n_dates, n_assets)``).
 
     Returns
