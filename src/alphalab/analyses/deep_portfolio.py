@@ -296,6 +296,7 @@ class DeepPortfolioReport(Analysis):
             "verdict": verdict,
             "seeds": seeds,
             "non_investable": _non_investable(panel, list(self.non_investable or [])),
+            "notes": _strategy_notes(ctx.diagnostics),
             "diagnostics": _training_summary(ctx.diagnostics.get(self.model)),
         }
 
@@ -390,6 +391,10 @@ class DeepPortfolioReport(Analysis):
                          "distrust it until explained.</p>")
         for a in summary.get("non_investable", []):
             parts.append(f"<p><b>Not investable:</b> {escape(a['ticker'])}: {escape(a['why'])}.</p>")
+        for sname, notes in (summary.get("notes") or {}).items():
+            items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+            parts.append(f"<p><b>Note on {escape(sname)}</b> (as configured it did not fit this data):</p>"
+                         f"<ul>{items}</ul>")
         heads = ["E(R)", "Std", "Sharpe", "Sortino", "DD", "MDD", "% +ve", "Ave P / Ave L", "Turnover"]
         for cname, rows in summary.get("table", {}).items():
             d = summary.get("dsr", {}).get(cname, {})
@@ -429,6 +434,20 @@ def _slug(name: str) -> str:
     import re
 
     return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+def _strategy_notes(diagnostics: dict[str, Any]) -> dict[str, list[str]]:
+    """Each strategy's ``notes`` (e.g. a fixed allocation's dropped tickers), once each, in order."""
+    out: dict[str, list[str]] = {}
+    for name, diag in (diagnostics or {}).items():
+        seen: list[str] = []
+        for entry in diag if isinstance(diag, list) else [diag]:
+            for note in (entry.get("notes") or []) if isinstance(entry, dict) else []:
+                if isinstance(note, str) and note not in seen:
+                    seen.append(note)
+        if seen:
+            out[name] = seen
+    return out
 
 
 def _training_summary(diag: Any) -> Any:
