@@ -278,9 +278,11 @@ class DeepPortfolioReport(Analysis):
             value, sr0 = deflated_sharpe_ratio(sr, n, max(n_configs, 1), var, skew, kurt)
             dsr[cname] = {"dsr": value, "sr0_annual": sr0 * math.sqrt(252), "n_configurations": n_configs}
         verdict = self._verdict(table, dsr)
+        vol_check = self._vol_check(table, conditions)
         seeds = self._seeds(ctx, span, conditions, rows)
         return {
             "model": self.model,
+            "vol_mode": self.vol_mode,
             "window": {"start": str(start.date()), "end": str(end.date()), "n_dates": len(span.dates)},
             "conditions": conditions,
             "how": ("Targets recovered from the held weights on each execution bar (costs added back; "
@@ -294,6 +296,7 @@ class DeepPortfolioReport(Analysis):
             "dsr": dsr,
             "trials": trials,
             "verdict": verdict,
+            "vol_check": vol_check,
             "seeds": seeds,
             "non_investable": _non_investable(panel, list(self.non_investable or [])),
             "notes": _strategy_notes(ctx.diagnostics),
@@ -326,6 +329,30 @@ class DeepPortfolioReport(Analysis):
                 f"{pc['best_baseline_sharpe']:.2f} for the best baseline ({pc['best_baseline']}): it "
                 f"{'beat' if pc['beat'] else 'did not beat'} it, by {pc['margin']:+.2f}; DSR over "
                 f"{dsr[last]['n_configurations']} configurations {pc['dsr']:.2f}.")
+        return out
+
+    def _vol_check(self, table: dict[str, Any], conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Realised volatility under each scaled condition against the target.
+
+        The paper's ``per_asset`` layer scales each asset to the target, not the
+        portfolio, and the gross cap (the engine does not lend) pulls it further
+        down, so a portfolio volatility below the target is expected there; the
+        ``portfolio`` mode should land within about 2 points of it.
+        """
+        out = []
+        for cond in conditions:
+            if not cond["scaled"]:
+                continue
+            vols = {k: v["volatility"] for k, v in table[cond["name"]].items() if np.isfinite(v["volatility"])
+                    and v["volatility"] > 0}
+            if not vols:
+                continue
+            model = table[cond["name"]][self.model]["volatility"]
+            out.append({
+                "condition": cond["name"], "target": float(self.vol_target), "model": model,
+                "min": min(vols.values()), "max": max(vols.values()),
+                "within_2_points": bool(np.isfinite(model) and abs(model - float(self.vol_target)) <= 0.02),
+            })
         return out
 
     def _seeds(self, ctx: AnalysisContext, span: Any, conditions: list[dict[str, Any]],
@@ -395,6 +422,16 @@ class DeepPortfolioReport(Analysis):
             items = "".join(f"<li>{escape(n)}</li>" for n in notes)
             parts.append(f"<p><b>Note on {escape(sname)}</b> (as configured it did not fit this data):</p>"
                          f"<ul>{items}</ul>")
+        for c in summary.get("vol_check", []):
+            parts.append(
+                f"<p>Volatility scaling ({escape(c['condition'])}): the network's realised volatility "
+                f"{_fmt(c['model'], '.1%')} against the target {_fmt(c['target'], '.0%')} "
+                f"({'within' if c['within_2_points'] else 'not within'} 2 points); the strategies "
+                f"{_fmt(c['min'], '.1%')} to {_fmt(c['max'], '.1%')}. "
+                + ("The per-asset layer (the paper's) targets each asset, not the portfolio, and the "
+                   "gross cap keeps it below target; vol_mode: portfolio targets the portfolio."
+                   if summary.get("vol_mode", "per_asset") == "per_asset" and not c["within_2_points"] else "")
+                + "</p>")
         heads = ["E(R)", "Std", "Sharpe", "Sortino", "DD", "MDD", "% +ve", "Ave P / Ave L", "Turnover"]
         for cname, rows in summary.get("table", {}).items():
             d = summary.get("dsr", {}).get(cname, {})
@@ -409,8 +446,10 @@ class DeepPortfolioReport(Analysis):
         seeds = summary.get("seeds", {})
         if seeds.get("available"):
             cells = ", ".join(f"{k}: {v:.2f}" for k, v in seeds["sharpe"].items())
+            ens = summary.get("table", {}).get(seeds["condition"], {}).get(summary.get("model"), {})
             parts.append(f"<p>Seeds ({escape(seeds['condition'])}): Sharpe {cells}; mean {seeds['mean']:.2f} "
-                         f"± {seeds['std']:.2f}.</p>")
+                         f"± {seeds['std']:.2f} (sample std); the ensemble of their weights (the "
+                         f"network's row above): {_fmt(ens.get('sharpe'), '.2f')}.</p>")
         elif seeds:
             parts.append(f"<p>Seeds: {escape(seeds.get('note', ''))}.</p>")
         for png in ("cumulative.png", "weights.png"):
