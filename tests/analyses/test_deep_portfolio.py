@@ -123,3 +123,39 @@ def test_indices_are_named_not_investable() -> None:
     assert "index level" in found["^VIX"] and "no traded volume" in found["HYG"]
     html = DeepPortfolioReport.render({"non_investable": [{"ticker": "^VIX", "why": found["^VIX"]}]}, Path("."))
     assert "Not investable:</b> ^VIX" in html
+
+
+def test_dsr_counts_every_tuning_trial(tmp_path: Path) -> None:
+    # A tuned network (Optuna on the inner block, 2 trials per fold) beside one baseline: the DSR
+    # deflates over every trial of every fold plus the baseline.
+    study = {
+        "name": "dp-tuned", "seed": 3,
+        "data": {"dataset": str(shared_file("us_etf_daily_2000_2025.parquet")), "market": "us",
+                 "tickers": ["SPY", "TLT"], "columns": ETF_COLUMNS, "start": "2007-04-11", "end": "2010-12-31"},
+        "execution": {"at": "next_close", "rebalance": "monthly", "rules": "proportional",
+                      "costs": {"commission_bps": 1, "slippage_bps": 0}},
+        "strategies": [
+            {"name": "deep", "kind": "deep_sharpe",
+             "params": {"architecture": "mlp", "window": 20, "hidden_size": 4, "max_epochs": 1,
+                        "n_seeds": 1, "progress": False},
+             "tune": {"space": {"hidden_size": {"type": "categorical", "choices": [2, 4]},
+                                "lr": {"low": 0.001, "high": 0.01, "log": True}},
+                      "n_trials": 2, "inner": "6m"}},
+            {"name": "equal_weight", "kind": "equal_weight"},
+        ],
+        "validation": {"walk_forward": {"train": "2y", "test": "1y", "mode": "expanding"}},
+        "analyses": [{"name": "paper", "kind": "deep_portfolio", "params": {"model": "deep"}}],
+        "guard": {"mode": "off", "reason": "trial-count test"},
+        "report": {"charts": False, "html": False},
+    }
+    out = tmp_path / "run"
+    Study.from_dict(study).run(out, progress=False)
+    s = json.loads((out / "analyses" / "paper.json").read_text())["summary"]
+    n_folds = len(json.loads((out / "diagnostics" / "deep.json").read_text()))
+    assert n_folds >= 2
+    assert s["trials"] == {"deep": 2 * n_folds, "equal_weight": 1}
+    assert "manifest" in s["trials_source"]
+    for d in s["dsr"].values():
+        assert d["n_configurations"] == 2 * n_folds + 1
+    html = DeepPortfolioReport.render(s, out / "analyses" / "paper")
+    assert f"tuning trials: deep {2 * n_folds}" in html

@@ -200,19 +200,36 @@ class DeepPortfolioReport(Analysis):
         return out
 
     # ---------------------------------------------------------------- run
-    def _n_trials(self, ctx: AnalysisContext) -> dict[str, int]:
-        """Tuning trials per strategy from the run's manifest (1 for untuned strategies)."""
+    def _n_trials(self, ctx: AnalysisContext) -> tuple[dict[str, int], str]:
+        """Configurations tried per strategy, and where the counts came from.
+
+        Every tuning trial of every fold is a configuration tried (the runner's
+        ``validation.n_trials`` in the run's manifest); an untuned strategy is one.
+        Without a manifest a tuned strategy counts ``tune.n_trials`` per fit
+        recorded in its diagnostics (at least one fold), and the source says so.
+        """
         counts = dict.fromkeys(ctx.results, 1)
         manifest = Path(ctx.out_dir).parents[1] / "manifest.json"
+        found: dict[str, Any] = {}
         if manifest.exists():
             try:
-                n = json.loads(manifest.read_text()).get("validation", {}).get("n_trials", {})
+                found = json.loads(manifest.read_text()).get("validation", {}).get("n_trials", {}) or {}
             except ValueError:
-                n = {}
-            for k, v in (n or {}).items():
-                if k in counts and isinstance(v, int) and v > 0:
-                    counts[k] = v
-        return counts
+                found = {}
+        source = "the run's manifest (validation.n_trials: every tuning trial of every fold)"
+        for k, v in found.items():
+            if k in counts and isinstance(v, int) and not isinstance(v, bool) and v > 0:
+                counts[k] = v
+        for scfg in getattr(ctx.config, "strategies", []) or []:
+            tune = getattr(scfg, "tune", None)
+            if tune is None or scfg.name not in counts or scfg.name in found:
+                continue
+            fits = ctx.diagnostics.get(scfg.name) if ctx.diagnostics else None
+            n_fits = len(fits) if isinstance(fits, list) and fits else 1
+            counts[scfg.name] = int(getattr(tune, "n_trials", 1) or 1) * n_fits
+            source = ("the study's tune.n_trials per fit (no trial counts in a manifest); "
+                      "an untuned strategy counts once")
+        return counts, source
 
     def run(self, ctx: AnalysisContext) -> dict[str, Any]:
         from alphalab.backtest import backtest
@@ -265,7 +282,7 @@ class DeepPortfolioReport(Analysis):
         held.to_parquet(out / "model_weights.parquet")
         self._charts(returns, held, out)
         # --- DSR over every configuration tried, per condition
-        trials = self._n_trials(ctx)
+        trials, trials_source = self._n_trials(ctx)
         n_configs = int(sum(trials.values()))
         dsr: dict[str, Any] = {}
         for cname, series in returns.items():
@@ -295,6 +312,7 @@ class DeepPortfolioReport(Analysis):
             "table": table,
             "dsr": dsr,
             "trials": trials,
+            "trials_source": trials_source,
             "verdict": verdict,
             "vol_check": vol_check,
             "seeds": seeds,
@@ -435,8 +453,11 @@ class DeepPortfolioReport(Analysis):
         heads = ["E(R)", "Std", "Sharpe", "Sortino", "DD", "MDD", "% +ve", "Ave P / Ave L", "Turnover"]
         for cname, rows in summary.get("table", {}).items():
             d = summary.get("dsr", {}).get(cname, {})
+            tried = ", ".join(f"{escape(k)} {v}" for k, v in (summary.get("trials") or {}).items() if v > 1)
             parts.append(f"<h4>{escape(cname)}</h4><p>DSR of {escape(summary.get('model', ''))} over "
-                         f"{d.get('n_configurations')} configurations: {_fmt(d.get('dsr'), '.3f')}</p>")
+                         f"{d.get('n_configurations')} configurations"
+                         + (f" (every strategy once; tuning trials: {tried})" if tried else "")
+                         + f": {_fmt(d.get('dsr'), '.3f')}</p>")
             body = ""
             for name, m in rows.items():
                 style = " style='font-weight:bold'" if name == summary.get("model") else ""
