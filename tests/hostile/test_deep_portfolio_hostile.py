@@ -41,6 +41,20 @@ def _strategy(kind: str, params: object) -> dict:
         ("diversity_weighted", {"p": -0.5}, "p must lie in"),
         ("diversity_weighted", {"cap_field": ""}, "cap_field"),
         ("max_diversification", {"window": 1}, "window"),
+        # fixed allocations by asset group (groups / absent)
+        ("fixed", {"weights": {"eq": 1}, "groups": []}, "groups must be a non-empty mapping"),
+        ("fixed", {"weights": {"eq": 1}, "groups": {}}, "groups must be a non-empty mapping"),
+        ("fixed", {"weights": {"eq": 1}, "groups": {"eq": "SPY"}}, r"groups\['eq'\] must be a non-empty list"),
+        ("fixed", {"weights": {"eq": 1}, "groups": {"eq": []}}, r"groups\['eq'\] must be a non-empty list"),
+        ("fixed", {"weights": {"eq": 1}, "groups": {"eq": ["SPY", 3]}}, "list of tickers"),
+        ("fixed", {"weights": {"eq": 1}, "groups": {"eq": ["SPY", ""]}}, "list of tickers"),
+        ("fixed", {"weights": {"eq": 1}, "groups": {"eq": ["SPY"], "b": ["SPY"]}}, "'SPY' is listed in both"),
+        ("fixed", {"weights": {"eq": 1}, "groups": {"eq": ["SPY", "SPY"]}}, "'SPY' is listed twice"),
+        ("fixed", {"weights": {"eq": 1}, "groups": {1: ["SPY"], "1": ["TLT"]}}, "both read as '1'"),
+        ("fixed", {"weights": {"eq": 1}, "absent": "ignore"}, "absent must be one of"),
+        ("fixed", {"weights": {"eq": 1}, "absent": True}, "absent must be one of"),
+        ("fixed", {"weights": {"eq": "0.6"}, "absent": "drop"}, "must be a number"),
+        ("fixed", {"weights": {"eq": 0.6}, "grups": {"eq": ["SPY"]}}, r"no parameter\(s\) \['grups'\]"),
     ],
 )
 def test_bad_strategy_params(kind: str, params: object, match: str) -> None:
@@ -84,3 +98,12 @@ def test_example_and_its_profiles_validate() -> None:
     for s in base.strategies:
         s.build()
     base.analyses[0].build()
+
+
+def test_fixed_group_named_like_a_ticker_of_the_data_is_refused() -> None:
+    from alphalab.portfolio import Fixed
+    from tests.models.deep_portfolio.conftest import etf_panel
+
+    panel = etf_panel(("SPY", "TLT"))
+    with pytest.raises(ConfigError, match=r"group name\(s\) \['SPY'\] are also tickers"):
+        Fixed({"SPY": 1.0}, groups={"SPY": ["QQQ"]}).fit(panel)

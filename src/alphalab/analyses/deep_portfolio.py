@@ -200,19 +200,36 @@ class DeepPortfolioReport(Analysis):
         return out
 
     # ---------------------------------------------------------------- run
-    def _n_trials(self, ctx: AnalysisContext) -> dict[str, int]:
-        """Tuning trials per strategy from the run's manifest (1 for untuned strategies)."""
+    def _n_trials(self, ctx: AnalysisContext) -> tuple[dict[str, int], str]:
+        """Configurations tried per strategy, and where the counts came from.
+
+        Every tuning trial of every fold is a configuration tried (the runner's
+        ``validation.n_trials`` in the run's manifest); an untuned strategy is one.
+        Without a manifest a tuned strategy counts ``tune.n_trials`` per fit
+        recorded in its diagnostics (at least one fold), and the source says so.
+        """
         counts = dict.fromkeys(ctx.results, 1)
         manifest = Path(ctx.out_dir).parents[1] / "manifest.json"
+        found: dict[str, Any] = {}
         if manifest.exists():
             try:
-                n = json.loads(manifest.read_text()).get("validation", {}).get("n_trials", {})
+                found = json.loads(manifest.read_text()).get("validation", {}).get("n_trials", {}) or {}
             except ValueError:
-                n = {}
-            for k, v in (n or {}).items():
-                if k in counts and isinstance(v, int) and v > 0:
-                    counts[k] = v
-        return counts
+                found = {}
+        source = "the run's manifest (validation.n_trials: every tuning trial of every fold)"
+        for k, v in found.items():
+            if k in counts and isinstance(v, int) and not isinstance(v, bool) and v > 0:
+                counts[k] = v
+        for scfg in getattr(ctx.config, "strategies", []) or []:
+            tune = getattr(scfg, "tune", None)
+            if tune is None or scfg.name not in counts or scfg.name in found:
+                continue
+            fits = ctx.diagnostics.get(scfg.name) if ctx.diagnostics else None
+            n_fits = len(fits) if isinstance(fits, list) and fits else 1
+            counts[scfg.name] = int(getattr(tune, "n_trials", 1) or 1) * n_fits
+            source = ("the study's tune.n_trials per fit (no trial counts in a manifest); "
+                      "an untuned strategy counts once")
+        return counts, source
 
     def run(self, ctx: AnalysisContext) -> dict[str, Any]:
         from alphalab.backtest import backtest
@@ -265,7 +282,7 @@ class DeepPortfolioReport(Analysis):
         held.to_parquet(out / "model_weights.parquet")
         self._charts(returns, held, out)
         # --- DSR over every configuration tried, per condition
-        trials = self._n_trials(ctx)
+        trials, trials_source = self._n_trials(ctx)
         n_configs = int(sum(trials.values()))
         dsr: dict[str, Any] = {}
         for cname, series in returns.items():
@@ -278,9 +295,11 @@ class DeepPortfolioReport(Analysis):
             value, sr0 = deflated_sharpe_ratio(sr, n, max(n_configs, 1), var, skew, kurt)
             dsr[cname] = {"dsr": value, "sr0_annual": sr0 * math.sqrt(252), "n_configurations": n_configs}
         verdict = self._verdict(table, dsr)
+        vol_check = self._vol_check(table, conditions)
         seeds = self._seeds(ctx, span, conditions, rows)
         return {
             "model": self.model,
+            "vol_mode": self.vol_mode,
             "window": {"start": str(start.date()), "end": str(end.date()), "n_dates": len(span.dates)},
             "conditions": conditions,
             "how": ("Targets recovered from the held weights on each execution bar (costs added back; "
@@ -293,9 +312,12 @@ class DeepPortfolioReport(Analysis):
             "table": table,
             "dsr": dsr,
             "trials": trials,
+            "trials_source": trials_source,
             "verdict": verdict,
+            "vol_check": vol_check,
             "seeds": seeds,
             "non_investable": _non_investable(panel, list(self.non_investable or [])),
+            "notes": _strategy_notes(ctx.diagnostics),
             "diagnostics": _training_summary(ctx.diagnostics.get(self.model)),
         }
 
@@ -325,6 +347,30 @@ class DeepPortfolioReport(Analysis):
                 f"{pc['best_baseline_sharpe']:.2f} for the best baseline ({pc['best_baseline']}): it "
                 f"{'beat' if pc['beat'] else 'did not beat'} it, by {pc['margin']:+.2f}; DSR over "
                 f"{dsr[last]['n_configurations']} configurations {pc['dsr']:.2f}.")
+        return out
+
+    def _vol_check(self, table: dict[str, Any], conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Realised volatility under each scaled condition against the target.
+
+        The paper's ``per_asset`` layer scales each asset to the target, not the
+        portfolio, and the gross cap (the engine does not lend) pulls it further
+        down, so a portfolio volatility below the target is expected there; the
+        ``portfolio`` mode should land within about 2 points of it.
+        """
+        out = []
+        for cond in conditions:
+            if not cond["scaled"]:
+                continue
+            vols = {k: v["volatility"] for k, v in table[cond["name"]].items() if np.isfinite(v["volatility"])
+                    and v["volatility"] > 0}
+            if not vols:
+                continue
+            model = table[cond["name"]][self.model]["volatility"]
+            out.append({
+                "condition": cond["name"], "target": float(self.vol_target), "model": model,
+                "min": min(vols.values()), "max": max(vols.values()),
+                "within_2_points": bool(np.isfinite(model) and abs(model - float(self.vol_target)) <= 0.02),
+            })
         return out
 
     def _seeds(self, ctx: AnalysisContext, span: Any, conditions: list[dict[str, Any]],
@@ -390,11 +436,28 @@ class DeepPortfolioReport(Analysis):
                          "distrust it until explained.</p>")
         for a in summary.get("non_investable", []):
             parts.append(f"<p><b>Not investable:</b> {escape(a['ticker'])}: {escape(a['why'])}.</p>")
+        for sname, notes in (summary.get("notes") or {}).items():
+            items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+            parts.append(f"<p><b>Note on {escape(sname)}</b> (as configured it did not fit this data):</p>"
+                         f"<ul>{items}</ul>")
+        for c in summary.get("vol_check", []):
+            parts.append(
+                f"<p>Volatility scaling ({escape(c['condition'])}): the network's realised volatility "
+                f"{_fmt(c['model'], '.1%')} against the target {_fmt(c['target'], '.0%')} "
+                f"({'within' if c['within_2_points'] else 'not within'} 2 points); the strategies "
+                f"{_fmt(c['min'], '.1%')} to {_fmt(c['max'], '.1%')}. "
+                + ("The per-asset layer (the paper's) targets each asset, not the portfolio, and the "
+                   "gross cap keeps it below target; vol_mode: portfolio targets the portfolio."
+                   if summary.get("vol_mode", "per_asset") == "per_asset" and not c["within_2_points"] else "")
+                + "</p>")
         heads = ["E(R)", "Std", "Sharpe", "Sortino", "DD", "MDD", "% +ve", "Ave P / Ave L", "Turnover"]
         for cname, rows in summary.get("table", {}).items():
             d = summary.get("dsr", {}).get(cname, {})
+            tried = ", ".join(f"{escape(k)} {v}" for k, v in (summary.get("trials") or {}).items() if v > 1)
             parts.append(f"<h4>{escape(cname)}</h4><p>DSR of {escape(summary.get('model', ''))} over "
-                         f"{d.get('n_configurations')} configurations: {_fmt(d.get('dsr'), '.3f')}</p>")
+                         f"{d.get('n_configurations')} configurations"
+                         + (f" (every strategy once; tuning trials: {tried})" if tried else "")
+                         + f": {_fmt(d.get('dsr'), '.3f')}</p>")
             body = ""
             for name, m in rows.items():
                 style = " style='font-weight:bold'" if name == summary.get("model") else ""
@@ -404,8 +467,10 @@ class DeepPortfolioReport(Analysis):
         seeds = summary.get("seeds", {})
         if seeds.get("available"):
             cells = ", ".join(f"{k}: {v:.2f}" for k, v in seeds["sharpe"].items())
+            ens = summary.get("table", {}).get(seeds["condition"], {}).get(summary.get("model"), {})
             parts.append(f"<p>Seeds ({escape(seeds['condition'])}): Sharpe {cells}; mean {seeds['mean']:.2f} "
-                         f"± {seeds['std']:.2f}.</p>")
+                         f"± {seeds['std']:.2f} (sample std); the ensemble of their weights (the "
+                         f"network's row above): {_fmt(ens.get('sharpe'), '.2f')}.</p>")
         elif seeds:
             parts.append(f"<p>Seeds: {escape(seeds.get('note', ''))}.</p>")
         for png in ("cumulative.png", "weights.png"):
@@ -429,6 +494,20 @@ def _slug(name: str) -> str:
     import re
 
     return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+
+
+def _strategy_notes(diagnostics: dict[str, Any]) -> dict[str, list[str]]:
+    """Each strategy's ``notes`` (e.g. a fixed allocation's dropped tickers), once each, in order."""
+    out: dict[str, list[str]] = {}
+    for name, diag in (diagnostics or {}).items():
+        seen: list[str] = []
+        for entry in diag if isinstance(diag, list) else [diag]:
+            for note in (entry.get("notes") or []) if isinstance(entry, dict) else []:
+                if isinstance(note, str) and note not in seen:
+                    seen.append(note)
+        if seen:
+            out[name] = seen
+    return out
 
 
 def _training_summary(diag: Any) -> Any:

@@ -10,7 +10,9 @@ kind                rule
 ``buy_and_hold``    equal (or given) weights at the first decision, then
                     never rebalanced (NaN rows: positions drift)
 ``equal_weight``    ``1/n`` over assets with a finite close at the date
-``fixed``           a fixed dict of weights, e.g. ``{"VTI": 0.6, "AGG": 0.4}``
+``fixed``           a fixed dict of weights, e.g. ``{"VTI": 0.6, "AGG": 0.4}``,
+                    or of named groups of tickers (``groups``), absent
+                    keys an error or dropped and the rest rescaled (``absent``)
 ``inverse_vol``     ``w_i ∝ 1 / std_i`` of the trailing ``window`` returns
 ``min_variance``    skfolio ``MeanRisk`` minimising variance on the trailing
                     ``window`` returns
@@ -211,6 +213,130 @@ def _check_tickers(weights: Mapping[str, float], panel: Panel, kind: str) -> Non
         )
 
 
+#: What ``fixed`` does with a weight whose ticker (or group) is not in the data.
+ABSENT = ("error", "drop")
+
+
+def _check_groups(groups: Any) -> dict[str, tuple[str, ...]]:
+    """``groups`` as ``name -> tickers`` (``{}`` for None), or a ConfigError naming the problem."""
+    if groups is None:
+        return {}
+    if not isinstance(groups, Mapping) or not groups:
+        raise ConfigError(
+            f"groups must be a non-empty mapping of group name -> list of tickers, got {groups!r:.80}"
+        )
+    out: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for name, members in groups.items():
+        key = str(name)
+        if key in out:
+            raise ConfigError(f"groups: keys {name!r} and another both read as {key!r}; name each once")
+        if (
+            not isinstance(members, (list, tuple))
+            or not members
+            or not all(isinstance(m, str) and m for m in members)
+        ):
+            raise ConfigError(
+                f"groups[{name!r}] must be a non-empty list of tickers (text), got {members!r:.80}"
+            )
+        for m in members:
+            if m in owner:
+                where = "twice" if owner[m] == key else f"in both {owner[m]!r} and {key!r}"
+                raise ConfigError(f"groups: ticker {m!r} is listed {where}; list each ticker once")
+            owner[m] = key
+        out[key] = tuple(members)
+    return out
+
+
+class _Sleeve:
+    """One key of ``fixed.weights`` resolved against a panel: weight and asset columns."""
+
+    __slots__ = ("cols", "key", "weight")
+
+    def __init__(self, key: str, weight: float, cols: np.ndarray) -> None:
+        self.key, self.weight, self.cols = key, weight, cols
+
+
+def _resolve_fixed(
+    weights: dict[str, float], groups: dict[str, tuple[str, ...]], absent: str, panel: Panel,
+    kind: str = "fixed",
+) -> tuple[list[_Sleeve], list[str]]:
+    """The sleeves of a fixed allocation on ``panel``, and notes on what was dropped.
+
+    A key of ``weights`` that names a group holds the group's members found in
+    the panel (its weight is split equally over those priced at each date);
+    any other key is a ticker. Keys with nothing in the panel raise
+    (``absent: error``) or are dropped and the rest rescaled to the original
+    total (``absent: drop``), each drop written down as a note.
+    """
+    assets = list(map(str, panel.assets))
+    col = {t: i for i, t in enumerate(assets)}
+    clash = sorted(set(groups) & set(col))
+    if clash:
+        raise ConfigError(
+            f"{kind}: group name(s) {clash} are also tickers of the data; rename the group(s)"
+        )
+    sleeves: list[_Sleeve] = []
+    missing: list[tuple[str, float, str]] = []
+    for key, w in weights.items():
+        if key in groups:
+            cols = np.array([col[t] for t in groups[key] if t in col], dtype=np.int64)
+            what = f"group {key!r} (none of {list(groups[key])} is in the data)"
+        else:
+            cols = np.array([col[key]] if key in col else [], dtype=np.int64)
+            what = f"ticker {key!r}"
+        if cols.size:
+            sleeves.append(_Sleeve(key, w, cols))
+        else:
+            missing.append((key, w, what))
+    notes: list[str] = []
+    if not missing:
+        return sleeves, notes
+    if absent == "error":
+        tickers = sorted(k for k, _w, _what in missing if k not in groups)
+        gone = sorted(k for k, _w, _what in missing if k in groups)
+        parts = []
+        if tickers:
+            parts.append(f"weights name ticker(s) {tickers} absent from the data")
+        if gone:
+            parts.append(f"group(s) {gone} have none of their tickers in the data")
+        raise ConfigError(
+            f"{kind}: {'; '.join(parts)} ({panel.n_assets} assets, e.g. "
+            f"{', '.join(assets[:5])}); set absent: drop to drop them and rescale the rest"
+        )
+    for _key, w, what in missing:
+        notes.append(f"{what} is not in the data: its weight {w:g} was dropped")
+    total = sum(weights.values())
+    kept = sum(s.weight for s in sleeves)
+    if not sleeves:
+        notes.append("nothing the weights name is in the data: the strategy holds cash")
+        return sleeves, notes
+    if kept != 0 and total != 0:
+        factor = total / kept
+        what = f"to total {total:g}"
+    else:  # a dollar-neutral book: keep its gross instead of its (zero) sum
+        factor = sum(abs(w) for w in weights.values()) / sum(abs(s.weight) for s in sleeves)
+        what = "to the original gross"
+    for s in sleeves:
+        s.weight *= factor
+    notes.append(
+        f"the remaining weights were scaled by {factor:.4g} {what}: "
+        + ", ".join(f"{s.key} {s.weight:.4g}" for s in sleeves)
+    )
+    return sleeves, notes
+
+
+def _sleeve_row(sleeves: list[_Sleeve], panel: Panel, row: int) -> np.ndarray:
+    close = panel["close"][row]
+    priced = np.isfinite(close) & (close > 0)
+    out = np.zeros(panel.n_assets)
+    for s in sleeves:
+        live = s.cols[priced[s.cols]]
+        if live.size:  # a sleeve with no priced member leaves its weight in cash
+            out[live] += s.weight / live.size
+    return out
+
+
 @register_strategy("fixed")
 class Fixed(_PerDate):
     """A fixed allocation, rebalanced back to ``weights`` at every decision.
@@ -218,29 +344,75 @@ class Fixed(_PerDate):
     Parameters
     ----------
     weights : dict of str -> float
-        Ticker -> weight (fraction of equity). Weights need not sum to 1: the
-        rest is cash; negative weights are shorts. An asset without a price
-        at a decision date gets 0 (its weight stays in cash).
+        Ticker (or group) -> weight (fraction of equity). Weights need not sum
+        to 1: the rest is cash; negative weights are shorts. An asset without a
+        price at a decision date gets 0 (its weight stays in cash).
+    groups : dict of str -> list of str, optional
+        Named groups of tickers (asset classes, roles), e.g. ``{equity: [SPY,
+        QQQ, VTI], bonds: [TLT, IEF, AGG]}``. A ``weights`` key that names a
+        group is split equally over the group's members that are in the data
+        and priced at the date, so one allocation ("60 % equity, 40 % bonds")
+        runs on any ticker list. A ticker may sit in one group only, and a
+        group may not be named like a ticker of the data.
+    absent : {"error", "drop"}, default "error"
+        What to do with a ``weights`` key that has nothing in the data (a
+        ticker not loaded, a group none of whose members is): ``error`` raises
+        a ConfigError naming it; ``drop`` drops it and rescales the remaining
+        weights to the original total, and says so in ``diagnostics_["notes"]``
+        (the report shows it). With nothing left the strategy holds cash.
+
+    Attributes
+    ----------
+    diagnostics_ : dict
+        After ``fit``: ``sleeves`` (key -> weight used and the tickers it holds)
+        and ``notes`` (what was dropped or rescaled; empty when nothing was).
 
     Raises
     ------
     ConfigError
-        Empty or non-numeric weights; at decision time, tickers not in the data.
+        Empty or non-numeric weights, malformed groups, an unknown ``absent``;
+        at fit / decision time with ``absent: error``, keys absent from the data.
     """
 
     requires = Requirements(fields=("close",), min_history=1)
 
-    def __init__(self, weights: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        weights: dict[str, float] | None = None,
+        groups: dict[str, list[str]] | None = None,
+        absent: str = "error",
+    ) -> None:
         # Validate, but store as given (scikit-learn clone semantics).
         _check_weights(weights)
+        _check_groups(groups)
+        if absent not in ABSENT:
+            raise ConfigError(f"absent must be one of {ABSENT}, got {absent!r}")
         self.weights = weights
+        self.groups = groups
+        self.absent = absent
 
     def _prepare(self, panel: Panel) -> None:
-        self.weights_ = _check_weights(self.weights)
-        _check_tickers(self.weights_, panel, "fixed")
+        self.sleeves_, self.notes_ = _resolve_fixed(
+            _check_weights(self.weights), _check_groups(self.groups), self.absent, panel
+        )
+
+    def fit(self, panel: Panel, until: Any = None) -> Fixed:
+        """Resolve the weights against the panel's assets (nothing is learnt)."""
+        super().fit(panel, until)
+        _require_close(self, panel)
+        self._prepare(panel)
+        assets = list(map(str, panel.assets))
+        self.diagnostics_ = {
+            "sleeves": {
+                s.key: {"weight": s.weight, "tickers": [assets[i] for i in s.cols]}
+                for s in self.sleeves_
+            },
+            "notes": list(self.notes_),
+        }
+        return self
 
     def _decide_row(self, panel: Panel, row: int) -> np.ndarray:
-        return _fixed_row(self.weights_, panel, row)
+        return _sleeve_row(self.sleeves_, panel, row)
 
 
 @register_strategy("buy_and_hold")

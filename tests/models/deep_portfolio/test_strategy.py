@@ -120,3 +120,16 @@ def test_contiguous_batches_never_leave_a_single_sample() -> None:
     assert sorted(sizes) == [64, 65]
     got = torch.cat([b[0] for b in contiguous_batches((x,), 10, shuffle=False)(None)])
     assert torch.equal(got, x)  # consecutive samples stay consecutive
+
+
+def test_a_decision_does_not_depend_on_the_other_dates_of_the_call() -> None:
+    # bit-identical whether a date is decided alone or with others (the guard compares bits)
+    panel = etf_panel(end="2010-12-31")
+    s = DeepSharpe(architecture="lstm", random_state=0, **{**TINY, "n_seeds": 2}).fit(panel, "2009-12-31")
+    dates = panel.dates[-40:]
+    together = s.decide(panel, dates)
+    for k in (0, 17, 39):
+        alone = s.decide(panel, dates[k:k + 1])[0]
+        assert np.array_equal(alone, together[k], equal_nan=True)
+        cut = panel.iloc_dates(slice(0, panel.dates.get_loc(dates[k]) + 1))
+        assert np.array_equal(s.decide(cut, dates[k:k + 1])[0], together[k], equal_nan=True)

@@ -241,7 +241,13 @@ class DeepSharpe(Strategy):
         torch.set_num_threads(int(self.threads))
         with torch.no_grad():
             xt, at = torch.from_numpy(x), torch.from_numpy(avail)
-            per_seed = np.stack([net(xt, at).double().numpy() for net in self.nets_])
+            # One decision at a time: a batched forward pass rounds differently with the batch's
+            # size (BLAS blocking), so a weight would move by ~1e-8 with which other dates are
+            # decided in the same call, and the leakage guard (rightly) sees that as a change.
+            per_seed = np.stack([
+                np.concatenate([net(xt[i:i + 1], at[i:i + 1]).double().numpy() for i in range(len(rows))])
+                if len(rows) else np.empty((0, panel.n_assets))
+                for net in self.nets_])
         scale = self._scale(close, rows)
         if scale is not None:
             per_seed = per_seed * scale[None]
