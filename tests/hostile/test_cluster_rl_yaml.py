@@ -39,6 +39,11 @@ def _panel(n: int = 150) -> Panel:
     ({"train_days": 100, "val_days": 60}, "val_days"),
     ({"cluster_params": [1, 2]}, "cluster_params must be a mapping"),
     ({"cost_bps": -1}, "cost_bps must be"),
+    ({"cost_bps": "35"}, "cost_bps must be"),
+    ({"cost_bps": float("nan")}, "cost_bps must be"),
+    ({"costs": [15, 10]}, "costs must be a mapping"),
+    ({"costs": {"commision_bps": 15}}, "costs: .*commision_bps"),
+    ({"costs": {"slippage_bps": -1}}, "slippage_bps must be"),
 ])
 def test_bad_parameters_are_refused_before_training(params: dict[str, Any], match: str) -> None:
     s = make_strategy("cluster_rl", params)

@@ -14,8 +14,10 @@ Allocator
     action's logits. State at bar t: trailing 20-bar mean and volatility of each
     slot's return, the share of members the signal holds, and the current
     weights; all known at the close of t. The reward is the next bar's return of
-    the slot portfolios net of ``cost_bps`` on turnover; the next state is built
-    from the next bar.
+    the slot portfolios net of the market's costs and taxes on the slots' buys and
+    sells (:func:`market_cost_rates`: the backtest engine's commission, tax and
+    slippage arithmetic and its dated rules), the next state is built from the
+    next bar.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "SIGNAL_AGENTS",
     "ClusterAllocEnv",
     "alloc_states",
+    "market_cost_rates",
     "policy_signal",
     "softmax",
     "train_allocator",
@@ -218,6 +221,53 @@ def alloc_states(slot_ret: np.ndarray, active: np.ndarray, lookback: int = 20) -
     return np.hstack([mean * 100, np.sqrt(var) * 100, active]).astype(np.float32)
 
 
+def market_cost_rates(panel: Panel, market: Any, costs: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cost of trading one unit of value at each bar, as the backtest engine charges it.
+
+    The engine fills a buy of ``q`` shares at ``p * (1 + s)`` and a sell at
+    ``p * (1 - s)`` (``s`` the slippage), then charges commission and tax on the
+    filled value and records ``q * p * s`` as slippage
+    (:func:`alphalab.backtest.kernel.trade_records`). Per unit of value at the
+    price before slippage (``q * p = 1``) that is::
+
+        buy  = (1 + s) * (commission + buy_tax)  + s
+        sell = (1 - s) * (commission + sell_tax) + s
+
+    with the commission, taxes and their dates resolved for ``panel`` by the
+    engine's own :func:`alphalab.backtest.engine.kernel_inputs` (market defaults,
+    ``costs`` overriding commission and slippage). The per-order minimum
+    commission is not included: it depends on the book's size and order count
+    (0 on the Vietnamese boards).
+
+    Parameters
+    ----------
+    panel : Panel
+        ``(n_dates, n_assets)``; its dates pick the dated rules (e.g. a tax change).
+    market : str or MarketRules
+    costs : Costs, optional
+        Default: the market's commission, no slippage.
+
+    Returns
+    -------
+    buy, sell : ndarray, shape ``(n_dates,)``
+        Fractions of the traded value charged for a trade executed at each bar.
+    """
+    from alphalab.backtest.costs import Costs
+    from alphalab.backtest.engine import kernel_inputs
+
+    costs = Costs() if costs is None else costs
+    if not isinstance(costs, Costs):
+        raise ConfigError(f"cluster_rl: costs must be a Costs, got {type(costs).__name__}")
+    close = np.ascontiguousarray(panel["close"], dtype=np.float64)
+    empty = np.empty((0, 0))
+    mk, par = kernel_inputs(panel, market, panel.shape, execution="next_open", costs=costs, initial_cash=1.0,
+                            rules="market", open_=empty, close=close, volume=empty)
+    slip = float(par[0]["slip"])
+    buy = (1.0 + slip) * (mk.comm_rate + mk.buy_tax) + slip
+    sell = (1.0 - slip) * (mk.comm_rate + mk.sell_tax) + slip
+    return np.asarray(buy, dtype=np.float64), np.asarray(sell, dtype=np.float64)
+
+
 class ClusterAllocEnv(gym.Env):
     """Allocate over K cluster slots plus cash, one bar per step.
 
@@ -228,18 +278,28 @@ class ClusterAllocEnv(gym.Env):
     next_ret : ndarray, shape ``(n, K)``
         Return of each slot portfolio from the close of t to the close of t + 1
         (NaN = slot empty: its weight earns nothing).
-    cost_bps : float
-        Costs and taxes per unit of turnover, in basis points.
+    buy_cost, sell_cost : float or ndarray of shape ``(n,)``
+        Cost per unit of value bought / sold into the slots by the trade decided
+        at row t (executed on the next bar): :func:`market_cost_rates` of those
+        bars, or a flat fraction. Moving weight to or from cash costs nothing.
     episode_length : int
+
+    Notes
+    -----
+    The step's reward is ``100 * log(1 + w . next_ret[t] - cost)`` with
+    ``cost = buy_cost[t] * sum(max(dw, 0)) + sell_cost[t] * sum(max(-dw, 0))``
+    over the slots, ``dw`` the change from the drifted weights.
     """
 
-    def __init__(self, states: np.ndarray, next_ret: np.ndarray, cost_bps: float = 35.0,
-                 episode_length: int = 60) -> None:
+    def __init__(self, states: np.ndarray, next_ret: np.ndarray, buy_cost: Any = 0.0035,
+                 sell_cost: Any = 0.0035, episode_length: int = 60) -> None:
         super().__init__()
         self.states = states.astype(np.float32)
         self.next_ret = np.nan_to_num(next_ret)
         self.k = next_ret.shape[1]
-        self.cost = cost_bps / 1e4
+        n = len(states)
+        self.buy_cost = np.broadcast_to(np.asarray(buy_cost, dtype=np.float64), (n,))
+        self.sell_cost = np.broadcast_to(np.asarray(sell_cost, dtype=np.float64), (n,))
         self.length = int(min(episode_length, len(states) - 1))
         if self.length < 1:
             raise ConfigError("cluster_rl: the allocator needs at least 2 rows of history")
@@ -263,19 +323,22 @@ class ClusterAllocEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         w = softmax(np.asarray(action, dtype=np.float64).reshape(-1) * 5.0)
-        turnover = np.abs(w - self.w).sum() / 2
+        dw = w[:-1] - self.w[:-1]  # slots only: cash is not traded
+        bought, sold = float(np.clip(dw, 0, None).sum()), float(np.clip(-dw, 0, None).sum())
+        cost = self.buy_cost[self.t] * bought + self.sell_cost[self.t] * sold
         gross = float(w[:-1] @ self.next_ret[self.t])
-        reward = float(np.log(max(1e-6, 1.0 + gross - self.cost * turnover)))
+        reward = float(np.log(max(1e-6, 1.0 + gross - cost)))
         # drift to the next close, then the next state is that bar's
         grown = w * np.r_[1.0 + self.next_ret[self.t], 1.0]
         self.w = grown / grown.sum()
         self.t += 1
-        return self._obs(), reward * 100, self.t >= self.end, False, {"turnover": turnover}
+        return self._obs(), reward * 100, self.t >= self.end, False, {"bought": bought, "sold": sold, "cost": cost}
 
 
 def train_allocator(states: np.ndarray, next_ret: np.ndarray, *, algo: str = "ddpg", steps: int = 2000,
-                    cost_bps: float = 35.0, episode_length: int = 60, seed: int = 0) -> tuple[Any, list[float]]:
-    """Train the allocator; returns the model and its episode-reward curve."""
+                    buy_cost: Any = 0.0035, sell_cost: Any = 0.0035, episode_length: int = 60,
+                    seed: int = 0) -> tuple[Any, list[float]]:
+    """Train the allocator in :class:`ClusterAllocEnv`; returns the model and its episode-reward curve."""
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -283,7 +346,7 @@ def train_allocator(states: np.ndarray, next_ret: np.ndarray, *, algo: str = "dd
 
     cls = _algo(algo, ALLOCATORS)
     torch_seed_and_threads(seed, 1)
-    env = DummyVecEnv([lambda: Monitor(ClusterAllocEnv(states, next_ret, cost_bps, episode_length))])
+    env = DummyVecEnv([lambda: Monitor(ClusterAllocEnv(states, next_ret, buy_cost, sell_cost, episode_length))])
     env.seed(seed)
     extra = {"learning_starts": min(200, steps // 2), "buffer_size": max(1000, steps)} if algo != "ppo" else {
         "n_steps": 64, "batch_size": 64}

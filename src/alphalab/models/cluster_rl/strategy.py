@@ -79,8 +79,12 @@ class ClusterRLStrategy(Strategy):
         Market rules of the training environment (default: the panel's).
     costs : dict, optional
         :class:`~alphalab.backtest.costs.Costs` fields of the training environment.
-    cost_bps : float
-        Allocator cost per unit turnover (commission + slippage + tax).
+    cost_bps : float, optional
+        None (default): the allocator's reward is net of the market's own
+        commission, taxes and slippage (``costs``) on its buys and sells, as the
+        backtest engine charges them (:func:`~.agents.market_cost_rates`); a
+        number: a flat cost in basis points per unit bought or sold instead
+        (sensitivity runs).
     random_state : int, optional
     """
 
@@ -110,7 +114,7 @@ class ClusterRLStrategy(Strategy):
         val_days: int = 60,
         market: str | None = None,
         costs: dict[str, Any] | None = None,
-        cost_bps: float = 35.0,
+        cost_bps: float | None = None,
         random_state: int | None = None,
     ) -> None:
         self.features = features
@@ -159,8 +163,19 @@ class ClusterRLStrategy(Strategy):
             raise ConfigError(f"cluster_rl: features must list groups of {list(GROUPS)}, got {self.features!r}")
         if self.cluster_params is not None and not isinstance(self.cluster_params, dict):
             raise ConfigError(f"cluster_rl: cluster_params must be a mapping, got {self.cluster_params!r}")
-        if not (isinstance(self.cost_bps, (int, float)) and not isinstance(self.cost_bps, bool) and self.cost_bps >= 0):
-            raise ConfigError(f"cluster_rl: cost_bps must be a number >= 0, got {self.cost_bps!r}")
+        if self.cost_bps is not None and not (isinstance(self.cost_bps, (int, float)) and not isinstance(self.cost_bps, bool)
+                                              and np.isfinite(self.cost_bps) and self.cost_bps >= 0):
+            raise ConfigError(f"cluster_rl: cost_bps must be null (the market's costs) or a number >= 0, "
+                              f"got {self.cost_bps!r}")
+        if self.costs is not None:
+            from alphalab.backtest.costs import Costs
+
+            if not isinstance(self.costs, dict):
+                raise ConfigError(f"cluster_rl: costs must be a mapping of Costs fields, got {self.costs!r}")
+            try:
+                Costs(**self.costs)
+            except TypeError as exc:
+                raise ConfigError(f"cluster_rl: costs: {exc}") from None
 
     def check(self, panel: Panel) -> None:
         """Refuse bad parameters and data up front (the runner calls this before any fold)."""
@@ -324,8 +339,14 @@ class ClusterRLStrategy(Strategy):
         self.alloc_curve_: list[float] = []
         if self.allocator in ("ddpg", "sac", "ppo"):
             states = agents.alloc_states(ret, share)
+            if self.cost_bps is None:  # the trade decided at row t executes on bar t + 1
+                buy, sell = agents.market_cost_rates(p, market, costs)
+                buy, sell = buy[r0 + 1 :], sell[r0 + 1 :]
+            else:
+                buy = sell = self.cost_bps / 1e4
             self.alloc_, self.alloc_curve_ = agents.train_allocator(
-                states[:-1], ret[1:], algo=self.allocator, steps=self.alloc_steps, cost_bps=self.cost_bps, seed=seed)
+                states[:-1], ret[1:], algo=self.allocator, steps=self.alloc_steps, buy_cost=buy, sell_cost=sell,
+                seed=seed)
         aris = stability(self.slots_)
         self.diagnostics_ = {
             "training_curve": curves.get("training_curve", []),
