@@ -42,6 +42,49 @@ def test_a2c_learns_a_planted_signal() -> None:
     assert len(curves["training_curve"]) == 1
 
 
+def test_recurrent_policy_signal_is_seeded_and_per_date() -> None:
+    # sb3-contrib RecurrentPPO (LSTM 64): same seed -> same signal; a date's signal reads its own
+    # warm-up bars only, so asking for it alone or among other dates gives the same number
+    panel, feats = _planted(n=120)
+    kw = dict(algo="ppo", policy="lstm", steps=128, chunks=1, window=2, n_envs=2, episode_length=30,
+              costs=Costs(commission_bps=1, slippage_bps=0), seed=4, warmup=5, hyper={"n_steps": 32, "batch_size": 32})
+    a, _ = agents.train_signal_agent(panel, feats, "us", **kw)
+    b, _ = agents.train_signal_agent(panel, feats, "us", **kw)
+    assert agents.is_recurrent(a) and type(a).__name__ == "RecurrentPPO" and a.policy.lstm_actor.hidden_size == 64
+    rows = np.arange(1, panel.n_dates)
+    sa = agents.policy_signal(a, feats, rows, 2, 5)
+    assert sa.shape == (len(rows), 2) and np.isfinite(sa).all() and np.abs(sa).max() <= 1
+    assert np.array_equal(sa, agents.policy_signal(b, feats, rows, 2, 5))
+    one = np.vstack([agents.policy_signal(a, feats, rows[i : i + 1], 2, 5) for i in (0, 3, 60)])
+    assert np.allclose(one, sa[[0, 3, 60]], rtol=0, atol=1e-6)
+    f2 = feats.copy()
+    f2[70:] *= -1  # later features cannot move an earlier date's signal
+    assert np.array_equal(agents.policy_signal(a, f2, rows[:60], 2, 5), sa[:60])
+
+
+def test_lstm_policy_needs_ppo_and_per_cluster_assets_are_used() -> None:
+    from alphalab.errors import ConfigError
+
+    panel, feats = _planted(n=80, n_assets=3)
+    with pytest.raises(ConfigError, match="needs signal 'ppo'"):
+        agents.train_signal_agent(panel, feats, "us", algo="a2c", policy="lstm", steps=8)
+    with pytest.raises(ConfigError, match="policy must be one of"):
+        agents.train_signal_agent(panel, feats, "us", policy="gru", steps=8)
+    model, _ = agents.train_signal_agent(panel, feats, "us", steps=16, chunks=1, window=1, n_envs=3,
+                                         episode_length=20, assets=np.array([2]), seed=0)
+    assert model.n_envs == 1  # only the one member stock is traded by that agent
+
+
+@pytest.mark.slow
+def test_recurrent_ppo_learns_a_planted_signal() -> None:
+    panel, feats = _planted()
+    model, _ = agents.train_signal_agent(
+        panel, feats, "us", algo="ppo", policy="lstm", steps=3000, chunks=1, window=1, n_envs=2,
+        episode_length=50, costs=Costs(commission_bps=1, slippage_bps=0), seed=0, warmup=5)
+    sig = agents.policy_signal(model, feats, np.arange(panel.n_dates), 1, 5)
+    assert (np.sign(sig) == feats[:, :, 0]).mean() >= 0.9
+
+
 def test_no_short_order_is_ever_sent_on_hose() -> None:
     df = pd.read_parquet(shared_file("vn_hose_2006_2020.parquet"),
                          filters=[("date", ">=", pd.Timestamp("2018-01-01")), ("date", "<=", pd.Timestamp("2018-05-31"))])

@@ -58,3 +58,16 @@ def test_rl_weights_are_never_short(hose: Panel) -> None:
     assert (w >= 0).all()
     assert s.diagnostics_["training_curve"] and s.diagnostics_["allocator_curve"] is not None
     assert len(s.agent_) == 2 and len(s.diagnostics_["val_curve_by_seed"]) == 2
+
+
+def test_per_cluster_recurrent_agents(hose: Panel) -> None:
+    # one LSTM-64 RecurrentPPO agent per cluster slot with members, each scored on its members
+    s = _small(random_state=2, signal="ppo", policy="lstm", per_cluster=True, warmup=4).fit(hose, "2018-12-28")
+    (by_slot,) = s.agent_
+    members = {int(k) for k in np.unique(s.slots_[-1]) if k >= 0}
+    assert set(by_slot) == members and len(members) >= 2
+    assert all(type(m).__name__ == "RecurrentPPO" for m in by_slot.values())
+    assert [a["slot"] for a in s.diagnostics_["agent_curves"]] == sorted(members)
+    dates = hose.dates[hose.dates > "2019-01-01"][::20]
+    w = s.decide(hose, dates)
+    assert w.shape == (len(dates), hose.n_assets) and (w >= 0).all() and (w.sum(axis=1) <= 1 + 1e-9).all()

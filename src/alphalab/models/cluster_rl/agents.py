@@ -1,14 +1,19 @@
 """RL agents of the cluster-RL recipe: stock signal agents and the cluster allocator.
 
 Signal agent
-    One policy shared by every stock, the stock's cluster slot (one-hot) among
-    its inputs, trained with stable-baselines3 A2C (the synchronous form of A3C)
-    or PPO in :class:`alphalab.models.rl.MarketEnv`: one single-stock environment
-    per stock in a vectorised env, ``discrete`` actions (sell / hold / buy, a
-    trade moves the whole book), rewards = change in log equity after every cost
-    and tax of the market, sells that would open a short masked by the
-    environment (never sent). Its signal for a stock at date t is
-    ``P(buy) - P(sell)`` of the policy in the flat state at the close of t.
+    One policy shared by every stock (the stock's cluster slot, one-hot, among
+    its inputs) or one per cluster slot (trained on that slot's members), trained
+    with stable-baselines3 A2C (the synchronous form of A3C) or PPO in
+    :class:`alphalab.models.rl.MarketEnv`: one single-stock environment per
+    stock in a vectorised env, ``discrete`` actions (sell / hold / buy, a trade
+    moves the whole book), rewards = change in log equity after every cost and
+    tax of the market, sells that would open a short masked by the environment
+    (never sent). The observation stacks the last ``window`` feature rows; with
+    ``policy="lstm"`` the agent is sb3-contrib's RecurrentPPO (an LSTM-64
+    actor-critic, the founding study's network). Its signal for a stock at date
+    t is ``P(buy) - P(sell)`` of the policy in the flat state at the close of t
+    (a recurrent policy first reads the ``warmup`` bars before t from a zero
+    state, so the signal of a date never depends on which other dates are asked).
 Allocator
     DDPG (SAC, PPO as options) over cluster slots plus cash, softmax of the
     action's logits. State at bar t: trailing 20-bar mean and volatility of each
@@ -35,6 +40,7 @@ from alphalab.errors import ConfigError
 
 __all__ = [
     "ALLOCATORS",
+    "POLICIES",
     "SIGNAL_AGENTS",
     "ClusterAllocEnv",
     "alloc_states",
@@ -47,6 +53,7 @@ __all__ = [
 
 SIGNAL_AGENTS = ("a2c", "ppo")
 ALLOCATORS = ("ddpg", "sac", "ppo")
+POLICIES = ("mlp", "lstm")
 
 
 def softmax(a: np.ndarray) -> np.ndarray:
@@ -84,17 +91,58 @@ def observations(feats: np.ndarray, rows: np.ndarray, window: int) -> np.ndarray
     return np.concatenate([flat, np.zeros((*flat.shape[:2], 1), np.float32)], axis=2)
 
 
-def policy_signal(model: Any, feats: np.ndarray, rows: np.ndarray, window: int) -> np.ndarray:
-    """``P(buy) - P(sell)`` of ``model`` per row and stock, shape ``(n_rows, n_assets)``."""
+def _probs(dist: Any) -> np.ndarray:
+    """Action probabilities ``(n, 3)`` of an sb3 (multi-)categorical distribution."""
+    d = dist.distribution
+    return (d[0] if isinstance(d, list) else d).probs.numpy()
+
+
+def is_recurrent(model: Any) -> bool:
+    """Whether ``model`` is an sb3-contrib recurrent policy (RecurrentPPO)."""
+    return hasattr(model.policy, "lstm_actor")
+
+
+def policy_signal(model: Any, feats: np.ndarray, rows: np.ndarray, window: int, warmup: int = 20) -> np.ndarray:
+    """``P(buy) - P(sell)`` of ``model`` per row and stock, shape ``(n_rows, n_assets)``.
+
+    A recurrent model reads, for each row t, the flat-state observations of rows
+    ``t - warmup + 1 .. t`` (clipped at the first full window) from a zero LSTM state.
+    """
     import torch
 
+    if is_recurrent(model):
+        return _recurrent_signal(model, feats, rows, window, warmup)
     obs = observations(feats, rows, window)
     n_r, n_a, width = obs.shape
     with torch.no_grad():
-        t = torch.as_tensor(obs.reshape(-1, width))
-        dist = model.policy.get_distribution(t).distribution
-        probs = (dist[0] if isinstance(dist, list) else dist).probs.numpy()
+        probs = _probs(model.policy.get_distribution(torch.as_tensor(obs.reshape(-1, width))))
     return (probs[:, 2] - probs[:, 0]).reshape(n_r, n_a)
+
+
+def _recurrent_signal(model: Any, feats: np.ndarray, rows: np.ndarray, window: int, warmup: int,
+                      chunk: int = 16) -> np.ndarray:
+    import torch
+
+    pol = model.policy
+    lstm = pol.lstm_actor
+    n_a = feats.shape[1]
+    out = np.empty((len(rows), n_a))
+    steps = np.arange(max(1, int(warmup)))
+    for c in range(0, len(rows), chunk):  # chunks of rows bound the memory (rows x assets x warmup x width)
+        rr = np.asarray(rows[c : c + chunk])
+        seq = np.maximum(rr[:, None] - steps[::-1][None, :], window - 1)  # (r, L), oldest first
+        obs = observations(feats, seq.reshape(-1), window)  # (r * L, A, W)
+        width = obs.shape[2]
+        # sb3-contrib lays a batch out sequence by sequence: (r, A) sequences of L steps
+        obs = obs.reshape(len(rr), len(steps), n_a, width).transpose(0, 2, 1, 3).reshape(-1, width)
+        n_seq = len(rr) * n_a
+        h = torch.zeros(lstm.num_layers, n_seq, lstm.hidden_size)
+        with torch.no_grad():
+            dist, _ = pol.get_distribution(torch.as_tensor(np.ascontiguousarray(obs)), (h, h.clone()),
+                                           torch.zeros(n_seq * len(steps)))
+        last = _probs(dist).reshape(n_seq, len(steps), -1)[:, -1]
+        out[c : c + len(rr)] = (last[:, 2] - last[:, 0]).reshape(len(rr), n_a)
+    return out
 
 
 def _stock_env(panel: Panel, j: int, feats: np.ndarray, names: list[str], market: Any, kw: dict[str, Any]) -> Any:
@@ -121,6 +169,9 @@ def train_signal_agent(
     costs: Any = None,
     seed: int = 0,
     hyper: dict[str, Any] | None = None,
+    policy: str = "mlp",
+    assets: np.ndarray | None = None,
+    warmup: int = 20,
 ) -> tuple[Any, dict[str, list[float]]]:
     """Train the shared signal policy; early stopping on a validation span.
 
@@ -137,6 +188,13 @@ def train_signal_agent(
         the rows to score and ``fwd`` ``(len(rows), n_assets)``, the next-bar log
         return of those rows; the score is the mean of ``signal * fwd``.
         The best round's weights are kept; ``patience`` rounds without a gain stop.
+    policy : {"mlp", "lstm"}
+        ``lstm``: sb3-contrib's RecurrentPPO with an LSTM of 64 units (``algo``
+        must be ``"ppo"``: sb3-contrib has no recurrent A2C).
+    assets : ndarray of int, optional
+        Columns the environments may trade (a cluster's members); default all.
+    warmup : int
+        Bars a recurrent policy reads before each scored date (see :func:`policy_signal`).
 
     Returns
     -------
@@ -148,6 +206,15 @@ def train_signal_agent(
     from alphalab.validation.executors import torch_seed_and_threads
 
     cls = _algo(algo, SIGNAL_AGENTS)
+    if policy not in POLICIES:
+        raise ConfigError(f"cluster_rl: policy must be one of {list(POLICIES)}, got {policy!r}")
+    if policy == "lstm":
+        if algo != "ppo":
+            raise ConfigError("cluster_rl: policy 'lstm' needs signal 'ppo' (sb3-contrib's RecurrentPPO; "
+                              f"there is no recurrent {algo.upper()})")
+        from sb3_contrib import RecurrentPPO
+
+        cls = RecurrentPPO
     torch_seed_and_threads(seed, 1)  # seeded, deterministic, one thread (the cores are shared)
     n_d, n_a = panel.shape
     length = int(min(episode_length, n_d - window - 1))
@@ -156,8 +223,11 @@ def train_signal_agent(
     names = [f"x{k}" for k in range(feats.shape[2])]
     rng = np.random.default_rng(seed)
     close = np.asarray(panel["close"], dtype=np.float64)
-    usable = np.flatnonzero(np.isfinite(close[window:]).mean(axis=0) > 0.8)
-    pool = usable if len(usable) else np.arange(n_a)
+    cols = np.arange(n_a) if assets is None else np.asarray(assets, dtype=np.int64)
+    if len(cols) == 0:
+        raise ConfigError("cluster_rl: a signal agent needs at least one stock to train on")
+    usable = cols[np.isfinite(close[window:, cols]).mean(axis=0) > 0.8]
+    pool = usable if len(usable) else cols
     picks = rng.choice(pool, size=min(n_envs, len(pool)), replace=False)
     kw = {"window": window, "episode_length": length, "random_start": True, "costs": costs}
     env = DummyVecEnv([(lambda j=j: Monitor(_stock_env(panel, int(j), feats, names, market, kw))) for j in picks])
@@ -166,8 +236,12 @@ def train_signal_agent(
                 "ppo": {"n_steps": 64, "batch_size": 64, "ent_coef": 0.01, "gamma": 0.99,
                         "learning_rate": 1e-3, "n_epochs": 4}}[algo]
     defaults.update(hyper or {})
-    model = cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0,
-                policy_kwargs={"net_arch": [64, 64]}, **defaults)
+    if policy == "lstm":  # the founding study's LSTM-64 actor-critic
+        model = cls("MlpLstmPolicy", env, seed=seed, device="cpu", verbose=0,
+                    policy_kwargs={"lstm_hidden_size": 64, "net_arch": [64]}, **defaults)
+    else:
+        model = cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0,
+                    policy_kwargs={"net_arch": [64, 64]}, **defaults)
     train_curve: list[float] = []
     val_curve: list[float] = []
     best, best_state, since = -np.inf, None, 0
@@ -178,7 +252,7 @@ def train_signal_agent(
         train_curve.append(float(np.mean(eps)) if eps else float("nan"))
         if val is None or len(val[1]) == 0:
             continue
-        sig = policy_signal(model, val[0], val[1], window)
+        sig = policy_signal(model, val[0], val[1], window, warmup)
         r = val[2]
         ok = np.isfinite(r)
         score = float(np.mean(np.where(ok, sig * np.nan_to_num(r), 0.0))) if ok.any() else 0.0
