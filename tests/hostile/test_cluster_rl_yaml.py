@@ -44,6 +44,7 @@ def _panel(n: int = 150) -> Panel:
     ({"policy": "lstm", "signal": "a2c"}, "needs signal 'ppo'"),
     ({"per_cluster": "yes"}, "per_cluster must be true or false"),
     ({"warmup": 0}, "warmup must be"),
+    ({"vec_env": "async"}, "vec_env must be one of"),
     ({"cost_bps": float("nan")}, "cost_bps must be"),
     ({"costs": [15, 10]}, "costs must be a mapping"),
     ({"costs": {"commision_bps": 15}}, "costs: .*commision_bps"),

@@ -75,6 +75,21 @@ def test_lstm_policy_needs_ppo_and_per_cluster_assets_are_used() -> None:
     assert model.n_envs == 1  # only the one member stock is traded by that agent
 
 
+def test_environments_in_worker_processes_give_the_same_agent() -> None:
+    # rollouts in parallel (forked SubprocVecEnv workers) are the in-process batch's, step for step
+    panel, feats = _planted(n=100, n_assets=3)
+    kw = dict(algo="a2c", steps=96, chunks=2, window=2, n_envs=3, episode_length=20, seed=1,
+              costs=Costs(commission_bps=1, slippage_bps=0))
+    a, ca = agents.train_signal_agent(panel, feats, "us", vec_env="dummy", **kw)
+    b, cb = agents.train_signal_agent(panel, feats, "us", vec_env="subproc", **kw)
+    assert a.n_envs == b.n_envs == 3 and a.num_timesteps == b.num_timesteps
+    sa, sb = a.policy.state_dict(), b.policy.state_dict()
+    assert all(np.array_equal(sa[k].numpy(), sb[k].numpy()) for k in sa)
+    np.testing.assert_array_equal(ca["training_curve"], cb["training_curve"])  # NaN: no episode ended yet
+    with pytest.raises(Exception, match="vec_env must be one of"):
+        agents.train_signal_agent(panel, feats, "us", vec_env="ray", **kw)
+
+
 @pytest.mark.slow
 def test_recurrent_ppo_learns_a_planted_signal() -> None:
     panel, feats = _planted()

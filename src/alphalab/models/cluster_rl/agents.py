@@ -41,6 +41,7 @@ from alphalab.errors import ConfigError
 __all__ = [
     "ALLOCATORS",
     "POLICIES",
+    "VEC_ENVS",
     "SIGNAL_AGENTS",
     "ClusterAllocEnv",
     "alloc_states",
@@ -54,6 +55,7 @@ __all__ = [
 SIGNAL_AGENTS = ("a2c", "ppo")
 ALLOCATORS = ("ddpg", "sac", "ppo")
 POLICIES = ("mlp", "lstm")
+VEC_ENVS = ("dummy", "subproc")
 
 
 def softmax(a: np.ndarray) -> np.ndarray:
@@ -172,6 +174,7 @@ def train_signal_agent(
     policy: str = "mlp",
     assets: np.ndarray | None = None,
     warmup: int = 20,
+    vec_env: str = "dummy",
 ) -> tuple[Any, dict[str, list[float]]]:
     """Train the shared signal policy; early stopping on a validation span.
 
@@ -195,13 +198,17 @@ def train_signal_agent(
         Columns the environments may trade (a cluster's members); default all.
     warmup : int
         Bars a recurrent policy reads before each scored date (see :func:`policy_signal`).
+    vec_env : {"dummy", "subproc"}
+        The ``n_envs`` environments step as one batch in this process (sb3
+        ``DummyVecEnv``) or each in a worker process (``SubprocVecEnv``, forked):
+        the same rollouts either way, the second pays off with free cores.
 
     Returns
     -------
     model, curves : the sb3 model and ``{"training_curve", "val_curve"}``
     """
     from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.vec_env import DummyVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     from alphalab.validation.executors import torch_seed_and_threads
 
@@ -230,7 +237,10 @@ def train_signal_agent(
     pool = usable if len(usable) else cols
     picks = rng.choice(pool, size=min(n_envs, len(pool)), replace=False)
     kw = {"window": window, "episode_length": length, "random_start": True, "costs": costs}
-    env = DummyVecEnv([(lambda j=j: Monitor(_stock_env(panel, int(j), feats, names, market, kw))) for j in picks])
+    fns = [(lambda j=j: Monitor(_stock_env(panel, int(j), feats, names, market, kw))) for j in picks]
+    if vec_env not in VEC_ENVS:
+        raise ConfigError(f"cluster_rl: vec_env must be one of {list(VEC_ENVS)}, got {vec_env!r}")
+    env = DummyVecEnv(fns) if vec_env == "dummy" else SubprocVecEnv(fns, start_method="fork")
     env.seed(seed)
     defaults = {"a2c": {"n_steps": 8, "ent_coef": 0.01, "gamma": 0.99, "learning_rate": 1e-3},
                 "ppo": {"n_steps": 64, "batch_size": 64, "ent_coef": 0.01, "gamma": 0.99,

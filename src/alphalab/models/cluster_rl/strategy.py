@@ -84,6 +84,9 @@ class ClusterRLStrategy(Strategy):
         Feature rows per signal observation.
     n_envs : int
         Parallel single-stock environments of the signal agent.
+    vec_env : {"dummy", "subproc"}
+        Those environments stepped as one batch in-process, or each in a worker
+        process (identical rollouts; worth it only with idle cores).
     train_days, val_days : int
         Training window (rows before ``until``) and its validation tail.
     market : str, optional
@@ -124,6 +127,7 @@ class ClusterRLStrategy(Strategy):
         patience: int = 2,
         window: int = 5,
         n_envs: int = 8,
+        vec_env: str = "dummy",
         train_days: int = 500,
         val_days: int = 60,
         market: str | None = None,
@@ -151,6 +155,7 @@ class ClusterRLStrategy(Strategy):
         self.patience = patience
         self.window = window
         self.n_envs = n_envs
+        self.vec_env = vec_env
         self.train_days = train_days
         self.val_days = val_days
         self.market = market
@@ -172,7 +177,7 @@ class ClusterRLStrategy(Strategy):
             raise ConfigError(f"cluster_rl: val_days ({self.val_days}) must be under half of train_days")
         for name, value, kinds in (("cluster", self.cluster, METHODS), ("signal", self.signal, SIGNALS),
                                    ("allocator", self.allocator, ALLOCS), ("outliers", self.outliers, ("own", "exclude")),
-                                   ("policy", self.policy, agents.POLICIES)):
+                                   ("policy", self.policy, agents.POLICIES), ("vec_env", self.vec_env, agents.VEC_ENVS)):
             if value not in kinds:
                 raise ConfigError(f"cluster_rl: {name} must be one of {list(kinds)}, got {value!r}")
         if self.policy == "lstm" and self.signal in ("a2c",):
@@ -369,7 +374,7 @@ class ClusterRLStrategy(Strategy):
                         sub, of[r0 - self.window : split], market, algo=self.signal, steps=self.signal_steps,
                         chunks=self.chunks, patience=self.patience, window=self.window, n_envs=self.n_envs,
                         val=(of, vrows, vfwd) if len(vrows) else None, costs=costs, seed=seed + i,
-                        policy=self.policy, assets=members, warmup=self.warmup)
+                        policy=self.policy, assets=members, warmup=self.warmup, vec_env=self.vec_env)
                     first = not by_slot  # the seed's shared agent, or its first slot's
                     by_slot[int(s)] = model
                     curves.setdefault("agents", []).append({"seed": seed + i, "slot": int(s), **c})
