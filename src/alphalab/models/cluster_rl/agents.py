@@ -41,10 +41,11 @@ from alphalab.errors import ConfigError
 __all__ = [
     "ALLOCATORS",
     "POLICIES",
-    "VEC_ENVS",
     "SIGNAL_AGENTS",
+    "VEC_ENVS",
     "ClusterAllocEnv",
     "alloc_states",
+    "is_recurrent",
     "market_cost_rates",
     "policy_signal",
     "softmax",
