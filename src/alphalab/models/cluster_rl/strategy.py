@@ -32,7 +32,7 @@ from alphalab.models.cluster_rl.clustering import (
     month_end_rows,
     stability,
 )
-from alphalab.models.cluster_rl.features import GROUPS, RATIOS, build_features
+from alphalab.models.cluster_rl.features import GROUPS, RATIOS, build_features, check_transforms
 from alphalab.portfolio.base import Requirements, Strategy, decision_rows, register_strategy
 
 __all__ = ["ClusterRLStrategy"]
@@ -78,6 +78,10 @@ class ClusterRLStrategy(Strategy):
         Bars a recurrent signal agent reads before each date.
     zwindow : int
         Rolling z-score window of the technicals (60: the founding study's).
+    transforms : dict, optional
+        Scaling per feature group, e.g. ``{technical: zscore_rank, fundamental:
+        rank}`` (:data:`~.features.TRANSFORMS`; default the founding study's:
+        rolling z-scores, min-max across stocks).
     chunks, patience : int
         Early stopping of the signal agent (rounds, rounds without gain).
     window : int
@@ -123,6 +127,7 @@ class ClusterRLStrategy(Strategy):
         per_cluster: bool = False,
         warmup: int = 20,
         zwindow: int = 60,
+        transforms: dict[str, str] | None = None,
         chunks: int = 4,
         patience: int = 2,
         window: int = 5,
@@ -151,6 +156,7 @@ class ClusterRLStrategy(Strategy):
         self.per_cluster = per_cluster
         self.warmup = warmup
         self.zwindow = zwindow
+        self.transforms = transforms
         self.chunks = chunks
         self.patience = patience
         self.window = window
@@ -189,6 +195,7 @@ class ClusterRLStrategy(Strategy):
         bad = [g for g in feats if g not in GROUPS]
         if bad or not feats:
             raise ConfigError(f"cluster_rl: features must list groups of {list(GROUPS)}, got {self.features!r}")
+        check_transforms(self.transforms)
         if self.cluster_params is not None and not isinstance(self.cluster_params, dict):
             raise ConfigError(f"cluster_rl: cluster_params must be a mapping, got {self.cluster_params!r}")
         if self.cost_bps is not None and not (isinstance(self.cost_bps, (int, float)) and not isinstance(self.cost_bps, bool)
@@ -218,7 +225,8 @@ class ClusterRLStrategy(Strategy):
         """Base features ``(n_dates, n_assets, F)`` float64 (NaN kept)."""
         groups = [self.features] if isinstance(self.features, str) else list(self.features)
         feats = build_features(panel, groups, fundamentals=self.fundamentals,
-                               ratios=tuple(self.ratios) if self.ratios else RATIOS, zwindow=self.zwindow)
+                               ratios=tuple(self.ratios) if self.ratios else RATIOS, zwindow=self.zwindow,
+                               transforms=self.transforms)
         names = sorted(feats)
         return np.stack([np.asarray(feats[n], dtype=np.float64) for n in names], axis=-1), names
 
