@@ -38,6 +38,13 @@ def test_rl_pipeline_conforms_no_leakage_and_is_deterministic(hose: Panel) -> No
     check_strategy(_small(), hose, fit_until="2018-12-28", n_decisions=4, leakage_trials=2, seed=3)
 
 
+@pytest.mark.slow
+def test_per_cluster_recurrent_pipeline_conforms_no_leakage_and_is_deterministic(hose: Panel) -> None:
+    # the per-cluster LSTM agents: same conformance, leakage guard and determinism as the shared MLP
+    check_strategy(_small(signal="ppo", policy="lstm", per_cluster=True, warmup=4), hose, fit_until="2018-12-28",
+                   n_decisions=3, leakage_trials=1, seed=5)
+
+
 def test_baseline_variants_are_long_only_and_deterministic(hose: Panel) -> None:
     dates = hose.dates[(hose.dates > "2019-01-01")][::15][:5]
     for signal, alloc in (("random", "random"), ("none", "equal")):

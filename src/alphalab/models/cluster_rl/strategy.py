@@ -28,7 +28,7 @@ from alphalab.models.cluster_rl import agents
 from alphalab.models.cluster_rl.clustering import (
     METHODS,
     align_labels,
-    cluster_snapshot,
+    cluster_snapshot_cached,
     month_end_rows,
     stability,
 )
@@ -256,7 +256,7 @@ class ClusterRLStrategy(Strategy):
                 sub = snap[ok]
                 med = np.nanmedian(sub, axis=0)
                 sub = np.where(np.isfinite(sub), sub, med)
-                lab, e = cluster_snapshot(sub, self.cluster, params=self.cluster_params, seed=self._seed())
+                lab, e = cluster_snapshot_cached(sub, self.cluster, params=self.cluster_params, seed=self._seed())
                 raw[ok] = lab
                 emb[ok] = e
             prev = slots_list[-1] if slots_list else None
