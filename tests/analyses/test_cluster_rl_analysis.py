@@ -15,7 +15,8 @@ from tests.conftest import SHARED_DATA
 pytestmark = pytest.mark.slow  # a real study run: about 15 s CPU, a minute on the shared machine
 
 PIPE = {"features": ["technical"], "cluster": "pca_kmeans", "cluster_params": {"k": 3}, "max_clusters": 4,
-        "signal": "none", "allocator": "equal", "train_days": 120, "val_days": 20}
+        "signal": "a2c", "allocator": "ddpg", "signal_steps": 256, "alloc_steps": 150, "chunks": 2, "n_envs": 2,
+        "window": 2, "train_days": 120, "val_days": 20}
 STUDY = {
     "name": "crl",
     "data": {"dataset": str(SHARED_DATA / "vn_hose_2006_2020.parquet"), "market": "vn.hose", "mode": "lenient",
@@ -51,9 +52,13 @@ def test_report_has_verdict_random_policies_and_figures(run_dir: Path) -> None:
     assert set(s["table"]) >= {"ew", "clusters", "benchmark"}
     assert s["n_months"] > 0 and s["mean_ari"] is not None
     figs = {p.name for p in (run_dir / "analyses" / "r1").glob("*.png")}
-    assert {"equity.png", "histograms.png", "allocations.png", "clusters.png"} <= figs
+    assert {"equity.png", "histograms.png", "allocations.png", "clusters.png", "training.png"} <= figs
     title, html = render_analysis(run_dir, rec)
     assert "Cluster-RL" in title and "data:image/png;base64" in html and s["verdict"][:20] in html
+    # training curves of every fold: signal-agent rounds (early stopping) and the allocator's episodes
+    assert len(s["curves"]) == 2 and all(c["training_curve"] and c["allocator_curve"] for c in s["curves"])
+    assert all(len(c["val_curve"]) == len(c["training_curve"]) for c in s["curves"])
+    assert "Signal-agent training" in html and "fold 0" in html and "rounds" in html
     json.dumps(s)
 
 

@@ -39,6 +39,19 @@ def _panel(n: int = 150) -> Panel:
     ({"train_days": 100, "val_days": 60}, "val_days"),
     ({"cluster_params": [1, 2]}, "cluster_params must be a mapping"),
     ({"cost_bps": -1}, "cost_bps must be"),
+    ({"cost_bps": "35"}, "cost_bps must be"),
+    ({"policy": "gru"}, "policy must be one of"),
+    ({"policy": "lstm", "signal": "a2c"}, "needs signal 'ppo'"),
+    ({"per_cluster": "yes"}, "per_cluster must be true or false"),
+    ({"warmup": 0}, "warmup must be"),
+    ({"vec_env": "async"}, "vec_env must be one of"),
+    ({"transforms": {"technical": "log"}}, r"transforms\.technical must be one of"),
+    ({"transforms": {"news": "rank"}}, r"transforms: unknown group"),
+    ({"transforms": "rank"}, "transforms must be a mapping"),
+    ({"cost_bps": float("nan")}, "cost_bps must be"),
+    ({"costs": [15, 10]}, "costs must be a mapping"),
+    ({"costs": {"commision_bps": 15}}, "costs: .*commision_bps"),
+    ({"costs": {"slippage_bps": -1}}, "slippage_bps must be"),
 ])
 def test_bad_parameters_are_refused_before_training(params: dict[str, Any], match: str) -> None:
     s = make_strategy("cluster_rl", params)

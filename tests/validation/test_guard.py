@@ -341,3 +341,58 @@ def test_fixed_check_count_is_the_same_on_a_slow_and_a_fast_machine(panel, monke
         assert budgeted.strategies[name]["n_checked"] == GuardSpec().min_checks
     assert "the same on every machine" in slow.summary()
     assert "depends on machine speed" in budgeted.summary()
+
+
+class CountingLearner(RidgeLearner):
+    """RidgeLearner counting its fits; ``peek`` reads tomorrow's close on every decision."""
+
+    fits = 0
+
+    def __init__(self, k: int = 3, alpha: float = 1.0, peek: bool = False) -> None:
+        super().__init__(k, alpha)
+        self.peek = peek
+
+    def fit(self, panel: Panel, until: object = None) -> Strategy:
+        type(self).fits += 1
+        return super().fit(panel, until)
+
+    def decide(self, panel: Panel, dates: pd.DatetimeIndex) -> np.ndarray:
+        out = super().decide(panel, dates)
+        if self.peek:
+            close = panel["close"]
+            for i, r in enumerate(decision_rows(panel, dates)):
+                if r + 1 < panel.n_dates:
+                    out[i] = 0.0
+                    out[i, np.argsort(-np.nan_to_num(close[r + 1] / close[r], nan=-np.inf))[:3]] = 1 / 3
+        return out
+
+
+@pytest.mark.parametrize("peek", [False, True])
+def test_guard_checks_the_walk_forwards_own_models_without_refitting(panel, peek) -> None:
+    # An expensive learner (an RL agent trained for minutes) is not trained a second time:
+    # the guard replays the decisions of the very models the walk-forward fitted, and still
+    # catches a peek in them; without kept models it refits each fold as before.
+    import dataclasses
+
+    span = panel.slice_dates("2015-01-01", "2016-03-31")
+    engine = EngineSettings(market="us", rebalance="monthly")
+    learner = CountingLearner(peek=peek)
+    wf = run_walk_forward(learner, span, WalkForward("6m", "3m"), engine, seed=0)
+    n_folds = sum(1 for f in wf.folds if f.get("test_start"))
+    assert len(wf.models) == len(wf.folds) and CountingLearner.fits == n_folds
+    plan = plan_from_walk_forward("ridge", learner, span, wf, "monthly", single_pass=False, seed=0)
+    assert all(f.model is m for f, m in zip(plan.folds, wf.models, strict=True))
+    CountingLearner.fits = 0
+    report = run_guard(GuardSpec(mode="exhaustive"), [plan], span)
+    entry = report.strategies["ridge"]
+    assert CountingLearner.fits == 0 and entry["n_folds_reused"] == entry["n_folds_fitted"] >= 1
+    assert bool(report.findings) is peek and entry["leak"] is peek
+    if not peek:  # every decision date of every fold, as before
+        assert entry["n_checked"] == entry["n_dates"] and entry["n_folds_fitted"] == n_folds
+    bare = plan_from_walk_forward("ridge", learner, span, dataclasses.replace(wf, models=[]), "monthly",
+                                  single_pass=False, seed=0)  # fmt: skip
+    again = run_guard(GuardSpec(mode="exhaustive"), [bare], span)
+    assert CountingLearner.fits == again.strategies["ridge"]["n_folds_fitted"] >= 1
+    assert again.strategies["ridge"]["n_folds_reused"] == 0
+    assert bool(again.findings) is peek
+    CountingLearner.fits = 0

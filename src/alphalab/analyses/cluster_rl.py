@@ -174,7 +174,9 @@ class ClusterRLReport(Analysis):
         months = [c for f in folds for c in f.get("clusters", [])]
         months = list({c["date"]: c for c in months}.values())
         curves = [{"fold": f.get("fold"), "training_curve": f.get("training_curve", []),
-                   "val_curve": f.get("val_curve", []), "allocator_curve": f.get("allocator_curve", [])} for f in folds]
+                   "val_curve": f.get("val_curve", []), "allocator_curve": f.get("allocator_curve", []),
+                   "agents": [{k: a.get(k) for k in ("seed", "slot", "training_curve", "val_curve")}
+                              for a in f.get("agent_curves", [])]} for f in folds]
         if months:
             fig, ax = plt.subplots(1, 3, figsize=(12, 3.5))
             ax[0].plot(pd.to_datetime([c["date"] for c in months]),
@@ -191,13 +193,23 @@ class ClusterRLReport(Analysis):
             ax[2].set_title("cluster map (last fit)")
             fig.savefig(out / "clusters.png", dpi=80)
             plt.close(fig)
-        if curves and any(c["training_curve"] for c in curves):
-            fig, ax = plt.subplots(figsize=(9, 3))
+        if curves and any(c["training_curve"] or c["allocator_curve"] for c in curves):
+            fig, ax = plt.subplots(1, 2, figsize=(11, 3.2))
             for c in curves:
-                ax.plot(c["training_curve"], label=f"train fold {c['fold']}")
-                ax.plot(c["val_curve"], ls="--", label=f"val fold {c['fold']}")
-            ax.legend(fontsize=6)
-            ax.set_title("signal agent: episode reward (train) and validation score")
+                agents_ = c["agents"] or [{"slot": -1, "training_curve": c["training_curve"],
+                                           "val_curve": c["val_curve"]}]
+                for a in agents_:
+                    slot = a.get("slot")
+                    tag = f"fold {c['fold']}" + (f" slot {slot}" if slot is not None and slot >= 0 else "")
+                    ax[0].plot(a["training_curve"], label=f"train {tag}")
+                    ax[0].plot(a["val_curve"], ls="--", label=f"val {tag}")
+                ax[1].plot(c["allocator_curve"], lw=0.8, label=f"fold {c['fold']}")
+            ax[0].set_xlabel("training round (early stopping on the validation span)")
+            ax[0].legend(fontsize=5)
+            ax[0].set_title("signal agents: episode reward (train), validation score")
+            ax[1].set_xlabel("episode")
+            ax[1].legend(fontsize=6)
+            ax[1].set_title("allocator: episode reward after costs")
             fig.savefig(out / "training.png", dpi=80)
             plt.close(fig)
         aris = [c["ari"] for c in months if c["ari"] is not None]
@@ -228,7 +240,19 @@ class ClusterRLReport(Analysis):
             'style="max-width:100%">'
             for p in sorted(Path(files).glob("*.png"))
         )
-        return (f"<p><b>{escape(summary.get('verdict', ''))}</b></p>"
+        rounds = ""
+        for c in summary.get("curves", []):
+            for a in c.get("agents") or [{"slot": -1, "training_curve": c.get("training_curve", []),
+                                          "val_curve": c.get("val_curve", [])}]:
+                val = [v for v in a.get("val_curve") or [] if v is not None and np.isfinite(v)]
+                if not a.get("training_curve"):
+                    continue
+                best = f", best validation round {int(np.argmax(val)) + 1}" if val else ""
+                slot = f" slot {a['slot']}" if a.get("slot") is not None and a["slot"] >= 0 else ""
+                seed = f" seed {a['seed']}" if a.get("seed") is not None else ""
+                rounds += f"<li>fold {c.get('fold')}{escape(slot + seed)}: {len(a['training_curve'])} rounds{best}</li>"
+        rounds = f"<p>Signal-agent training (curves below):</p><ul>{rounds}</ul>" if rounds else ""
+        return (f"<p><b>{escape(summary.get('verdict', ''))}</b></p>{rounds}"
                 f"<p>Clusters over {summary.get('n_months', 0)} months, mean ARI month over month "
                 f"{f(summary.get('mean_ari'))}.</p>"
                 "<table><tr><th></th><th>CAGR</th><th>vol</th><th>Sharpe</th><th>MDD</th><th>turnover</th>"

@@ -6,8 +6,9 @@ What it does
 A decision dated ``d`` may use data dated at or before ``d`` only. For each checked
 decision date ``d`` the guard builds a copy of the study's panel whose rows *after* ``d``
 are perturbed (every field: raw prices, volumes, panel fields and feature fields), asks
-the strategy, fitted exactly as the study fitted it (same fold, same parameters), to
-decide at ``d`` on that copy and demands a bit-identical answer. Feature sets are checked
+the strategy, fitted exactly as the study fitted it (same fold, same parameters: the
+walk-forward's own fitted model of the fold when it kept one, else a refit with the same
+seed), to decide at ``d`` on that copy and demands a bit-identical answer. Feature sets are checked
 the same way one level down: the raw inputs are perturbed after a cutoff ``c``, every
 feature set is recomputed from them, and every feature row at or before ``c`` must be
 bit-identical.
@@ -326,6 +327,7 @@ class _Fold:
     view_end: int  # last row the decisions may be given (inclusive)
     rows: np.ndarray  # decision rows
     seed: int
+    model: Any = None  # the study's own fitted strategy of this fold, when it kept it
 
 
 @dataclass
@@ -374,6 +376,9 @@ def plan_from_walk_forward(
         return int(dates.searchsorted(pd.Timestamp(d), "left"))
 
     folds: list[_Fold] = []
+    # the study's fitted model of each fold (learning strategies only: a single pass is cheap
+    # to refit and may carry state from deciding every test date)
+    fitted = list(getattr(wf, "models", None) or [])
     if single_pass:
         f0 = wf.folds[0]
         rows = np.concatenate([
@@ -391,7 +396,8 @@ def plan_from_walk_forward(
             test = np.arange(row(f["test_start"]), row(f["test_end"]) + 1)
             folds.append(
                 _Fold(dict(f.get("params") or {}), (row(f["train_start"]), row(f["train_end"])),
-                      int(test[-1]), test[mask[test]], derive_seed(seed, "fold", f.get("fold", i)))
+                      int(test[-1]), test[mask[test]], derive_seed(seed, "fold", f.get("fold", i)),
+                      fitted[i] if len(fitted) == len(wf.folds) else None)
             )  # fmt: skip
     return StrategyPlan(name, strategy, folds)
 
@@ -498,18 +504,13 @@ class _StrategyCheck:
         self.order = [flat[i] for i in _spread(len(flat))]
         self.checked: set[tuple[int, int]] = set()
         self.finding: GuardFinding | None = None
+        self.reused = 0  # folds checked on the study's own fitted model (no second fit)
 
     def _model(self, k: int) -> Any:
         if k not in self.models:
             f = self.plan.folds[k]
-            seed_everything(f.seed)
-            s = self.plan.strategy.clone()
-            if f.params:
-                s.set_params(**f.params)
-            a, b = f.fit_rows
-            train = self.panel.iloc_dates(slice(a, b + 1))
-            s.fit(train, until=train.dates[-1])
-            self.models[k] = s
+            self.models[k] = _fold_model(self.plan.strategy, f, self.panel)
+            self.reused += f.model is not None
             self.base[k] = self._decide(k, self.ws.original(f.view_end + 1), f.rows)
         return self.models[k]
 
@@ -613,6 +614,27 @@ class _StrategyCheck:
         return ", ".join(moved) if moved else "several fields together"
 
 
+def _fold_model(template: Any, f: _Fold, panel: Panel) -> Any:
+    """The fitted strategy whose decisions fold ``f`` checks.
+
+    The study's own model of the fold when the plan carries it: the very object that
+    produced the study's decisions, so nothing about what is checked changes (``fit``
+    only ever receives the training rows, which end before every checked cutoff) and a
+    strategy that trains for minutes is not trained a second time. Otherwise the fold is
+    refitted exactly as the study fitted it: same seed, parameters and training rows.
+    """
+    if f.model is not None:
+        return f.model
+    seed_everything(f.seed)
+    s = template.clone()
+    if f.params:
+        s.set_params(**f.params)
+    a, b = f.fit_rows
+    train = panel.iloc_dates(slice(a, b + 1))
+    s.fit(train, until=train.dates[-1])
+    return s
+
+
 def _feature_base(panel: Panel, sets: Sequence[str], compute: Callable[..., Panel]) -> dict[str, Any]:
     return {s: _normalise(dict(compute(panel, [s], cache=False).fields)) for s in sets}
 
@@ -691,6 +713,7 @@ def run_guard(
             "n_dates": c.plan.n_dates,
             "n_checked": len(c.checked),
             "n_folds_fitted": len(c.models),
+            "n_folds_reused": c.reused,
             "per_date": bool(c.separable),
             "leak": c.finding is not None,
         }

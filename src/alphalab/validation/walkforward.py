@@ -103,6 +103,9 @@ class FoldOutput:
     forecasts : pandas.DataFrame or None
         The strategy's ``forecasts_`` on the fold's test block (long: ``date``,
         ``ticker``, numeric columns), None when it sets none.
+    model : Strategy or None
+        The fold's fitted strategy (the leakage guard replays its decisions
+        instead of fitting the fold a second time).
     """
 
     rows: np.ndarray
@@ -112,6 +115,7 @@ class FoldOutput:
     info: dict[str, Any]
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     forecasts: pd.DataFrame | None = None
+    model: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,10 @@ class WalkForwardResult:
         ``diagnostics_`` entries.
     forecasts : pandas.DataFrame or None
         ``forecasts_`` of every fold on its test block, dates ascending.
+    models : list
+        The fitted strategy of each fold in fold order (one for a single pass);
+        :func:`alphalab.validation.guard.plan_from_walk_forward` hands them to the
+        leakage guard so it checks the very models that decided.
     """
 
     weights: np.ndarray
@@ -145,6 +153,7 @@ class WalkForwardResult:
     trials: list[dict[str, Any]] = field(default_factory=list)
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     forecasts: pd.DataFrame | None = None
+    models: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def n_trials(self) -> int:
@@ -307,7 +316,7 @@ def _fold_task(shared: _Shared, fold: Fold) -> FoldOutput:
     else:
         decided = np.empty((0, panel.n_assets))
     info = fold.describe(panel.dates) | {"params": params or strat.get_params()}
-    return FoldOutput(rows, decided, params, trials, info, diagnostics, forecasts)
+    return FoldOutput(rows, decided, params, trials, info, diagnostics, forecasts, strat)
 
 
 def stitch(outputs: list[FoldOutput], shape: tuple[int, int]) -> np.ndarray:
@@ -396,7 +405,8 @@ def run_walk_forward(
     infos = outputs[0].info["folds"] if "folds" in outputs[0].info else [o.info for o in outputs]
     diagnostics = [d for out in outputs for d in out.diagnostics]
     return WalkForwardResult(
-        weights, oos_start, oos_end, result, infos, trials, diagnostics, _stitch_forecasts(outputs)
+        weights, oos_start, oos_end, result, infos, trials, diagnostics, _stitch_forecasts(outputs),
+        [out.model for out in outputs],
     )
 
 
@@ -432,4 +442,4 @@ def _single_pass(shared: _Shared, folds: list[Fold]) -> FoldOutput:
         decided = np.empty((0, panel.n_assets))
     params = strat.get_params()
     infos = [f.describe(panel.dates) | {"params": params} for f in folds]
-    return FoldOutput(rows, decided, {}, [], {"folds": infos}, diagnostics, forecasts)
+    return FoldOutput(rows, decided, {}, [], {"folds": infos}, diagnostics, forecasts, strat)

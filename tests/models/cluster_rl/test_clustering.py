@@ -69,3 +69,26 @@ def test_month_end_rows_never_close_a_partial_month() -> None:
 def test_stability() -> None:
     a = np.array([0, 0, 1, 1, 2, 2])
     assert stability([a, a, np.array([0, 1, 0, 1, 2, 2])])[:2] == [None, 1.0]
+
+
+def test_cached_clustering_is_the_clustering_and_keyed_on_content() -> None:
+    from alphalab.models.cluster_rl import clustering
+
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.normal(c, 0.3, (12, 4)) for c in (0.0, 4.0, 8.0)])
+    params = {"perplexity": 5, "eps": 0.5, "min_samples": 3}
+    clustering._CACHE.clear()
+    lab, emb = clustering.cluster_snapshot(x, "tsne_dbscan", params=params, seed=1)
+    a = clustering.cluster_snapshot_cached(x, "tsne_dbscan", params=params, seed=1)
+    b = clustering.cluster_snapshot_cached(x.copy(), "tsne_dbscan", params=dict(params), seed=1)
+    assert len(clustering._CACHE) == 1  # the second call was a hit
+    for got in (a, b):
+        assert np.array_equal(got[0], lab) and np.array_equal(got[1], emb)
+    a[0][:] = 99  # a caller's copy cannot alter the cache
+    assert np.array_equal(clustering.cluster_snapshot_cached(x, "tsne_dbscan", params=params, seed=1)[0], lab)
+    y = x.copy()
+    y[0, 0] = np.nextafter(y[0, 0], np.inf)  # one bit differs: clustered afresh
+    clustering.cluster_snapshot_cached(y, "tsne_dbscan", params=params, seed=1)
+    clustering.cluster_snapshot_cached(x, "tsne_dbscan", params=params, seed=2)
+    clustering.cluster_snapshot_cached(x, "tsne_dbscan", params={**params, "eps": 0.6}, seed=1)
+    assert len(clustering._CACHE) == 4

@@ -38,6 +38,13 @@ def test_rl_pipeline_conforms_no_leakage_and_is_deterministic(hose: Panel) -> No
     check_strategy(_small(), hose, fit_until="2018-12-28", n_decisions=4, leakage_trials=2, seed=3)
 
 
+@pytest.mark.slow
+def test_per_cluster_recurrent_pipeline_conforms_no_leakage_and_is_deterministic(hose: Panel) -> None:
+    # the per-cluster LSTM agents: same conformance, leakage guard and determinism as the shared MLP
+    check_strategy(_small(signal="ppo", policy="lstm", per_cluster=True, warmup=4), hose, fit_until="2018-12-28",
+                   n_decisions=3, leakage_trials=1, seed=5)
+
+
 def test_baseline_variants_are_long_only_and_deterministic(hose: Panel) -> None:
     dates = hose.dates[(hose.dates > "2019-01-01")][::15][:5]
     for signal, alloc in (("random", "random"), ("none", "equal")):
@@ -58,3 +65,16 @@ def test_rl_weights_are_never_short(hose: Panel) -> None:
     assert (w >= 0).all()
     assert s.diagnostics_["training_curve"] and s.diagnostics_["allocator_curve"] is not None
     assert len(s.agent_) == 2 and len(s.diagnostics_["val_curve_by_seed"]) == 2
+
+
+def test_per_cluster_recurrent_agents(hose: Panel) -> None:
+    # one LSTM-64 RecurrentPPO agent per cluster slot with members, each scored on its members
+    s = _small(random_state=2, signal="ppo", policy="lstm", per_cluster=True, warmup=4).fit(hose, "2018-12-28")
+    (by_slot,) = s.agent_
+    members = {int(k) for k in np.unique(s.slots_[-1]) if k >= 0}
+    assert set(by_slot) == members and len(members) >= 2
+    assert all(type(m).__name__ == "RecurrentPPO" for m in by_slot.values())
+    assert [a["slot"] for a in s.diagnostics_["agent_curves"]] == sorted(members)
+    dates = hose.dates[hose.dates > "2019-01-01"][::20]
+    w = s.decide(hose, dates)
+    assert w.shape == (len(dates), hose.n_assets) and (w >= 0).all() and (w.sum(axis=1) <= 1 + 1e-9).all()

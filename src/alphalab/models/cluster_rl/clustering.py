@@ -18,7 +18,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from alphalab.errors import ConfigError
 
-__all__ = ["METHODS", "align_labels", "cluster_snapshot", "month_end_rows", "stability"]
+__all__ = ["METHODS", "align_labels", "cluster_snapshot", "cluster_snapshot_cached", "month_end_rows", "stability"]
 
 METHODS = ("tsne_dbscan", "pca_kmeans", "umap_hdbscan")
 
@@ -79,6 +79,38 @@ def cluster_snapshot(
             emb = PCA(2, random_state=seed).fit_transform(z)
         labels = HDBSCAN(min_cluster_size=int(p.get("min_cluster_size", 5)), copy=True).fit_predict(emb)
     return labels.astype(np.int64), np.asarray(emb, dtype=np.float64)
+
+
+#: Content-addressed results of :func:`cluster_snapshot` (bounded; oldest dropped first).
+_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+_CACHE_SIZE = 4096
+
+
+def cluster_snapshot_cached(
+    x: np.ndarray, method: str = "tsne_dbscan", *, params: dict[str, Any] | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cluster_snapshot`, memoised on the snapshot's bytes, method, params and seed.
+
+    The clustering is a pure function of those, so a repeated snapshot (the same month
+    end clustered by each baseline variant of one study, by ``fit`` and again by every
+    ``decide``, or by the leakage guard's re-decisions on rows it did not perturb) gets
+    the identical arrays without a second t-SNE; a snapshot that differs in any bit is
+    clustered afresh. Returns copies, so callers cannot alter the cache.
+    """
+    import hashlib
+    import json
+
+    a = np.ascontiguousarray(x, dtype=np.float64)
+    h = hashlib.blake2b(a.tobytes(), digest_size=20)
+    h.update(repr((a.shape, method, json.dumps(params or {}, sort_keys=True, default=str), int(seed))).encode())
+    key = h.hexdigest()
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = cluster_snapshot(a, method, params=params, seed=seed)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = hit
+    return hit[0].copy(), hit[1].copy()
 
 
 def align_labels(

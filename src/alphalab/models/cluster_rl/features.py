@@ -10,6 +10,10 @@ Every array is ``(n_dates, n_assets)`` and causal: row ``t`` reads rows ``<= t``
   stocks per day (:func:`alphalab.features.transforms.cs_minmax`).
 * ``flow``: foreign / proprietary flow ratios from ``bu, sd, fs, fn`` when the
   panel has them; skipped with a warning when it does not.
+
+The scaling of each group is configurable (``transforms``): the defaults above are
+the founding study's; :data:`TRANSFORMS` lists the alternatives (all causal: a
+cross-sectional transform reads one day, the rolling z-score trailing rows).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import pandas as pd
 
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError, DataError
-from alphalab.features.transforms import cs_minmax, ts_zscore
+from alphalab.features.transforms import cs_minmax, cs_rank, cs_zscore, ts_zscore
 
-__all__ = ["GROUPS", "RATIOS", "FlowsMissingWarning", "build_features", "load_fundamentals"]
+__all__ = ["GROUPS", "RATIOS", "TRANSFORMS", "FlowsMissingWarning", "build_features", "check_transforms",
+           "load_fundamentals"]
 
 GROUPS = ("technical", "fundamental", "flow")
 
@@ -37,6 +42,45 @@ RATIOS = (
 )  # fmt: skip
 
 FLOWS = ("bu", "sd", "fs", "fn")
+
+#: Scaling per group: the first is the default (the founding study's). ``zscore``: the
+#: rolling z-score per stock; ``zscore_rank`` / ``zscore_cs``: that z-score then ranked in
+#: ``[-1, 1]`` / z-scored across stocks per day; ``minmax``, ``rank``, ``cs_zscore``: across
+#: stocks per day.
+TRANSFORMS = {
+    "technical": ("zscore", "zscore_rank", "zscore_cs"),
+    "fundamental": ("minmax", "rank", "cs_zscore"),
+    "flow": ("zscore", "zscore_rank", "zscore_cs"),
+}
+
+
+def check_transforms(transforms: Any) -> dict[str, str]:
+    """``{group: transform}`` for every group, defaults filled in; ConfigError when unknown."""
+    if transforms is None:
+        transforms = {}
+    if not isinstance(transforms, dict):
+        raise ConfigError(f"cluster_rl: transforms must be a mapping of group to transform, got {transforms!r}")
+    bad = [g for g in transforms if g not in TRANSFORMS]
+    if bad:
+        raise ConfigError(f"cluster_rl: transforms: unknown group(s) {bad}; known: {list(TRANSFORMS)}")
+    out = {}
+    for g, kinds in TRANSFORMS.items():
+        v = transforms.get(g, kinds[0])
+        if v not in kinds:
+            raise ConfigError(f"cluster_rl: transforms.{g} must be one of {list(kinds)}, got {v!r}")
+        out[g] = v
+    return out
+
+
+def _cross(x: np.ndarray, how: str) -> np.ndarray:
+    """The per-day cross-sectional step of a transform (identity for ``zscore``)."""
+    if how == "minmax":
+        return cs_minmax(x)
+    if how in ("zscore_rank", "rank"):
+        return cs_rank(x, scale="pm1")
+    if how in ("zscore_cs", "cs_zscore"):
+        return cs_zscore(x)
+    return x
 
 
 class FlowsMissingWarning(UserWarning):
@@ -82,7 +126,7 @@ def _technical(panel: Panel, zwindow: int) -> dict[str, np.ndarray]:
     }
 
 
-def _fundamental(panel: Panel, table: pd.DataFrame, ratios: Sequence[str]) -> dict[str, np.ndarray]:
+def _fundamental(panel: Panel, table: pd.DataFrame, ratios: Sequence[str], how: str = "minmax") -> dict[str, np.ndarray]:
     from alphalab.data.fundamentals import join_fundamentals
 
     absent = [r for r in ratios if r not in table.columns]
@@ -94,7 +138,7 @@ def _fundamental(panel: Panel, table: pd.DataFrame, ratios: Sequence[str]) -> di
     out = {}
     for r in ratios:
         x = np.asarray(joined[f"f_{r}"], dtype=np.float64)
-        out[f"f_{r}"] = cs_minmax(x)  # per day across stocks: known that day
+        out[f"f_{r}"] = _cross(x, how)  # per day across stocks: known that day
     return out
 
 
@@ -122,6 +166,7 @@ def build_features(
     fundamentals: str | Path | pd.DataFrame | None = None,
     ratios: Sequence[str] = RATIOS,
     zwindow: int = 60,
+    transforms: dict[str, str] | None = None,
 ) -> dict[str, np.ndarray]:
     """The selected feature groups as ``{name: (n_dates, n_assets) float64}``.
 
@@ -139,6 +184,8 @@ def build_features(
         Ratio columns of the table.
     zwindow : int
         Rolling z-score window of the technicals (60: ``seed_ta``'s own).
+    transforms : dict, optional
+        Scaling per group, see :data:`TRANSFORMS` (default: the founding study's).
 
     Raises
     ------
@@ -152,21 +199,22 @@ def build_features(
         raise ConfigError(f"cluster_rl: unknown feature group(s) {unknown}; known: {list(GROUPS)}")
     if isinstance(zwindow, bool) or not isinstance(zwindow, int) or zwindow < 2:
         raise ConfigError(f"cluster_rl: zwindow must be an integer >= 2, got {zwindow!r}")
+    how = check_transforms(transforms)
     out: dict[str, Any] = {}
     if "technical" in groups:
-        out.update(_technical(panel, zwindow))
+        out.update({k: _cross(v, how["technical"]) for k, v in _technical(panel, zwindow).items()})
     if "fundamental" in groups:
         if fundamentals is None and all(r in panel.field_names for r in ratios):
             # joined point-in-time by the study (data.fundamentals, paths relative to the YAML)
-            out.update({f"f_{r}": cs_minmax(np.asarray(panel[r], dtype=np.float64)) for r in ratios})
+            out.update({f"f_{r}": _cross(np.asarray(panel[r], dtype=np.float64), how["fundamental"]) for r in ratios})
         elif fundamentals is None:
             warnings.warn("cluster_rl: no fundamentals table given and the panel lacks the ratio "
                           "fields; the fundamental group is skipped", UserWarning, stacklevel=2)
         else:
             table = fundamentals if isinstance(fundamentals, pd.DataFrame) else load_fundamentals(fundamentals)
-            out.update(_fundamental(panel, table, ratios))
+            out.update(_fundamental(panel, table, ratios, how["fundamental"]))
     if "flow" in groups:
-        out.update(_flow(panel))
+        out.update({k: _cross(v, how["flow"]) for k, v in _flow(panel).items()})
     if not out:
         raise DataError("cluster_rl: no feature could be built from the selected groups")
     return out

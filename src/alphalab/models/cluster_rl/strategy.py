@@ -28,11 +28,11 @@ from alphalab.models.cluster_rl import agents
 from alphalab.models.cluster_rl.clustering import (
     METHODS,
     align_labels,
-    cluster_snapshot,
+    cluster_snapshot_cached,
     month_end_rows,
     stability,
 )
-from alphalab.models.cluster_rl.features import GROUPS, RATIOS, build_features
+from alphalab.models.cluster_rl.features import GROUPS, RATIOS, build_features, check_transforms
 from alphalab.portfolio.base import Requirements, Strategy, decision_rows, register_strategy
 
 __all__ = ["ClusterRLStrategy"]
@@ -65,22 +65,44 @@ class ClusterRLStrategy(Strategy):
         Environment steps of each training.
     n_seeds : int
         Signal agents trained with seeds ``random_state + i``; their signals are averaged.
+    policy : {"mlp", "lstm"}
+        Signal agent network: an MLP on the stacked ``window`` rows, or an LSTM-64
+        actor-critic (sb3-contrib RecurrentPPO; needs ``signal: ppo``) that reads
+        ``warmup`` bars before each date.
+    per_cluster : bool
+        One signal agent per cluster slot, trained on the slot's members at the
+        fit's last month end and scoring the stocks in that slot (a slot without
+        members then uses the mean of the other slots' agents); default one agent
+        shared by every stock, the slot among its inputs.
+    warmup : int
+        Bars a recurrent signal agent reads before each date.
     zwindow : int
         Rolling z-score window of the technicals (60: the founding study's).
+    transforms : dict, optional
+        Scaling per feature group, e.g. ``{technical: zscore_rank, fundamental:
+        rank}`` (:data:`~.features.TRANSFORMS`; default the founding study's:
+        rolling z-scores, min-max across stocks).
     chunks, patience : int
         Early stopping of the signal agent (rounds, rounds without gain).
     window : int
         Feature rows per signal observation.
     n_envs : int
         Parallel single-stock environments of the signal agent.
+    vec_env : {"dummy", "subproc"}
+        Those environments stepped as one batch in-process, or each in a worker
+        process (identical rollouts; worth it only with idle cores).
     train_days, val_days : int
         Training window (rows before ``until``) and its validation tail.
     market : str, optional
         Market rules of the training environment (default: the panel's).
     costs : dict, optional
         :class:`~alphalab.backtest.costs.Costs` fields of the training environment.
-    cost_bps : float
-        Allocator cost per unit turnover (commission + slippage + tax).
+    cost_bps : float, optional
+        None (default): the allocator's reward is net of the market's own
+        commission, taxes and slippage (``costs``) on its buys and sells, as the
+        backtest engine charges them (:func:`~.agents.market_cost_rates`); a
+        number: a flat cost in basis points per unit bought or sold instead
+        (sensitivity runs).
     random_state : int, optional
     """
 
@@ -101,16 +123,21 @@ class ClusterRLStrategy(Strategy):
         signal_steps: int = 4000,
         alloc_steps: int = 2000,
         n_seeds: int = 1,
+        policy: str = "mlp",
+        per_cluster: bool = False,
+        warmup: int = 20,
         zwindow: int = 60,
+        transforms: dict[str, str] | None = None,
         chunks: int = 4,
         patience: int = 2,
         window: int = 5,
         n_envs: int = 8,
+        vec_env: str = "dummy",
         train_days: int = 500,
         val_days: int = 60,
         market: str | None = None,
         costs: dict[str, Any] | None = None,
-        cost_bps: float = 35.0,
+        cost_bps: float | None = None,
         random_state: int | None = None,
     ) -> None:
         self.features = features
@@ -125,11 +152,16 @@ class ClusterRLStrategy(Strategy):
         self.signal_steps = signal_steps
         self.alloc_steps = alloc_steps
         self.n_seeds = n_seeds
+        self.policy = policy
+        self.per_cluster = per_cluster
+        self.warmup = warmup
         self.zwindow = zwindow
+        self.transforms = transforms
         self.chunks = chunks
         self.patience = patience
         self.window = window
         self.n_envs = n_envs
+        self.vec_env = vec_env
         self.train_days = train_days
         self.val_days = val_days
         self.market = market
@@ -145,22 +177,40 @@ class ClusterRLStrategy(Strategy):
                 raise ConfigError(f"cluster_rl: {name} must be an integer >= {lo}, got {v!r}")
 
         for name, lo in (("max_clusters", 2), ("signal_steps", 1), ("alloc_steps", 1), ("n_seeds", 1), ("zwindow", 2), ("chunks", 1),
-                         ("patience", 1), ("window", 1), ("n_envs", 1), ("train_days", 40), ("val_days", 0)):
+                         ("patience", 1), ("window", 1), ("n_envs", 1), ("train_days", 40), ("val_days", 0), ("warmup", 1)):
             intp(name, lo)
         if self.val_days >= self.train_days // 2:
             raise ConfigError(f"cluster_rl: val_days ({self.val_days}) must be under half of train_days")
         for name, value, kinds in (("cluster", self.cluster, METHODS), ("signal", self.signal, SIGNALS),
-                                   ("allocator", self.allocator, ALLOCS), ("outliers", self.outliers, ("own", "exclude"))):
+                                   ("allocator", self.allocator, ALLOCS), ("outliers", self.outliers, ("own", "exclude")),
+                                   ("policy", self.policy, agents.POLICIES), ("vec_env", self.vec_env, agents.VEC_ENVS)):
             if value not in kinds:
                 raise ConfigError(f"cluster_rl: {name} must be one of {list(kinds)}, got {value!r}")
+        if self.policy == "lstm" and self.signal in ("a2c",):
+            raise ConfigError("cluster_rl: policy 'lstm' needs signal 'ppo' (sb3-contrib's RecurrentPPO; "
+                              "there is no recurrent A2C)")
+        if not isinstance(self.per_cluster, bool):
+            raise ConfigError(f"cluster_rl: per_cluster must be true or false, got {self.per_cluster!r}")
         feats = [self.features] if isinstance(self.features, str) else list(self.features)
         bad = [g for g in feats if g not in GROUPS]
         if bad or not feats:
             raise ConfigError(f"cluster_rl: features must list groups of {list(GROUPS)}, got {self.features!r}")
+        check_transforms(self.transforms)
         if self.cluster_params is not None and not isinstance(self.cluster_params, dict):
             raise ConfigError(f"cluster_rl: cluster_params must be a mapping, got {self.cluster_params!r}")
-        if not (isinstance(self.cost_bps, (int, float)) and not isinstance(self.cost_bps, bool) and self.cost_bps >= 0):
-            raise ConfigError(f"cluster_rl: cost_bps must be a number >= 0, got {self.cost_bps!r}")
+        if self.cost_bps is not None and not (isinstance(self.cost_bps, (int, float)) and not isinstance(self.cost_bps, bool)
+                                              and np.isfinite(self.cost_bps) and self.cost_bps >= 0):
+            raise ConfigError(f"cluster_rl: cost_bps must be null (the market's costs) or a number >= 0, "
+                              f"got {self.cost_bps!r}")
+        if self.costs is not None:
+            from alphalab.backtest.costs import Costs
+
+            if not isinstance(self.costs, dict):
+                raise ConfigError(f"cluster_rl: costs must be a mapping of Costs fields, got {self.costs!r}")
+            try:
+                Costs(**self.costs)
+            except TypeError as exc:
+                raise ConfigError(f"cluster_rl: costs: {exc}") from None
 
     def check(self, panel: Panel) -> None:
         """Refuse bad parameters and data up front (the runner calls this before any fold)."""
@@ -175,7 +225,8 @@ class ClusterRLStrategy(Strategy):
         """Base features ``(n_dates, n_assets, F)`` float64 (NaN kept)."""
         groups = [self.features] if isinstance(self.features, str) else list(self.features)
         feats = build_features(panel, groups, fundamentals=self.fundamentals,
-                               ratios=tuple(self.ratios) if self.ratios else RATIOS, zwindow=self.zwindow)
+                               ratios=tuple(self.ratios) if self.ratios else RATIOS, zwindow=self.zwindow,
+                               transforms=self.transforms)
         names = sorted(feats)
         return np.stack([np.asarray(feats[n], dtype=np.float64) for n in names], axis=-1), names
 
@@ -205,7 +256,7 @@ class ClusterRLStrategy(Strategy):
                 sub = snap[ok]
                 med = np.nanmedian(sub, axis=0)
                 sub = np.where(np.isfinite(sub), sub, med)
-                lab, e = cluster_snapshot(sub, self.cluster, params=self.cluster_params, seed=self._seed())
+                lab, e = cluster_snapshot_cached(sub, self.cluster, params=self.cluster_params, seed=self._seed())
                 raw[ok] = lab
                 emb[ok] = e
             prev = slots_list[-1] if slots_list else None
@@ -230,10 +281,22 @@ class ClusterRLStrategy(Strategy):
         onehot = (slots[..., None] == np.arange(self.max_clusters)).astype(np.float64)
         return np.nan_to_num(np.concatenate([x, onehot], axis=2), nan=0.0).astype(np.float32)
 
-    def _signals(self, panel: Panel, x: np.ndarray, rows: np.ndarray, of: np.ndarray) -> np.ndarray:
-        """Signal per row of ``rows`` and stock, ``(len(rows), A)``."""
+    def _agent_signal(self, by_slot: dict[int, Any], of: np.ndarray, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """One seed's signal: the shared agent (key -1) or each stock's slot agent."""
+        sig = {s: agents.policy_signal(m, of, rows, self.window, self.warmup) for s, m in by_slot.items()}
+        if -1 in sig:
+            return sig[-1]
+        fallback = np.mean(list(sig.values()), axis=0)  # a slot that had no members at the fit
+        at = slots[rows]
+        out = fallback.copy()
+        for s, v in sig.items():
+            out[at == s] = v[at == s]
+        return out
+
+    def _signals(self, panel: Panel, x: np.ndarray, rows: np.ndarray, of: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """Signal per row of ``rows`` and stock, ``(len(rows), A)``; ``slots`` ``(n, A)`` per row."""
         if self.signal in ("a2c", "ppo"):
-            return np.mean([agents.policy_signal(m, of, rows, self.window) for m in self.agent_], axis=0)
+            return np.mean([self._agent_signal(by_slot, of, rows, slots) for by_slot in self.agent_], axis=0)
         if self.signal == "none":
             return np.ones((len(rows), panel.n_assets))
         if self.signal == "random":
@@ -301,16 +364,34 @@ class ClusterRLStrategy(Strategy):
             with np.errstate(divide="ignore", invalid="ignore"):
                 fwd = np.log(close[1:] / close[:-1])
             vrows = np.arange(max(split, self.window - 1), n - 1)
+            # one shared agent (key -1), or one per slot with members at the last month end
+            groups = ({-1: None} if not self.per_cluster else
+                      {s: np.flatnonzero(self.slots_[-1] == s) for s in range(self.max_clusters)
+                       if self.slots_ and (self.slots_[-1] == s).any()})
+            if not groups:
+                raise ConfigError("cluster_rl: per_cluster needs at least one clustered month end in the "
+                                  "training window")
             self.agent_ = []
-            for i in range(self.n_seeds):  # several seeds: one agent each, signals averaged
-                model, c = agents.train_signal_agent(
-                    sub, of[r0 - self.window : split], market, algo=self.signal, steps=self.signal_steps,
-                    chunks=self.chunks, patience=self.patience, window=self.window, n_envs=self.n_envs,
-                    val=(of, vrows, fwd[vrows]) if len(vrows) else None, costs=costs, seed=seed + i)
-                self.agent_.append(model)
-                for key in ("training_curve", "val_curve"):
-                    curves[key] = c[key] if i == 0 else curves[key]
-                    curves.setdefault(f"{key}_by_seed", []).append(c[key])
+            for i in range(self.n_seeds):  # several seeds: one agent (set) each, signals averaged
+                by_slot: dict[int, Any] = {}
+                for s, members in groups.items():
+                    vfwd = fwd[vrows]
+                    if members is not None:  # a slot's agent is scored on its own members
+                        vfwd = np.where(slots[vrows] == s, vfwd, np.nan)
+                    model, c = agents.train_signal_agent(
+                        sub, of[r0 - self.window : split], market, algo=self.signal, steps=self.signal_steps,
+                        chunks=self.chunks, patience=self.patience, window=self.window, n_envs=self.n_envs,
+                        val=(of, vrows, vfwd) if len(vrows) else None, costs=costs, seed=seed + i,
+                        policy=self.policy, assets=members, warmup=self.warmup, vec_env=self.vec_env)
+                    first = not by_slot  # the seed's shared agent, or its first slot's
+                    by_slot[int(s)] = model
+                    curves.setdefault("agents", []).append({"seed": seed + i, "slot": int(s), **c})
+                    for key in ("training_curve", "val_curve"):
+                        if first:
+                            curves.setdefault(f"{key}_by_seed", []).append(c[key])
+                            if i == 0:
+                                curves[key] = c[key]
+                self.agent_.append(by_slot)
         elif self.signal == "lightgbm":
             from alphalab.models.lightgbm import LightGBMForecaster
 
@@ -319,19 +400,26 @@ class ClusterRLStrategy(Strategy):
                                              min_child_samples=50, train_window=self.train_days, random_state=seed)
             self.agent_.fit(p.with_fields(**fields), until)
         rows = np.arange(r0, n)
-        sig = self._signals(p, x, rows, of)
+        sig = self._signals(p, x, rows, of, slots)
         ret, share = self._slot_series(close[r0:], slots[r0:], sig)
         self.alloc_curve_: list[float] = []
         if self.allocator in ("ddpg", "sac", "ppo"):
             states = agents.alloc_states(ret, share)
+            if self.cost_bps is None:  # the trade decided at row t executes on bar t + 1
+                buy, sell = agents.market_cost_rates(p, market, costs)
+                buy, sell = buy[r0 + 1 :], sell[r0 + 1 :]
+            else:
+                buy = sell = self.cost_bps / 1e4
             self.alloc_, self.alloc_curve_ = agents.train_allocator(
-                states[:-1], ret[1:], algo=self.allocator, steps=self.alloc_steps, cost_bps=self.cost_bps, seed=seed)
+                states[:-1], ret[1:], algo=self.allocator, steps=self.alloc_steps, buy_cost=buy, sell_cost=sell,
+                seed=seed)
         aris = stability(self.slots_)
         self.diagnostics_ = {
             "training_curve": curves.get("training_curve", []),
             "val_curve": curves.get("val_curve", []),
             "training_curve_by_seed": curves.get("training_curve_by_seed", []),
             "val_curve_by_seed": curves.get("val_curve_by_seed", []),
+            "agent_curves": curves.get("agents", []),
             "allocator_curve": self.alloc_curve_,
             "features": self.feature_names_,
             "map": [[self.assets_[j], float(self.embedding_[j, 0]), float(self.embedding_[j, 1]),
@@ -359,7 +447,7 @@ class ClusterRLStrategy(Strategy):
         of = self._obs_feats(x, slots)
         lo = max(self.window, int(rows.min()) - 21)
         span = np.arange(lo, last + 1)
-        sig = self._signals(p, x, span, of)
+        sig = self._signals(p, x, span, of, slots)
         close = np.asarray(p["close"], dtype=np.float64)
         ret, share = self._slot_series(close[lo:], slots[lo:], sig)
         states = agents.alloc_states(ret, share)
