@@ -217,8 +217,18 @@ def test_shipped_profiles_validate(path: Path, profile: str) -> None:
 def test_every_recipe_example_has_a_quick_profile() -> None:
     names = {p.name for p, prof in _PROFILED if prof == "quick"}
     for recipe in ("cn_lightgbm.yaml", "cn_smallcap_lstm.yaml", "etf_deep_portfolio.yaml",
-                   "pm_threshold_search.yaml", "tw_volatility.yaml"):  # fmt: skip
+                   "pm_threshold_search.yaml", "tw_volatility.yaml", "vn_cluster_rl.yaml"):  # fmt: skip
         assert recipe in names, recipe
+
+
+@pytest.mark.parametrize(("path", "profile"), _PROFILED, ids=lambda v: getattr(v, "name", v))
+def test_example_profiles_name_no_tickers(path: Path, profile: str) -> None:
+    """A profile that lists tickers runs only on the panel they come from; profiles choose names
+    by a rule (data.universe) so the file runs unchanged on any panel of the same schema."""
+    from alphalab.yamlio import read_yaml_file
+
+    body = read_yaml_file(path)["profiles"][profile]
+    assert "tickers" not in (body.get("data") or {}), f"{path.name} profile {profile} names tickers"
 
 
 # ------------------------------------------------------------ hostile files
