@@ -20,6 +20,11 @@ deviation ``s`` and the targets by ``s^2``, and multiplies the output back
 
 GINN loss (:func:`ginn_loss`): ``lam * MSE(pred, target) + (1 - lam) * MSE(pred, garch)``;
 ``lam = 1`` is the plain LSTM, ``lam = 0`` (GINN-0) learns only the GARCH forecast.
+
+``pooling: per_stock`` (GINN, LightGBM) fits one model per asset instead
+(:mod:`.pooling`); ``tune`` (GINN) chooses ``lam``, ``lr``, ``hidden`` and
+``lookback`` with Optuna on the inner validation block of each training window
+(:mod:`.tuning`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from alphalab.models.forecast import Capabilities, Forecast, Forecaster, registe
 from alphalab.models.labels import training_mask
 from alphalab.models.vol import targets as T
 from alphalab.models.vol.forecasters import vol_forecast
+from alphalab.models.vol.pooling import check_pooling, fit_per_stock, predict_per_stock
+from alphalab.models.vol.tuning import check_tune, tune_fit
 from alphalab.portfolio.base import decision_rows
 from alphalab.portfolio.params import check_int as _int
 
@@ -54,7 +61,9 @@ def _cached(key: tuple[Any, ...], make: Any) -> np.ndarray:
         return _CACHE[key]
     val = make()
     _CACHE[key] = val
-    while len(_CACHE) > 8:
+    # 64 entries: the study's walk-forward folds and the volatility analysis's blocks cut the panel at
+    # different dates (two arrays per cut); a smaller cache thrashed and recomputed the GARCH feature per model
+    while len(_CACHE) > 64:
         _CACHE.popitem(last=False)
     return val
 
@@ -160,6 +169,9 @@ class _Samples:
         keep &= np.isfinite(self.data["garch"])
         keep &= np.isfinite(self.data["static"]).all(axis=2)
         keep[: int(est.lookback)] = False
+        only = getattr(est, "only_asset_", None)
+        if only is not None:  # a per-stock model (see .pooling) trains on its own asset's rows
+            keep[:, np.arange(keep.shape[1]) != only] = False
         if est.train_window is not None:
             keep[: max(0, len(dates) - int(est.train_window))] = False
         rows, cols = np.nonzero(keep)
@@ -175,6 +187,53 @@ class _Samples:
         seq = windows(self.data["r"], rows, cols, int(self.est.lookback)) * 100.0
         static = self.data["static"][rows, cols]
         return seq, static, self.target[rows, cols], self.data["garch"][rows, cols]
+
+
+def _target(panel: Panel) -> np.ndarray:
+    """The training target of every row of ``panel`` in percent squared (NaN past its end)."""
+    return T.forward_variance(T.ar1_demeaned_square(T.returns(panel)), 1) * _PCT2
+
+
+def _fit_variant(est: Any, panel: Panel, until: Any) -> bool:
+    """Fit ``est`` per stock or tuned when asked (True), else leave the plain pooled fit to it (False)."""
+    for attr in ("per_stock_", "tuned_"):  # a refit forgets the previous fold's variant
+        est.__dict__.pop(attr, None)
+    if getattr(est, "pooling", "pooled") == "per_stock":
+        est.per_stock_, est.diagnostics_ = fit_per_stock(est, panel, until)
+    elif getattr(est, "tune", None) is not None:
+        est.tuned_, tuning = tune_fit(est, panel, until, _target)
+        est.diagnostics_ = {**getattr(est.tuned_, "diagnostics_", {}), "tuning": tuning}
+    else:
+        return False
+    est.assets_ = list(panel.assets)
+    est.fitted_until_ = panel.dates[-1] if until is None else pd.Timestamp(until)
+    return True
+
+
+def _predict_variant(est: Any, panel: Panel, dates: pd.DatetimeIndex) -> Forecast | None:
+    """The per-stock or tuned forecast, or None for a plain fit."""
+    if "per_stock_" in est.__dict__:
+        if list(panel.assets) != est.assets_:
+            raise DataError(f"{type(est).__name__} per_stock: the panel's assets differ from those it was fitted on")
+        return predict_per_stock(est.per_stock_, panel, dates)
+    if "tuned_" in est.__dict__:
+        return est.tuned_.predict(panel, dates)
+    return None
+
+
+def _forecast_cells(est: Any, rows: np.ndarray, n_assets: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(row, asset)`` cells a model forecasts, date-major: every asset, or a per-stock model's own."""
+    only = getattr(est, "only_asset_", None)
+    cols = np.arange(n_assets) if only is None else np.array([int(only)])
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    return rr.ravel(), cc.ravel()
+
+
+def _to_grid(values: np.ndarray, rows: np.ndarray, cc: np.ndarray, n_assets: int) -> np.ndarray:
+    """Date-major cell values back onto a ``(len(rows), n_assets)`` grid (NaN where not forecast)."""
+    out = np.full((len(rows), n_assets), np.nan)
+    out[np.repeat(np.arange(len(rows)), cc.size // max(len(rows), 1)), cc] = values
+    return out
 
 
 class _TorchVol(Forecaster):
@@ -229,19 +288,27 @@ class GINNForecaster(_TorchVol):
     train_window : int, optional
         Rows of history before ``until`` that train (default all).
     max_samples : int, default 20000
-        Newest samples kept (pooled over assets).
+        Newest samples kept (pooled over assets; per asset with ``pooling: per_stock``).
+    pooling : {"pooled", "per_stock"}, default "pooled"
+        One model over all assets, or one per asset (:mod:`.pooling`).
+    tune : dict, optional
+        Optuna search of ``lam``, ``lr``, ``hidden``, ``lookback`` on the inner validation
+        block of each training window (:mod:`.tuning`); the chosen values are refitted on
+        the whole window.
     random_state : int, optional
 
     Attributes
     ----------
     diagnostics_ : dict
-        ``training_curve``, ``val_curve``, ``best_epoch``, ``n_samples``.
+        ``training_curve``, ``val_curve``, ``best_epoch``, ``n_samples``; with ``tune``
+        also ``tuning`` (every trial: params and inner-validation loss, the choice).
     """
 
     def __init__(self, lam: float = 0.5, inputs: Sequence[str] = ("returns", "garch", "alphas", "calendar"),
                  lookback: int = 90, hidden: int = 16, lr: float = 1e-3, epochs: int = 20, batch_size: int = 256,
                  patience: int = 4, revin: bool = False, log1p: bool = False, alphas: Sequence[str] | None = None,
                  garch_refit_every: int = 5, train_window: int | None = None, max_samples: int = 20000,
+                 pooling: str = "pooled", tune: dict[str, Any] | None = None,
                  random_state: int | None = None) -> None:
         _num("lam", lam, 0.0, 1.0)
         _check_inputs(inputs)
@@ -272,6 +339,10 @@ class GINNForecaster(_TorchVol):
         self.garch_refit_every = garch_refit_every
         self.train_window = train_window
         self.max_samples = max_samples
+        check_tune(tune)
+        check_pooling(pooling, tune)
+        self.pooling = pooling
+        self.tune = tune
         self.random_state = random_state
 
     horizon = 1
@@ -307,6 +378,8 @@ class GINNForecaster(_TorchVol):
             train,
         )
 
+        if _fit_variant(self, panel, until):
+            return self
         samples, rows, cols, _ = self._train_common(panel, until)
         seq, static, y, g = samples.arrays(rows, cols)
         self.seq_scale_ = float(seq.std()) if seq.std() > 0 else 1.0  # training rows only
@@ -336,14 +409,16 @@ class GINNForecaster(_TorchVol):
     def predict(self, panel: Panel, dates: pd.DatetimeIndex) -> Forecast:
         import torch
 
+        variant = _predict_variant(self, panel, pd.DatetimeIndex(dates))
+        if variant is not None:
+            return variant
         if not hasattr(self, "net_"):
             raise ConfigError(f"{type(self).__name__}.predict before fit")
         self.check(panel)
         dates = pd.DatetimeIndex(dates)
         rows = decision_rows(panel, dates)
         samples = _Samples(self, panel)
-        rr, cc = np.meshgrid(rows, np.arange(panel.n_assets), indexing="ij")
-        rr, cc = rr.ravel(), cc.ravel()
+        rr, cc = _forecast_cells(self, rows, panel.n_assets)
         seq, static, _, _ = samples.arrays(rr, cc)
         ok = np.isfinite(static).all(axis=1) & np.isfinite(samples.data["r"][rr, cc]) & (rr >= int(self.lookback))
         out = np.full(rr.size, np.nan)
@@ -358,7 +433,7 @@ class GINNForecaster(_TorchVol):
                 pred = self.net_(torch.as_tensor(xs, dtype=torch.float32),
                                  torch.as_tensor(xf, dtype=torch.float32)).double().numpy()
             out[sel] = self._from_model_space(pred, s2) / _PCT2
-        return vol_forecast(dates, panel.assets, 1, out.reshape(len(rows), panel.n_assets))
+        return vol_forecast(dates, panel.assets, 1, _to_grid(out, rows, cc, panel.n_assets))
 
 
 @register_forecaster("deepar")
@@ -543,13 +618,16 @@ class LightGBMVolForecaster(Forecaster):
     garch_refit_every : int, default 5
     train_window : int, optional
     max_samples : int, default 100000
+        Newest samples kept (pooled over assets; per asset with ``pooling: per_stock``).
+    pooling : {"pooled", "per_stock"}, default "pooled"
+        One model over all assets, or one per asset (:mod:`.pooling`).
     random_state : int, optional
     """
 
     def __init__(self, inputs: Sequence[str] = ("returns", "garch"), n_lags: int = 10, num_leaves: int = 15,
                  learning_rate: float = 0.05, n_estimators: int = 200, min_child_samples: int = 100,
                  alphas: Sequence[str] | None = None, garch_refit_every: int = 5, train_window: int | None = None,
-                 max_samples: int = 100000, random_state: int | None = None) -> None:
+                 max_samples: int = 100000, pooling: str = "pooled", random_state: int | None = None) -> None:
         _check_inputs(inputs)
         _int("n_lags", n_lags, 1)
         _int("num_leaves", num_leaves, 2)
@@ -570,9 +648,12 @@ class LightGBMVolForecaster(Forecaster):
         self.garch_refit_every = garch_refit_every
         self.train_window = train_window
         self.max_samples = max_samples
+        check_pooling(pooling)
+        self.pooling = pooling
         self.random_state = random_state
 
     horizon = 1
+    tune = None  # not tunable here (see .tuning); _fit_variant reads it
 
     @property
     def lookback(self) -> int:
@@ -597,6 +678,8 @@ class LightGBMVolForecaster(Forecaster):
     def fit(self, panel: Panel, until: Any = None) -> LightGBMVolForecaster:
         import lightgbm as lgb
 
+        if _fit_variant(self, panel, until):
+            return self
         train_p, cut = self._check_fit(panel, until)
         samples = _Samples(self, train_p)
         rows, cols = samples.train_positions(train_p.dates, cut)
@@ -614,20 +697,22 @@ class LightGBMVolForecaster(Forecaster):
         return self
 
     def predict(self, panel: Panel, dates: pd.DatetimeIndex) -> Forecast:
+        variant = _predict_variant(self, panel, pd.DatetimeIndex(dates))
+        if variant is not None:
+            return variant
         if not hasattr(self, "model_"):
             raise ConfigError("LightGBMVolForecaster.predict before fit")
         self.check(panel)
         dates = pd.DatetimeIndex(dates)
         rows = decision_rows(panel, dates)
         samples = _Samples(self, panel)
-        rr, cc = np.meshgrid(rows, np.arange(panel.n_assets), indexing="ij")
-        rr, cc = rr.ravel(), cc.ravel()
+        rr, cc = _forecast_cells(self, rows, panel.n_assets)
         X = self._table(samples, rr, cc)
         ok = np.isfinite(samples.data["r"][rr, cc]) & (rr >= self.lookback)
         out = np.full(rr.size, np.nan)
         if ok.any():
             out[ok] = (np.exp(self.model_.predict(X[ok], num_threads=1) + 0.5 * self.resvar_) - 1e-6) / _PCT2
-        return vol_forecast(dates, panel.assets, 1, out.reshape(len(rows), panel.n_assets))
+        return vol_forecast(dates, panel.assets, 1, _to_grid(out, rows, cc, panel.n_assets))
 
 
 _NETS: dict[str, type] = {}
