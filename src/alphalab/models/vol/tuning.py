@@ -14,7 +14,10 @@ from rows dated at or before ``until`` only:
   squared variances; the last row of the window has no target inside it and is
   not scored);
 * a seeded TPE sampler (``seed``) proposes the trials, so one seed gives one
-  choice; the best parameters are refitted on the whole training window.
+  choice; the best parameters are refitted on the whole training window. (Optuna's
+  TPE draws its first 10 trials at random, so with ``n_trials <= 10`` the search is a
+  seeded random search, the same candidates in every fold; the trial ledger counts
+  each distinct candidate once.)
 
 Every trial is recorded (``diagnostics_["tuning"]["trials"]``: trial, params,
 inner-validation loss) so the study counts it (trial ledger, DSR) and the report
