@@ -88,3 +88,27 @@ def test_deepar_quantiles_are_ordered(small: Panel) -> None:
     for lo, hi in itertools.pairwise(qs):
         assert (lo <= hi).all()
     assert f.diagnostics_["n_samples"] > 0 and len(f.diagnostics_["training_curve"]) >= 1
+
+
+def test_feature_cache_reuses_a_prefix_only_when_the_data_agree(small: Panel) -> None:
+    """A training window's inputs are the whole panel's first rows (causal arrays), bit for bit;
+    a perturbed copy is computed afresh."""
+    from alphalab.models.vol import learners as L
+    from alphalab.testing.leakage import perturb_after
+
+    short = small.until(small.dates[300])
+    L._CACHE.clear()
+    L._PREFIX.clear()
+    fresh_g = L.garch_feature(short, 7).copy()
+    fresh_a = L.alpha_feature(short, ["alpha012"]).copy()
+    L._CACHE.clear()
+    L._PREFIX.clear()
+    long_g = L.garch_feature(small, 7)
+    long_a = L.alpha_feature(small, ["alpha012"])
+    np.testing.assert_array_equal(L.garch_feature(short, 7), fresh_g)  # served from the long panel's arrays
+    np.testing.assert_array_equal(L.alpha_feature(short, ["alpha012"]), fresh_a)
+    assert np.shares_memory(L.garch_feature(short, 7), long_g) and np.shares_memory(
+        L.alpha_feature(short, ["alpha012"]), long_a)
+    moved = perturb_after(small, 200, "scale", seed=2).until(small.dates[300])
+    assert not np.shares_memory(L.garch_feature(moved, 7), long_g)
+    np.testing.assert_array_equal(L.garch_feature(moved, 7)[:201], fresh_g[:201])

@@ -51,18 +51,40 @@ __all__ = ["DeepARForecaster", "GINNForecaster", "LightGBMVolForecaster", "build
 
 INPUTS = ("returns", "garch", "alphas", "calendar")
 _PCT2 = 1e4  # decimal variance -> percent squared
-_CACHE: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], tuple[Panel, np.ndarray]] = OrderedDict()
+_PREFIX: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
 
 
-def _cached(key: tuple[Any, ...], make: Any) -> np.ndarray:
-    # causal arrays of the whole panel, reused across folds and models (keyed by the data hash)
+def _cached(what: tuple[Any, ...], panel: Panel, make: Any) -> np.ndarray:
+    """Causal arrays of a panel, reused across folds, models and the analysis's blocks.
+
+    The arrays are causal (row ``t`` reads rows ``<= t`` only, the rolling GARCH's refit
+    times counted from row 0), so the array of a panel whose data is the first ``n`` rows
+    of a cached panel's is the first ``n`` rows of the cached array: a training window
+    (the panel cut at ``until``) reuses what was computed on the whole panel instead of
+    recomputing it over the full history for every fold. The prefix is checked by the
+    data hash of the cached panel's first ``n`` rows; different data (a perturbed copy)
+    is computed afresh.
+    """
+    h = panel.data_hash()
+    key = (*what, h)
     if key in _CACHE:
         _CACHE.move_to_end(key)
-        return _CACHE[key]
+        return _CACHE[key][1]
+    hit = _PREFIX.get(key)
+    if hit is not None and hit[0] in _CACHE:
+        return _CACHE[hit[0]][1][: hit[1]]
+    n = panel.n_dates
+    for k, (long, val) in reversed(_CACHE.items()):
+        if (k[:-1] == what and long.n_dates > n and long.assets.equals(panel.assets)
+                and long.dates[:n].equals(panel.dates) and long.iloc_dates(slice(0, n)).data_hash() == h):
+            _PREFIX[key] = (k, n)
+            _CACHE.move_to_end(k)
+            return val[:n]
     val = make()
-    _CACHE[key] = val
-    # 64 entries: the study's walk-forward folds and the volatility analysis's blocks cut the panel at
-    # different dates (two arrays per cut); a smaller cache thrashed and recomputed the GARCH feature per model
+    _CACHE[key] = (panel, val)
+    # 64 entries: the study's folds, the analysis's blocks, tuning cuts and the leakage guard's
+    # perturbed copies each bring a panel; a smaller cache thrashed and recomputed per model
     while len(_CACHE) > 64:
         _CACHE.popitem(last=False)
     return val
@@ -76,7 +98,7 @@ def garch_feature(panel: Panel, refit_every: int = 5) -> np.ndarray:
         var, _, _ = rolling_garch_panel(T.returns(panel), window=90, refit_every=int(refit_every), method="newton")
         return var
 
-    return _cached(("garch", panel.data_hash(), int(refit_every)), make)
+    return _cached(("garch", int(refit_every)), panel, make)
 
 
 def alpha_feature(panel: Panel, names: Sequence[str] | None) -> np.ndarray:
@@ -95,7 +117,7 @@ def alpha_feature(panel: Panel, names: Sequence[str] | None) -> np.ndarray:
         cols = [cs_rank(np.where(np.isfinite(v), v, np.nan), scale="pm1") for _, v in sorted(values.items())]
         return np.stack(cols, axis=-1)
 
-    return _cached(("alphas", panel.data_hash(), None if names is None else tuple(names)), make)
+    return _cached(("alphas", None if names is None else tuple(names)), panel, make)
 
 
 def build_inputs(panel: Panel, inputs: Sequence[str], lookback: int, alphas: Sequence[str] | None = None,
@@ -417,7 +439,9 @@ class GINNForecaster(_TorchVol):
         self.check(panel)
         dates = pd.DatetimeIndex(dates)
         rows = decision_rows(panel, dates)
-        samples = _Samples(self, panel)
+        # rows after the last decision date are never read: inputs are built on the panel cut there
+        # (the same arrays, and a cache hit for a copy that differs only after it, e.g. the guard's)
+        samples = _Samples(self, panel.iloc_dates(slice(0, int(rows.max()) + 1)))
         rr, cc = _forecast_cells(self, rows, panel.n_assets)
         seq, static, _, _ = samples.arrays(rr, cc)
         ok = np.isfinite(static).all(axis=1) & np.isfinite(samples.data["r"][rr, cc]) & (rr >= int(self.lookback))
@@ -705,7 +729,9 @@ class LightGBMVolForecaster(Forecaster):
         self.check(panel)
         dates = pd.DatetimeIndex(dates)
         rows = decision_rows(panel, dates)
-        samples = _Samples(self, panel)
+        # rows after the last decision date are never read: inputs are built on the panel cut there
+        # (the same arrays, and a cache hit for a copy that differs only after it, e.g. the guard's)
+        samples = _Samples(self, panel.iloc_dates(slice(0, int(rows.max()) + 1)))
         rr, cc = _forecast_cells(self, rows, panel.n_assets)
         X = self._table(samples, rr, cc)
         ok = np.isfinite(samples.data["r"][rr, cc]) & (rr >= self.lookback)
