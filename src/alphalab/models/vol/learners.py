@@ -55,17 +55,8 @@ _CACHE: OrderedDict[tuple[Any, ...], tuple[Panel, np.ndarray]] = OrderedDict()
 _PREFIX: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
 
 
-def _cached(what: tuple[Any, ...], panel: Panel, make: Any) -> np.ndarray:
-    """Causal arrays of a panel, reused across folds, models and the analysis's blocks.
-
-    The arrays are causal (row ``t`` reads rows ``<= t`` only, the rolling GARCH's refit
-    times counted from row 0), so the array of a panel whose data is the first ``n`` rows
-    of a cached panel's is the first ``n`` rows of the cached array: a training window
-    (the panel cut at ``until``) reuses what was computed on the whole panel instead of
-    recomputing it over the full history for every fold. The prefix is checked by the
-    data hash of the cached panel's first ``n`` rows; different data (a perturbed copy)
-    is computed afresh.
-    """
+def _lookup(what: tuple[Any, ...], panel: Panel) -> np.ndarray | None:
+    """The cached array of ``panel`` (its own, or the first rows of a longer panel's with the same data)."""
     h = panel.data_hash()
     key = (*what, h)
     if key in _CACHE:
@@ -81,8 +72,40 @@ def _cached(what: tuple[Any, ...], panel: Panel, make: Any) -> np.ndarray:
             _PREFIX[key] = (k, n)
             _CACHE.move_to_end(k)
             return val[:n]
+    return None
+
+
+def _causal(what: tuple[Any, ...], panel: Panel, upto: int | None, make_on: Any) -> np.ndarray:
+    """Rows ``< upto`` of a causal array of ``panel`` (all rows when ``upto`` is None).
+
+    Served from the cache for ``panel`` or, failing that, for its first ``upto`` rows (a
+    copy that differs only after them, e.g. the leakage guard's); otherwise computed on
+    the whole ``panel`` (so the next blocks of the same panel are served).
+    """
+    if upto is not None and upto < panel.n_dates:
+        for p in (panel, panel.iloc_dates(slice(0, upto))):
+            val = _lookup(what, p)
+            if val is not None:
+                return val[:upto]
+    return _cached(what, panel, lambda: make_on(panel))[:upto]
+
+
+def _cached(what: tuple[Any, ...], panel: Panel, make: Any) -> np.ndarray:
+    """Causal arrays of a panel, reused across folds, models and the analysis's blocks.
+
+    The arrays are causal (row ``t`` reads rows ``<= t`` only, the rolling GARCH's refit
+    times counted from row 0), so the array of a panel whose data is the first ``n`` rows
+    of a cached panel's is the first ``n`` rows of the cached array: a training window
+    (the panel cut at ``until``) reuses what was computed on the whole panel instead of
+    recomputing it over the full history for every fold. The prefix is checked by the
+    data hash of the cached panel's first ``n`` rows; different data (a perturbed copy)
+    is computed afresh.
+    """
+    val = _lookup(what, panel)
+    if val is not None:
+        return val
     val = make()
-    _CACHE[key] = (panel, val)
+    _CACHE[(*what, panel.data_hash())] = (panel, val)
     # 64 entries: the study's folds, the analysis's blocks, tuning cuts and the leakage guard's
     # perturbed copies each bring a panel; a smaller cache thrashed and recomputed per model
     while len(_CACHE) > 64:
@@ -90,39 +113,41 @@ def _cached(what: tuple[Any, ...], panel: Panel, make: Any) -> np.ndarray:
     return val
 
 
-def garch_feature(panel: Panel, refit_every: int = 5) -> np.ndarray:
-    """Compiled AR(1)-GARCH(1,1) one-step variance forecast at each row (decimal), ``(n_dates, n_assets)``."""
+def garch_feature(panel: Panel, refit_every: int = 5, upto: int | None = None) -> np.ndarray:
+    """Compiled AR(1)-GARCH(1,1) one-step variance forecast at each row (decimal), ``(n_dates, n_assets)``
+    (the first ``upto`` rows when given)."""
     from alphalab.models.vol.rolling import rolling_garch_panel
 
-    def make() -> np.ndarray:
-        var, _, _ = rolling_garch_panel(T.returns(panel), window=90, refit_every=int(refit_every), method="newton")
+    def make(p: Panel) -> np.ndarray:
+        var, _, _ = rolling_garch_panel(T.returns(p), window=90, refit_every=int(refit_every), method="newton")
         return var
 
-    return _cached(("garch", int(refit_every)), panel, make)
+    return _causal(("garch", int(refit_every)), panel, upto, make)
 
 
-def alpha_feature(panel: Panel, names: Sequence[str] | None) -> np.ndarray:
-    """Alpha101 values ranked across stocks into ``[-1, 1]``, ``(n_dates, n_assets, n_alphas)``."""
+def alpha_feature(panel: Panel, names: Sequence[str] | None, upto: int | None = None) -> np.ndarray:
+    """Alpha101 values ranked across stocks into ``[-1, 1]``, ``(n_dates, n_assets, n_alphas)``
+    (the first ``upto`` rows when given)."""
     from alphalab.features.alphas.alpha101 import compute_alpha101
     from alphalab.features.transforms import cs_rank
 
-    def make() -> np.ndarray:
+    def make(p: Panel) -> np.ndarray:
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values, _ = compute_alpha101(panel, names=None if names is None else list(names))
+            values, _ = compute_alpha101(p, names=None if names is None else list(names))
         if not values:
             raise DataError("no Alpha101 alpha could be computed on this panel (needs open, high, low, close, volume)")
         cols = [cs_rank(np.where(np.isfinite(v), v, np.nan), scale="pm1") for _, v in sorted(values.items())]
         return np.stack(cols, axis=-1)
 
-    return _cached(("alphas", None if names is None else tuple(names)), panel, make)
+    return _causal(("alphas", None if names is None else tuple(names)), panel, upto, make)
 
 
 def build_inputs(panel: Panel, inputs: Sequence[str], lookback: int, alphas: Sequence[str] | None = None,
-                 garch_refit_every: int = 5) -> dict[str, np.ndarray]:
-    """Causal model inputs of every row.
+                 garch_refit_every: int = 5, upto: int | None = None) -> dict[str, np.ndarray]:
+    """Causal model inputs of every row (of the first ``upto`` rows when given; nothing later is read).
 
     Returns
     -------
@@ -132,18 +157,18 @@ def build_inputs(panel: Panel, inputs: Sequence[str], lookback: int, alphas: Seq
         ``garch``: GARCH forecast in percent squared ``(n_dates, n_assets)`` (always,
         it is the GINN's second target).
     """
-    r = T.returns(panel)
+    r = T.returns(panel)[:upto]
     n, m = r.shape
-    g = garch_feature(panel, garch_refit_every) * _PCT2
+    g = garch_feature(panel, garch_refit_every, upto) * _PCT2
     parts = []
     if "garch" in inputs:
         parts.append(g[..., None])
     if "alphas" in inputs:
-        parts.append(alpha_feature(panel, alphas))
+        parts.append(alpha_feature(panel, alphas, upto))
     if "calendar" in inputs:
         from alphalab.features.transforms import calendar_dummies
 
-        cal = calendar_dummies(panel.dates).to_numpy()
+        cal = calendar_dummies(panel.dates[:upto]).to_numpy()
         parts.append(np.broadcast_to(cal[:, None, :], (n, m, cal.shape[1])))
     static = np.concatenate(parts, axis=-1) if parts else np.zeros((n, m, 0))
     return {"r": r, "static": static.astype(np.float64), "garch": g}
@@ -180,9 +205,9 @@ def _num(name: str, value: Any, lo: float, hi: float) -> None:
 class _Samples:
     """Training / prediction samples of one fit: positions, inputs and scalers (fitted on training rows)."""
 
-    def __init__(self, est: Any, panel: Panel) -> None:
+    def __init__(self, est: Any, panel: Panel, upto: int | None = None) -> None:
         self.est = est
-        self.data = build_inputs(panel, est.inputs, int(est.lookback), est.alphas, int(est.garch_refit_every))
+        self.data = build_inputs(panel, est.inputs, int(est.lookback), est.alphas, int(est.garch_refit_every), upto)
         self.target = T.forward_variance(T.ar1_demeaned_square(self.data["r"]), 1) * _PCT2
 
     def train_positions(self, dates: pd.DatetimeIndex, until: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
@@ -439,9 +464,8 @@ class GINNForecaster(_TorchVol):
         self.check(panel)
         dates = pd.DatetimeIndex(dates)
         rows = decision_rows(panel, dates)
-        # rows after the last decision date are never read: inputs are built on the panel cut there
-        # (the same arrays, and a cache hit for a copy that differs only after it, e.g. the guard's)
-        samples = _Samples(self, panel.iloc_dates(slice(0, int(rows.max()) + 1)))
+        # rows after the last decision date are never read (see build_inputs' upto)
+        samples = _Samples(self, panel, int(rows.max()) + 1)
         rr, cc = _forecast_cells(self, rows, panel.n_assets)
         seq, static, _, _ = samples.arrays(rr, cc)
         ok = np.isfinite(static).all(axis=1) & np.isfinite(samples.data["r"][rr, cc]) & (rr >= int(self.lookback))
@@ -729,9 +753,8 @@ class LightGBMVolForecaster(Forecaster):
         self.check(panel)
         dates = pd.DatetimeIndex(dates)
         rows = decision_rows(panel, dates)
-        # rows after the last decision date are never read: inputs are built on the panel cut there
-        # (the same arrays, and a cache hit for a copy that differs only after it, e.g. the guard's)
-        samples = _Samples(self, panel.iloc_dates(slice(0, int(rows.max()) + 1)))
+        # rows after the last decision date are never read (see build_inputs' upto)
+        samples = _Samples(self, panel, int(rows.max()) + 1)
         rr, cc = _forecast_cells(self, rows, panel.n_assets)
         X = self._table(samples, rr, cc)
         ok = np.isfinite(samples.data["r"][rr, cc]) & (rr >= self.lookback)
