@@ -39,6 +39,8 @@ def _strategy(kind: str, params: dict) -> dict:
         ("deepar", {"levels": [0.5, 1.2]}, r"levels must be a list of numbers in \(0, 1\)"),
         ("lgbm_vol", {"n_lags": 0}, "n_lags must be an integer >= 1"),
         # pooling (GINN, LightGBM)
+        ("ginn", {"inputs_from": "last year"}, "inputs_from must be a date"),
+        ("lgbm_vol", {"inputs_from": 2011}, "inputs_from must be a date"),
         ("ginn", {"pooling": "global"}, r"pooling must be one of \['pooled', 'per_stock'\]"),
         ("lgbm_vol", {"pooling": None}, "pooling must be one of"),
         ("lgbm_vol", {"tune": {"params": {"lam": [0, 1]}}}, r"no parameter\(s\) \['tune'\]"),
@@ -54,7 +56,7 @@ def _strategy(kind: str, params: dict) -> dict:
         ("ginn", {"tune": {"params": {"dropout": [0, 1]}}}, "tune.params: 'dropout' cannot be tuned"),
         ("ginn", {"tune": {"params": {"lam": [0, 2]}}}, r"tune.params.lam must be \[low, high\]"),
         ("ginn", {"tune": {"params": {"lam": 0.5}}}, r"tune.params.lam must be \[low, high\]"),
-        ("ginn", {"tune": {"params": {"lam": [0, float("nan")]}}}, r"tune.params.lam must be \[low, high\]"),
+        ("ginn", {"tune": {"params": {"lam": [0, float("nan")]}}}, r"tune.params.lam\[1\]: must be a finite number"),
         ("ginn", {"tune": {"params": {"lr": [0, 0.01]}}}, r"tune.params.lr must be \[low, high\]"),
         ("ginn", {"tune": {"params": {"lr": [0.01, 0.001]}}}, r"tune.params.lr must be \[low, high\]"),
         ("ginn", {"tune": {"params": {"hidden": "8"}}}, "tune.params.hidden must be a non-empty list of integers >= 1"),

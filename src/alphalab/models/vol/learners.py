@@ -53,11 +53,24 @@ INPUTS = ("returns", "garch", "alphas", "calendar")
 _PCT2 = 1e4  # decimal variance -> percent squared
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Panel, np.ndarray]] = OrderedDict()
 _PREFIX: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
+_HASHES: dict[int, tuple[Panel, str]] = {}
+
+
+def _hash(panel: Panel) -> str:
+    """``panel.data_hash()``, remembered for the last few panel objects (per-stock models ask once per stock)."""
+    hit = _HASHES.get(id(panel))
+    if hit is not None and hit[0] is panel:
+        return hit[1]
+    h = panel.data_hash()
+    _HASHES[id(panel)] = (panel, h)
+    while len(_HASHES) > 8:
+        _HASHES.pop(next(iter(_HASHES)))
+    return h
 
 
 def _lookup(what: tuple[Any, ...], panel: Panel) -> np.ndarray | None:
     """The cached array of ``panel`` (its own, or the first rows of a longer panel's with the same data)."""
-    h = panel.data_hash()
+    h = _hash(panel)
     key = (*what, h)
     if key in _CACHE:
         _CACHE.move_to_end(key)
@@ -105,7 +118,7 @@ def _cached(what: tuple[Any, ...], panel: Panel, make: Any) -> np.ndarray:
     if val is not None:
         return val
     val = make()
-    _CACHE[(*what, panel.data_hash())] = (panel, val)
+    _CACHE[(*what, _hash(panel))] = (panel, val)
     # 64 entries: the study's folds, the analysis's blocks, tuning cuts and the leakage guard's
     # perturbed copies each bring a panel; a smaller cache thrashed and recomputed per model
     while len(_CACHE) > 64:
@@ -146,8 +159,13 @@ def alpha_feature(panel: Panel, names: Sequence[str] | None, upto: int | None = 
 
 
 def build_inputs(panel: Panel, inputs: Sequence[str], lookback: int, alphas: Sequence[str] | None = None,
-                 garch_refit_every: int = 5, upto: int | None = None) -> dict[str, np.ndarray]:
+                 garch_refit_every: int = 5, upto: int | None = None,
+                 inputs_from: Any = None) -> dict[str, np.ndarray]:
     """Causal model inputs of every row (of the first ``upto`` rows when given; nothing later is read).
+
+    ``inputs_from`` (a date): the GARCH and alpha inputs are computed from that date on (NaN
+    before it, so those rows never train): a fixed calendar anchor, the same for every fold
+    and forecast, that spares recomputing them over decades of history the model never uses.
 
     Returns
     -------
@@ -159,12 +177,22 @@ def build_inputs(panel: Panel, inputs: Sequence[str], lookback: int, alphas: Seq
     """
     r = T.returns(panel)[:upto]
     n, m = r.shape
-    g = garch_feature(panel, garch_refit_every, upto) * _PCT2
+    a0 = 0 if inputs_from is None else int(panel.dates.searchsorted(pd.Timestamp(inputs_from), "left"))
+    a0 = min(a0, n)
+    sub = panel if a0 == 0 else panel.iloc_dates(slice(a0, panel.n_dates))
+    sub_upto = None if upto is None else upto - a0
+
+    def pad(a: np.ndarray) -> np.ndarray:  # rows before the anchor: no input
+        if a0 == 0:
+            return a
+        return np.concatenate([np.full((a0, *a.shape[1:]), np.nan), a], axis=0)
+
+    g = pad(garch_feature(sub, garch_refit_every, sub_upto) if n > a0 else np.zeros((0, m))) * _PCT2
     parts = []
     if "garch" in inputs:
         parts.append(g[..., None])
     if "alphas" in inputs:
-        parts.append(alpha_feature(panel, alphas, upto))
+        parts.append(pad(alpha_feature(sub, alphas, sub_upto)) if n > a0 else np.full((n, m, 1), np.nan))
     if "calendar" in inputs:
         from alphalab.features.transforms import calendar_dummies
 
@@ -197,6 +225,21 @@ def _check_inputs(inputs: Any) -> None:
         raise ConfigError(f"inputs: unknown input(s) {bad}; choose from {list(INPUTS)}")
 
 
+def _check_date(name: str, value: Any) -> None:
+    if value is None:
+        return
+    import datetime as dt
+
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return
+    try:
+        ok = isinstance(value, str) and not pd.isna(pd.Timestamp(value))
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"{name} must be a date (YYYY-MM-DD) or null, got {value!r}")
+
+
 def _num(name: str, value: Any, lo: float, hi: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= float(value) <= hi:
         raise ConfigError(f"{name} must be a number in [{lo}, {hi}], got {value!r}")
@@ -207,7 +250,8 @@ class _Samples:
 
     def __init__(self, est: Any, panel: Panel, upto: int | None = None) -> None:
         self.est = est
-        self.data = build_inputs(panel, est.inputs, int(est.lookback), est.alphas, int(est.garch_refit_every), upto)
+        self.data = build_inputs(panel, est.inputs, int(est.lookback), est.alphas, int(est.garch_refit_every), upto,
+                                 getattr(est, "inputs_from", None))
         self.target = T.forward_variance(T.ar1_demeaned_square(self.data["r"]), 1) * _PCT2
 
     def train_positions(self, dates: pd.DatetimeIndex, until: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
@@ -338,6 +382,8 @@ class GINNForecaster(_TorchVol):
         Newest samples kept (pooled over assets; per asset with ``pooling: per_stock``).
     pooling : {"pooled", "per_stock"}, default "pooled"
         One model over all assets, or one per asset (:mod:`.pooling`).
+    inputs_from : date, optional
+        The GARCH and alpha inputs are computed from this date on (see :func:`build_inputs`).
     tune : dict, optional
         Optuna search of ``lam``, ``lr``, ``hidden``, ``lookback`` on the inner validation
         block of each training window (:mod:`.tuning`); the chosen values are refitted on
@@ -355,7 +401,7 @@ class GINNForecaster(_TorchVol):
                  lookback: int = 90, hidden: int = 16, lr: float = 1e-3, epochs: int = 20, batch_size: int = 256,
                  patience: int = 4, revin: bool = False, log1p: bool = False, alphas: Sequence[str] | None = None,
                  garch_refit_every: int = 5, train_window: int | None = None, max_samples: int = 20000,
-                 pooling: str = "pooled", tune: dict[str, Any] | None = None,
+                 pooling: str = "pooled", tune: dict[str, Any] | None = None, inputs_from: str | None = None,
                  random_state: int | None = None) -> None:
         _num("lam", lam, 0.0, 1.0)
         _check_inputs(inputs)
@@ -388,8 +434,10 @@ class GINNForecaster(_TorchVol):
         self.max_samples = max_samples
         check_tune(tune)
         check_pooling(pooling, tune)
+        _check_date("inputs_from", inputs_from)
         self.pooling = pooling
         self.tune = tune
+        self.inputs_from = inputs_from
         self.random_state = random_state
 
     horizon = 1
@@ -669,13 +717,16 @@ class LightGBMVolForecaster(Forecaster):
         Newest samples kept (pooled over assets; per asset with ``pooling: per_stock``).
     pooling : {"pooled", "per_stock"}, default "pooled"
         One model over all assets, or one per asset (:mod:`.pooling`).
+    inputs_from : date, optional
+        The GARCH and alpha inputs are computed from this date on (see :func:`build_inputs`).
     random_state : int, optional
     """
 
     def __init__(self, inputs: Sequence[str] = ("returns", "garch"), n_lags: int = 10, num_leaves: int = 15,
                  learning_rate: float = 0.05, n_estimators: int = 200, min_child_samples: int = 100,
                  alphas: Sequence[str] | None = None, garch_refit_every: int = 5, train_window: int | None = None,
-                 max_samples: int = 100000, pooling: str = "pooled", random_state: int | None = None) -> None:
+                 max_samples: int = 100000, pooling: str = "pooled", inputs_from: str | None = None,
+                 random_state: int | None = None) -> None:
         _check_inputs(inputs)
         _int("n_lags", n_lags, 1)
         _int("num_leaves", num_leaves, 2)
@@ -697,7 +748,9 @@ class LightGBMVolForecaster(Forecaster):
         self.train_window = train_window
         self.max_samples = max_samples
         check_pooling(pooling)
+        _check_date("inputs_from", inputs_from)
         self.pooling = pooling
+        self.inputs_from = inputs_from
         self.random_state = random_state
 
     horizon = 1
@@ -757,7 +810,7 @@ class LightGBMVolForecaster(Forecaster):
         samples = _Samples(self, panel, int(rows.max()) + 1)
         rr, cc = _forecast_cells(self, rows, panel.n_assets)
         X = self._table(samples, rr, cc)
-        ok = np.isfinite(samples.data["r"][rr, cc]) & (rr >= self.lookback)
+        ok = np.isfinite(samples.data["r"][rr, cc]) & (rr >= self.lookback) & np.isfinite(samples.data["garch"][rr, cc])
         out = np.full(rr.size, np.nan)
         if ok.any():
             out[ok] = (np.exp(self.model_.predict(X[ok], num_threads=1) + 0.5 * self.resvar_) - 1e-6) / _PCT2
