@@ -82,6 +82,8 @@ def _lookup(what: tuple[Any, ...], panel: Panel) -> np.ndarray | None:
     for k, (long, val) in reversed(_CACHE.items()):
         if (k[:-1] == what and long.n_dates > n and long.assets.equals(panel.assets)
                 and long.dates[:n].equals(panel.dates) and long.iloc_dates(slice(0, n)).data_hash() == h):
+            if len(_PREFIX) > 4096:  # small entries, but a long process should not grow them forever
+                _PREFIX.clear()
             _PREFIX[key] = (k, n)
             _CACHE.move_to_end(k)
             return val[:n]
