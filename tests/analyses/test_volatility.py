@@ -52,3 +52,30 @@ def test_volatility_analysis_needs_its_baseline(tmp_path) -> None:
     strategies = {"ewma": ForecastStrategy(EWMAForecaster(), InverseVariance())}
     with pytest.raises(ConfigError, match="baseline 'garch'"):
         make_analysis("volatility", {}).run(_ctx(tmp_path, strategies))
+
+
+def test_tuning_trials_seeds_and_pooling_reach_the_report(tmp_path) -> None:
+    """A tuned GINN's trials (every analysis block, every seed), the seed spread and the pooling column."""
+    from alphalab.models.vol.learners import GINNForecaster, LightGBMVolForecaster
+
+    tiny = {"hidden": 2, "epochs": 1, "lookback": 10, "max_samples": 300, "inputs": ["returns", "garch"]}
+    tune = {"n_trials": 2, "inner": 30, "params": {"lam": [0.0, 1.0], "hidden": [2, 3]}}
+    strategies = {
+        "garch": ForecastStrategy(GarchForecaster(refit_every=5, method="newton"), InverseVariance()),
+        "ginn_tuned": ForecastStrategy(GINNForecaster(tune=tune, **tiny), InverseVariance()),
+        "lgbm_ps": ForecastStrategy(LightGBMVolForecaster(n_estimators=5, min_child_samples=20, pooling="per_stock"),
+                                    InverseVariance()),
+    }
+    analysis = make_analysis("volatility", {"refit": 45, "plot_assets": 0, "seeds": [0, 1]})
+    summary = analysis.run(_ctx(tmp_path, strategies))
+    rows = summary["tuning"]
+    assert {r["model"] for r in rows} == {"ginn_tuned"}
+    assert len(rows) == 2 * 2 * 2  # blocks x seeds x trials
+    assert sum(r["chosen"] for r in rows) == 2 * 2  # one choice per fitted block
+    assert all(r["run"] == "analysis block" and r["loss"] > 0 for r in rows)
+    assert summary["pooling"] == {"ginn_tuned": "pooled", "lgbm_ps": "per_stock"}
+    assert summary["seeds"]["ginn_tuned"]["n_seeds"] == 2 and len(summary["seeds"]["ginn_tuned"]["qlike"]) == 2
+    assert (tmp_path / "tuning_trials.csv").exists()
+    html = VolatilityComparison.render(summary, tmp_path)
+    assert "Hyper-parameter trials" in html and "inner-validation loss" in html and "per_stock" in html
+    assert "Network seeds" in html

@@ -16,7 +16,11 @@ square):
 * VaR at 90/95/99 % from each variance forecast (normal quantile, or the
   model's own quantiles when it reports them) with Kupiec and Christoffersen
   tests per stock; the empirical coverage of reported quantiles (DeepAR);
-* several seeds for the stochastic learners (mean and spread of their losses).
+* several seeds for the stochastic learners (mean and spread of their losses);
+* every hyper-parameter trial of a tuned forecaster (``tune``: Optuna on the inner
+  validation block of each training window), from the study's walk-forward folds and
+  from this analysis's blocks: fold, trial, params, inner-validation loss, the choice;
+* whether each learner is one pooled model or one model per stock (``pooling``).
 
 Files: per-stock loss tables (CSV), a heat map of per-stock QLIKE relative to the
 baseline, forecast plots for a few stocks. The summary's ``headline`` states which
@@ -163,6 +167,12 @@ class VolatilityComparison(Analysis):
         quant: dict[str, dict[float, np.ndarray]] = {}
         seed_losses: dict[str, list[float]] = {}
         diagnostics: dict[str, Any] = {}
+        tuning: list[dict[str, Any]] = []
+        for name in forecasters:  # the study's own walk-forward folds
+            for d in (ctx.diagnostics or {}).get(name, []) or []:
+                if isinstance(d, dict):
+                    tuning += _tuning_rows(name, "walk-forward fold", d.get("fold"), None,
+                                           (d.get("forecaster") or {}).get("tuning"))
         for name, fc in forecasters.items():
             stochastic = "random_state" in fc.get_params(deep=False)
             for k, seed in enumerate(self.seeds if stochastic else [None]):
@@ -172,6 +182,12 @@ class VolatilityComparison(Analysis):
                     diagnostics[name] = _fit_counts(diags)
                 if stochastic:
                     seed_losses.setdefault(name, []).append(float(np.nanmean(qlike_losses(y, v))))
+                for b, d in enumerate(diags):
+                    tuning += _tuning_rows(name, "analysis block", b, seed, d.get("tuning") if isinstance(d, dict) else None)
+        if tuning:
+            pd.DataFrame(tuning).to_csv(ctx.out_dir / "tuning_trials.csv", index=False)
+        pooling = {name: str(fc.get_params(deep=False)["pooling"]) for name, fc in forecasters.items()
+                   if "pooling" in fc.get_params(deep=False)}
         assets = list(panel.assets)
         pct = 1e4  # losses on percent-squared variances (readable magnitudes)
         tables, pooled = {}, {}
@@ -266,7 +282,8 @@ class VolatilityComparison(Analysis):
                     ok = np.isfinite(r_next) & np.isfinite(qs[0.05])
                     calib[name]["coverage_90"] = float(inside[ok].mean())
         seeds = {k: {"mean_qlike": float(np.mean(v)), "sd_qlike": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
-                     "n_seeds": len(v)} for k, v in seed_losses.items()}
+                     "n_seeds": len(v), "seeds": list(self.seeds[: len(v)]), "qlike": [float(x) for x in v]}
+                 for k, v in seed_losses.items()}
         self._plots(ctx.out_dir, tables["qlike"], var, y, eval_dates[: len(rows)], assets)
         headline = _headline(dm, self.baseline, len(assets))
         return {
@@ -275,7 +292,7 @@ class VolatilityComparison(Analysis):
             "headline": headline,
             "pooled": {loss: {k: {c: float(vv) for c, vv in row.items()} for k, row in p.iterrows()} for loss, p in pooled.items()},
             "r2": r2s, "dm": dm, "mcs": mcs_out, "var_backtests": var_bt, "calibration": calib,
-            "seeds": seeds, "fits": diagnostics,
+            "seeds": seeds, "fits": diagnostics, "tuning": tuning, "pooling": pooling,
         }
 
     def _plots(self, out: Path, qlike_table: pd.DataFrame, var: dict[str, np.ndarray], y: np.ndarray,
@@ -321,12 +338,15 @@ class VolatilityComparison(Analysis):
         pooled = summary.get("pooled", {})
         if pooled:
             models = list(pooled.get("qlike", {}))
-            head = "".join(f"<th>{escape(m)}</th>" for m in ("model", "MSE", "MAE", "QLIKE", "R²", "QLIKE: stocks beating baseline"))
+            head = "".join(f"<th>{escape(m)}</th>" for m in ("model", "pooling", "MSE", "MAE", "QLIKE", "R²",
+                                                              "QLIKE: stocks beating baseline"))
+            pooling = summary.get("pooling", {})
             rows = []
             for m in models:
                 cells = [pooled[k][m]["loss"] for k in ("mse", "mae", "qlike")] + [summary.get("r2", {}).get(m)]
                 share = pooled["qlike"][m].get("share_beats_baseline")
-                rows.append(f"<tr><td>{escape(m)}</td>" + "".join(f"<td>{_fmt(c)}</td>" for c in cells)
+                rows.append(f"<tr><td>{escape(m)}</td><td>{escape(pooling.get(m, '–'))}</td>"
+                            + "".join(f"<td>{_fmt(c)}</td>" for c in cells)
                             + f"<td>{_fmt(share, pct=True)}</td></tr>")
             parts.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
         dm = summary.get("dm", {})
@@ -356,8 +376,23 @@ class VolatilityComparison(Analysis):
             parts.append(f"<h4>VaR backtests (stocks rejected at 5%)</h4><table><tr><th>model</th>{head}</tr>{rows}</table>")
         for m, c in summary.get("calibration", {}).items():
             parts.append(f"<p>Quantile calibration of {escape(m)}: " + ", ".join(f"{escape(k)}: {_fmt(v)}" for k, v in c.items()) + "</p>")
-        for m, s in summary.get("seeds", {}).items():
-            parts.append(f"<p>{escape(m)} over {s['n_seeds']} seed(s): QLIKE {_fmt(s['mean_qlike'])} ± {_fmt(s['sd_qlike'])}</p>")
+        seeds = summary.get("seeds", {})
+        if seeds:
+            rows = "".join(
+                f"<tr><td>{escape(m)}</td><td>{s['n_seeds']}</td><td>{_fmt(s['mean_qlike'])}</td><td>{_fmt(s['sd_qlike'])}</td>"
+                f"<td>{escape(', '.join(_fmt(x) for x in s.get('qlike', [])))}</td></tr>" for m, s in seeds.items())
+            parts.append("<h4>Network seeds (pooled QLIKE over the evaluated window)</h4><table><tr><th>model</th>"
+                         f"<th>seeds</th><th>mean</th><th>sd</th><th>per seed</th></tr>{rows}</table>")
+        tuning = summary.get("tuning", [])
+        if tuning:
+            rows = "".join(
+                f"<tr><td>{escape(str(t['model']))}</td><td>{escape(str(t['run']))} {escape(str(t['fold']))}</td>"
+                f"<td>{escape(str(t['seed']) if t['seed'] is not None else '–')}</td><td>{t['trial']}</td>"
+                f"<td>{escape(str(t['params']))}</td><td>{_fmt(t['loss'])}</td><td>{'chosen' if t['chosen'] else ''}</td>"
+                f"<td>{escape(str(t['inner']))}</td></tr>" for t in tuning)
+            parts.append("<h4>Hyper-parameter trials (Optuna on the inner validation block of each training window; "
+                         "loss on that block)</h4><table><tr><th>model</th><th>fold</th><th>seed</th><th>trial</th>"
+                         f"<th>params</th><th>inner-validation loss</th><th></th><th>inner block</th></tr>{rows}</table>")
         for png in sorted(Path(files).glob("*.png")) if Path(files).is_dir() else []:
             data = base64.b64encode(png.read_bytes()).decode()
             parts.append(f'<img alt="{escape(png.stem)}" src="data:image/png;base64,{data}"/>')
@@ -368,6 +403,18 @@ def _loss(kind: str, y: np.ndarray, f: np.ndarray) -> np.ndarray:
     from alphalab.models.evaluation import qlike_losses
 
     return qlike_losses(y, f) if kind == "qlike" else (y - f) ** 2 * 1e8
+
+
+def _tuning_rows(model: str, run: str, fold: Any, seed: Any, tuning: Any) -> list[dict[str, Any]]:
+    """One row per recorded trial of a tuned fit (``diagnostics_["tuning"]``), or none."""
+    if not isinstance(tuning, dict):
+        return []
+    inner = f"{tuning.get('inner_first')}..{tuning.get('inner_last')}"
+    return [{"model": model, "run": run, "fold": fold, "seed": seed, "trial": int(t["trial"]),
+             "params": {k: (round(v, 6) if isinstance(v, float) else v) for k, v in t["params"].items()},
+             "loss": t.get("loss") if t.get("loss") is not None else math.nan,
+             "metric": tuning.get("metric"), "chosen": int(t["trial"]) == tuning.get("best_trial"), "inner": inner}
+            for t in tuning.get("trials", [])]
 
 
 def _fit_counts(diags: list[Any]) -> dict[str, Any]:

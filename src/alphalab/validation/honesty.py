@@ -240,7 +240,8 @@ def _configs_of(scfg: Any, v: Any) -> list[dict[str, Any]]:
     """Every configuration a validated strategy evaluated, with its OOS Sharpe if known."""
     base = dict(scfg.params)
     if scfg.tune is None:
-        return [{"kind": scfg.kind, "params": base, "sharpe": v.overfitting.get("sharpe")}]
+        return [{"kind": scfg.kind, "params": base, "sharpe": v.overfitting.get("sharpe")},
+                *_inner_tuning_configs(scfg, base, v)]
     sharpes = v.overfitting.get("candidate_sharpes") or []
     out: dict[str, dict[str, Any]] = {}
     for i, params in enumerate(v.candidates):
@@ -252,6 +253,24 @@ def _configs_of(scfg: Any, v: Any) -> list[dict[str, Any]]:
     for t in v.walk_forward.trials:  # Optuna trials beyond the candidates count too
         full = {**base, **t["params"]}
         out.setdefault(repr(sorted(full.items())), {"kind": scfg.kind, "params": full})
+    return list(out.values()) + _inner_tuning_configs(scfg, base, v)
+
+
+def _inner_tuning_configs(scfg: Any, base: dict[str, Any], v: Any) -> list[dict[str, Any]]:
+    """Configurations a forecaster tried while tuning itself inside ``fit`` (its ``tune`` option,
+    e.g. the volatility lab's GINN), read from the folds' ``diagnostics_["forecaster"]["tuning"]``."""
+    spec = base.get("forecaster")
+    if not isinstance(spec, dict):
+        return []
+    out: dict[str, dict[str, Any]] = {}
+    for d in getattr(v.walk_forward, "diagnostics", None) or []:
+        tuning = (d.get("forecaster") or {}).get("tuning") if isinstance(d, dict) else None
+        if not isinstance(tuning, dict):
+            continue
+        for t in tuning.get("trials", []):
+            params = {**(spec.get("params") or {}), **t["params"], "tune": None}
+            full = {**base, "forecaster": {**spec, "params": params}}
+            out.setdefault(repr(sorted(params.items())), {"kind": scfg.kind, "params": full})
     return list(out.values())
 
 

@@ -88,3 +88,47 @@ def test_deepar_quantiles_are_ordered(small: Panel) -> None:
     for lo, hi in itertools.pairwise(qs):
         assert (lo <= hi).all()
     assert f.diagnostics_["n_samples"] > 0 and len(f.diagnostics_["training_curve"]) >= 1
+
+
+def test_feature_cache_reuses_a_prefix_only_when_the_data_agree(small: Panel) -> None:
+    """A training window's inputs are the whole panel's first rows (causal arrays), bit for bit;
+    a perturbed copy is computed afresh."""
+    from alphalab.models.vol import learners as L
+    from alphalab.testing.leakage import perturb_after
+
+    short = small.until(small.dates[300])
+    L._CACHE.clear()
+    L._PREFIX.clear()
+    fresh_g = L.garch_feature(short, 7).copy()
+    fresh_a = L.alpha_feature(short, ["alpha012"]).copy()
+    L._CACHE.clear()
+    L._PREFIX.clear()
+    long_g = L.garch_feature(small, 7)
+    long_a = L.alpha_feature(small, ["alpha012"])
+    np.testing.assert_array_equal(L.garch_feature(short, 7), fresh_g)  # served from the long panel's arrays
+    np.testing.assert_array_equal(L.alpha_feature(short, ["alpha012"]), fresh_a)
+    assert np.shares_memory(L.garch_feature(short, 7), long_g) and np.shares_memory(
+        L.alpha_feature(short, ["alpha012"]), long_a)
+    moved = perturb_after(small, 200, "scale", seed=2).until(small.dates[300])
+    assert not np.shares_memory(L.garch_feature(moved, 7), long_g)
+    np.testing.assert_array_equal(L.garch_feature(moved, 7)[:201], fresh_g[:201])
+
+
+def test_inputs_from_anchors_the_inputs(small: Panel) -> None:
+    """With ``inputs_from`` the forecasts do not depend on the history before the anchor (beyond the
+    AR(1) target's 90 rows and the return windows), and rows before it have no inputs."""
+    from alphalab.models.vol.learners import build_inputs
+
+    anchor = small.dates[250]
+    data = build_inputs(small, ["returns", "garch"], 15, inputs_from=str(anchor.date()))
+    assert np.isnan(data["garch"][:250]).all() and np.isfinite(data["garch"][260:]).any()
+    later = small.iloc_dates(slice(100, small.n_dates))
+    until, dates = small.dates[400], small.dates[401:410]
+    for make in (lambda: LightGBMVolForecaster(inputs=["returns", "garch"], n_estimators=10, min_child_samples=20,
+                                               inputs_from=str(anchor.date())),
+                 lambda: GINNForecaster(inputs=["returns", "garch"], inputs_from=str(anchor.date()), random_state=0,
+                                        **TINY)):
+        a = make().fit(small, until).predict(small, dates).variance
+        b = make().fit(later, until).predict(later, dates).variance
+        # equal up to the rounding of running sums (the HAR means are cumulative sums from the panel's start)
+        np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -42,6 +42,9 @@ from alphalab.portfolio.base import decision_rows
 __all__ = ["EWMAForecaster", "GarchForecaster", "HARForecaster", "ewma_variance", "vol_forecast"]
 
 
+_GARCH_MEMO: dict[tuple[Any, ...], tuple[np.ndarray, dict[str, Any]]] = {}
+
+
 def _int(name: str, value: Any, minimum: int, allow_none: bool = False) -> None:
     if allow_none and value is None:
         return
@@ -139,6 +142,18 @@ class GarchForecaster(_VolBase):
         self.check(panel)
         dates = pd.DatetimeIndex(dates)
         rows = decision_rows(panel, dates)
+        # the same data, model and rows give the same forecasts: a study that runs one GARCH
+        # twice (an inverse-variance and a vol-targeting book) refits it once
+        key = (panel.data_hash(), repr(sorted(self.get_params(deep=False).items())), rows.tobytes())
+        if key not in _GARCH_MEMO:
+            _GARCH_MEMO[key] = self._rolling(panel, rows)
+            while len(_GARCH_MEMO) > 16:
+                _GARCH_MEMO.pop(next(iter(_GARCH_MEMO)))
+        var, diag = _GARCH_MEMO[key]
+        self.diagnostics_ = dict(diag)
+        return vol_forecast(dates, panel.assets, 1, var.copy())
+
+    def _rolling(self, panel: Panel, rows: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
         r = T.returns(panel)
         var = np.full((len(rows), panel.n_assets), np.nan)
         fits = np.zeros(panel.n_assets, dtype=int)
@@ -154,14 +169,13 @@ class GarchForecaster(_VolBase):
                 fallback += res.n_fallback
             else:
                 var[:, j], fits[j], failed[j] = self._arch_column(r[:, j], rows)
-        self.diagnostics_ = {
+        return var, {
             "n_fits": {a: int(v) for a, v in zip(panel.assets, fits, strict=True)},
             "n_failed": {a: int(v) for a, v in zip(panel.assets, failed, strict=True)},
             "total_fits": int(fits.sum()),
             "total_failed": int(failed.sum()),
             "total_slsqp_fallback": int(fallback),
         }
-        return vol_forecast(dates, panel.assets, 1, var)
 
     def _arch_column(self, r: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, int, int]:
         """arch's fit and one-step forecast, refitted every ``refit_every`` rows."""

@@ -20,6 +20,11 @@ deviation ``s`` and the targets by ``s^2``, and multiplies the output back
 
 GINN loss (:func:`ginn_loss`): ``lam * MSE(pred, target) + (1 - lam) * MSE(pred, garch)``;
 ``lam = 1`` is the plain LSTM, ``lam = 0`` (GINN-0) learns only the GARCH forecast.
+
+``pooling: per_stock`` (GINN, LightGBM) fits one model per asset instead
+(:mod:`.pooling`); ``tune`` (GINN) chooses ``lam``, ``lr``, ``hidden`` and
+``lookback`` with Optuna on the inner validation block of each training window
+(:mod:`.tuning`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from alphalab.models.forecast import Capabilities, Forecast, Forecaster, registe
 from alphalab.models.labels import training_mask
 from alphalab.models.vol import targets as T
 from alphalab.models.vol.forecasters import vol_forecast
+from alphalab.models.vol.pooling import check_pooling, fit_per_stock, predict_per_stock
+from alphalab.models.vol.tuning import check_tune, tune_fit
 from alphalab.portfolio.base import decision_rows
 from alphalab.portfolio.params import check_int as _int
 
@@ -45,34 +52,98 @@ __all__ = ["DeepARForecaster", "GINNForecaster", "LightGBMVolForecaster", "build
 
 INPUTS = ("returns", "garch", "alphas", "calendar")
 _PCT2 = 1e4  # decimal variance -> percent squared
-_CACHE: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], tuple[Panel, np.ndarray]] = OrderedDict()
+_PREFIX: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
+_HASHES: dict[int, tuple[Panel, str]] = {}
 
 
-def _cached(key: tuple[Any, ...], make: Any) -> np.ndarray:
-    # causal arrays of the whole panel, reused across folds and models (keyed by the data hash)
+def _hash(panel: Panel) -> str:
+    """``panel.data_hash()``, remembered for the last few panel objects (per-stock models ask once per stock)."""
+    hit = _HASHES.get(id(panel))
+    if hit is not None and hit[0] is panel:
+        return hit[1]
+    h = panel.data_hash()
+    _HASHES[id(panel)] = (panel, h)
+    while len(_HASHES) > 8:
+        _HASHES.pop(next(iter(_HASHES)))
+    return h
+
+
+def _lookup(what: tuple[Any, ...], panel: Panel) -> np.ndarray | None:
+    """The cached array of ``panel`` (its own, or the first rows of a longer panel's with the same data)."""
+    h = _hash(panel)
+    key = (*what, h)
     if key in _CACHE:
         _CACHE.move_to_end(key)
-        return _CACHE[key]
+        return _CACHE[key][1]
+    hit = _PREFIX.get(key)
+    if hit is not None and hit[0] in _CACHE:
+        return _CACHE[hit[0]][1][: hit[1]]
+    n = panel.n_dates
+    for k, (long, val) in reversed(_CACHE.items()):
+        if (k[:-1] == what and long.n_dates > n and long.assets.equals(panel.assets)
+                and long.dates[:n].equals(panel.dates) and long.iloc_dates(slice(0, n)).data_hash() == h):
+            if len(_PREFIX) > 4096:  # small entries, but a long process should not grow them forever
+                _PREFIX.clear()
+            _PREFIX[key] = (k, n)
+            _CACHE.move_to_end(k)
+            return val[:n]
+    return None
+
+
+def _causal(what: tuple[Any, ...], panel: Panel, upto: int | None, make_on: Any) -> np.ndarray:
+    """Rows ``< upto`` of a causal array of ``panel`` (all rows when ``upto`` is None).
+
+    Served from the cache for ``panel`` or, failing that, for its first ``upto`` rows (a
+    copy that differs only after them, e.g. the leakage guard's); otherwise computed on
+    the whole ``panel`` (so the next blocks of the same panel are served).
+    """
+    if upto is not None and upto < panel.n_dates:
+        for p in (panel, panel.iloc_dates(slice(0, upto))):
+            val = _lookup(what, p)
+            if val is not None:
+                return val[:upto]
+    return _cached(what, panel, lambda: make_on(panel))[:upto]
+
+
+def _cached(what: tuple[Any, ...], panel: Panel, make: Any) -> np.ndarray:
+    """Causal arrays of a panel, reused across folds, models and the analysis's blocks.
+
+    The arrays are causal (row ``t`` reads rows ``<= t`` only, the rolling GARCH's refit
+    times counted from row 0), so the array of a panel whose data is the first ``n`` rows
+    of a cached panel's is the first ``n`` rows of the cached array: a training window
+    (the panel cut at ``until``) reuses what was computed on the whole panel instead of
+    recomputing it over the full history for every fold. The prefix is checked by the
+    data hash of the cached panel's first ``n`` rows; different data (a perturbed copy)
+    is computed afresh.
+    """
+    val = _lookup(what, panel)
+    if val is not None:
+        return val
     val = make()
-    _CACHE[key] = val
-    while len(_CACHE) > 8:
+    _CACHE[(*what, _hash(panel))] = (panel, val)
+    # 64 entries: the study's folds, the analysis's blocks, tuning cuts and the leakage guard's
+    # perturbed copies each bring a panel; a smaller cache thrashed and recomputed per model
+    while len(_CACHE) > 64:
         _CACHE.popitem(last=False)
     return val
 
 
-def garch_feature(panel: Panel, refit_every: int = 5) -> np.ndarray:
-    """Compiled AR(1)-GARCH(1,1) one-step variance forecast at each row (decimal), ``(n_dates, n_assets)``."""
+def garch_feature(panel: Panel, refit_every: int = 5, upto: int | None = None) -> np.ndarray:
+    """Compiled AR(1)-GARCH(1,1) one-step variance forecast at each row (decimal), ``(n_dates, n_assets)``
+    (the first ``upto`` rows when given)."""
     from alphalab.models.vol.rolling import rolling_garch_panel
 
-    def make() -> np.ndarray:
-        var, _, _ = rolling_garch_panel(T.returns(panel), window=90, refit_every=int(refit_every), method="newton")
+    def make(p: Panel) -> np.ndarray:
+        var, _, _ = rolling_garch_panel(T.returns(p), window=90, refit_every=int(refit_every), method="newton")
         return var
 
-    return _cached(("garch", panel.data_hash(), int(refit_every)), make)
+    return _causal(("garch", int(refit_every)), panel, upto, make)
 
 
-def alpha_feature(panel: Panel, names: Sequence[str] | None) -> np.ndarray:
-    """Alpha values ranked across stocks into ``[-1, 1]``, ``(n_dates, n_assets, n_alphas)``.
+def alpha_feature(panel: Panel, names: Sequence[str] | None, upto: int | None = None) -> np.ndarray:
+    """Alpha values ranked across stocks into ``[-1, 1]``, ``(n_dates, n_assets, n_alphas)``
+    (the first ``upto`` rows when given).
 
     ``names``: alpha names (``alpha001``, ``gtja014``) and/or whole catalogues
     (``all_alpha101``, ``all_gtja191``); default all Alpha101 alphas the panel allows.
@@ -80,23 +151,28 @@ def alpha_feature(panel: Panel, names: Sequence[str] | None) -> np.ndarray:
     from alphalab.features.catalogues import compute_alphas
     from alphalab.features.transforms import cs_rank
 
-    def make() -> np.ndarray:
+    def make(p: Panel) -> np.ndarray:
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values, _ = compute_alphas(panel, names)
+            values, _ = compute_alphas(p, names)
         if not values:
             raise DataError("no alpha could be computed on this panel (needs open, high, low, close, volume)")
         cols = [cs_rank(np.where(np.isfinite(v), v, np.nan), scale="pm1") for _, v in sorted(values.items())]
         return np.stack(cols, axis=-1)
 
-    return _cached(("alphas", panel.data_hash(), None if names is None else tuple(names)), make)
+    return _causal(("alphas", None if names is None else tuple(names)), panel, upto, make)
 
 
 def build_inputs(panel: Panel, inputs: Sequence[str], lookback: int, alphas: Sequence[str] | None = None,
-                 garch_refit_every: int = 5) -> dict[str, np.ndarray]:
-    """Causal model inputs of every row.
+                 garch_refit_every: int = 5, upto: int | None = None,
+                 inputs_from: Any = None) -> dict[str, np.ndarray]:
+    """Causal model inputs of every row (of the first ``upto`` rows when given; nothing later is read).
+
+    ``inputs_from`` (a date): the GARCH and alpha inputs are computed from that date on (NaN
+    before it, so those rows never train): a fixed calendar anchor, the same for every fold
+    and forecast, that spares recomputing them over decades of history the model never uses.
 
     Returns
     -------
@@ -106,18 +182,28 @@ def build_inputs(panel: Panel, inputs: Sequence[str], lookback: int, alphas: Seq
         ``garch``: GARCH forecast in percent squared ``(n_dates, n_assets)`` (always,
         it is the GINN's second target).
     """
-    r = T.returns(panel)
+    r = T.returns(panel)[:upto]
     n, m = r.shape
-    g = garch_feature(panel, garch_refit_every) * _PCT2
+    a0 = 0 if inputs_from is None else int(panel.dates.searchsorted(pd.Timestamp(inputs_from), "left"))
+    a0 = min(a0, n)
+    sub = panel if a0 == 0 else panel.iloc_dates(slice(a0, panel.n_dates))
+    sub_upto = None if upto is None else upto - a0
+
+    def pad(a: np.ndarray) -> np.ndarray:  # rows before the anchor: no input
+        if a0 == 0:
+            return a
+        return np.concatenate([np.full((a0, *a.shape[1:]), np.nan), a], axis=0)
+
+    g = pad(garch_feature(sub, garch_refit_every, sub_upto) if n > a0 else np.zeros((0, m))) * _PCT2
     parts = []
     if "garch" in inputs:
         parts.append(g[..., None])
     if "alphas" in inputs:
-        parts.append(alpha_feature(panel, alphas))
+        parts.append(pad(alpha_feature(sub, alphas, sub_upto)) if n > a0 else np.full((n, m, 1), np.nan))
     if "calendar" in inputs:
         from alphalab.features.transforms import calendar_dummies
 
-        cal = calendar_dummies(panel.dates).to_numpy()
+        cal = calendar_dummies(panel.dates[:upto]).to_numpy()
         parts.append(np.broadcast_to(cal[:, None, :], (n, m, cal.shape[1])))
     static = np.concatenate(parts, axis=-1) if parts else np.zeros((n, m, 0))
     return {"r": r, "static": static.astype(np.float64), "garch": g}
@@ -146,6 +232,21 @@ def _check_inputs(inputs: Any) -> None:
         raise ConfigError(f"inputs: unknown input(s) {bad}; choose from {list(INPUTS)}")
 
 
+def _check_date(name: str, value: Any) -> None:
+    if value is None:
+        return
+    import datetime as dt
+
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return
+    try:
+        ok = isinstance(value, str) and not pd.isna(pd.Timestamp(value))
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise ConfigError(f"{name} must be a date (YYYY-MM-DD) or null, got {value!r}")
+
+
 def _num(name: str, value: Any, lo: float, hi: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= float(value) <= hi:
         raise ConfigError(f"{name} must be a number in [{lo}, {hi}], got {value!r}")
@@ -154,9 +255,10 @@ def _num(name: str, value: Any, lo: float, hi: float) -> None:
 class _Samples:
     """Training / prediction samples of one fit: positions, inputs and scalers (fitted on training rows)."""
 
-    def __init__(self, est: Any, panel: Panel) -> None:
+    def __init__(self, est: Any, panel: Panel, upto: int | None = None) -> None:
         self.est = est
-        self.data = build_inputs(panel, est.inputs, int(est.lookback), est.alphas, int(est.garch_refit_every))
+        self.data = build_inputs(panel, est.inputs, int(est.lookback), est.alphas, int(est.garch_refit_every), upto,
+                                 getattr(est, "inputs_from", None))
         self.target = T.forward_variance(T.ar1_demeaned_square(self.data["r"]), 1) * _PCT2
 
     def train_positions(self, dates: pd.DatetimeIndex, until: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +267,9 @@ class _Samples:
         keep &= np.isfinite(self.data["garch"])
         keep &= np.isfinite(self.data["static"]).all(axis=2)
         keep[: int(est.lookback)] = False
+        only = getattr(est, "only_asset_", None)
+        if only is not None:  # a per-stock model (see .pooling) trains on its own asset's rows
+            keep[:, np.arange(keep.shape[1]) != only] = False
         if est.train_window is not None:
             keep[: max(0, len(dates) - int(est.train_window))] = False
         rows, cols = np.nonzero(keep)
@@ -180,6 +285,53 @@ class _Samples:
         seq = windows(self.data["r"], rows, cols, int(self.est.lookback)) * 100.0
         static = self.data["static"][rows, cols]
         return seq, static, self.target[rows, cols], self.data["garch"][rows, cols]
+
+
+def _target(panel: Panel) -> np.ndarray:
+    """The training target of every row of ``panel`` in percent squared (NaN past its end)."""
+    return T.forward_variance(T.ar1_demeaned_square(T.returns(panel)), 1) * _PCT2
+
+
+def _fit_variant(est: Any, panel: Panel, until: Any) -> bool:
+    """Fit ``est`` per stock or tuned when asked (True), else leave the plain pooled fit to it (False)."""
+    for attr in ("per_stock_", "tuned_"):  # a refit forgets the previous fold's variant
+        est.__dict__.pop(attr, None)
+    if getattr(est, "pooling", "pooled") == "per_stock":
+        est.per_stock_, est.diagnostics_ = fit_per_stock(est, panel, until)
+    elif getattr(est, "tune", None) is not None:
+        est.tuned_, tuning = tune_fit(est, panel, until, _target)
+        est.diagnostics_ = {**getattr(est.tuned_, "diagnostics_", {}), "tuning": tuning}
+    else:
+        return False
+    est.assets_ = list(panel.assets)
+    est.fitted_until_ = panel.dates[-1] if until is None else pd.Timestamp(until)
+    return True
+
+
+def _predict_variant(est: Any, panel: Panel, dates: pd.DatetimeIndex) -> Forecast | None:
+    """The per-stock or tuned forecast, or None for a plain fit."""
+    if "per_stock_" in est.__dict__:
+        if list(panel.assets) != est.assets_:
+            raise DataError(f"{type(est).__name__} per_stock: the panel's assets differ from those it was fitted on")
+        return predict_per_stock(est.per_stock_, panel, dates)
+    if "tuned_" in est.__dict__:
+        return est.tuned_.predict(panel, dates)
+    return None
+
+
+def _forecast_cells(est: Any, rows: np.ndarray, n_assets: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(row, asset)`` cells a model forecasts, date-major: every asset, or a per-stock model's own."""
+    only = getattr(est, "only_asset_", None)
+    cols = np.arange(n_assets) if only is None else np.array([int(only)])
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    return rr.ravel(), cc.ravel()
+
+
+def _to_grid(values: np.ndarray, rows: np.ndarray, cc: np.ndarray, n_assets: int) -> np.ndarray:
+    """Date-major cell values back onto a ``(len(rows), n_assets)`` grid (NaN where not forecast)."""
+    out = np.full((len(rows), n_assets), np.nan)
+    out[np.repeat(np.arange(len(rows)), cc.size // max(len(rows), 1)), cc] = values
+    return out
 
 
 class _TorchVol(Forecaster):
@@ -234,19 +386,29 @@ class GINNForecaster(_TorchVol):
     train_window : int, optional
         Rows of history before ``until`` that train (default all).
     max_samples : int, default 20000
-        Newest samples kept (pooled over assets).
+        Newest samples kept (pooled over assets; per asset with ``pooling: per_stock``).
+    pooling : {"pooled", "per_stock"}, default "pooled"
+        One model over all assets, or one per asset (:mod:`.pooling`).
+    inputs_from : date, optional
+        The GARCH and alpha inputs are computed from this date on (see :func:`build_inputs`).
+    tune : dict, optional
+        Optuna search of ``lam``, ``lr``, ``hidden``, ``lookback`` on the inner validation
+        block of each training window (:mod:`.tuning`); the chosen values are refitted on
+        the whole window.
     random_state : int, optional
 
     Attributes
     ----------
     diagnostics_ : dict
-        ``training_curve``, ``val_curve``, ``best_epoch``, ``n_samples``.
+        ``training_curve``, ``val_curve``, ``best_epoch``, ``n_samples``; with ``tune``
+        also ``tuning`` (every trial: params and inner-validation loss, the choice).
     """
 
     def __init__(self, lam: float = 0.5, inputs: Sequence[str] = ("returns", "garch", "alphas", "calendar"),
                  lookback: int = 90, hidden: int = 16, lr: float = 1e-3, epochs: int = 20, batch_size: int = 256,
                  patience: int = 4, revin: bool = False, log1p: bool = False, alphas: Sequence[str] | None = None,
                  garch_refit_every: int = 5, train_window: int | None = None, max_samples: int = 20000,
+                 pooling: str = "pooled", tune: dict[str, Any] | None = None, inputs_from: str | None = None,
                  random_state: int | None = None) -> None:
         _num("lam", lam, 0.0, 1.0)
         _check_inputs(inputs)
@@ -277,6 +439,12 @@ class GINNForecaster(_TorchVol):
         self.garch_refit_every = garch_refit_every
         self.train_window = train_window
         self.max_samples = max_samples
+        check_tune(tune)
+        check_pooling(pooling, tune)
+        _check_date("inputs_from", inputs_from)
+        self.pooling = pooling
+        self.tune = tune
+        self.inputs_from = inputs_from
         self.random_state = random_state
 
     horizon = 1
@@ -312,6 +480,8 @@ class GINNForecaster(_TorchVol):
             train,
         )
 
+        if _fit_variant(self, panel, until):
+            return self
         samples, rows, cols, _ = self._train_common(panel, until)
         seq, static, y, g = samples.arrays(rows, cols)
         self.seq_scale_ = float(seq.std()) if seq.std() > 0 else 1.0  # training rows only
@@ -341,14 +511,17 @@ class GINNForecaster(_TorchVol):
     def predict(self, panel: Panel, dates: pd.DatetimeIndex) -> Forecast:
         import torch
 
+        variant = _predict_variant(self, panel, pd.DatetimeIndex(dates))
+        if variant is not None:
+            return variant
         if not hasattr(self, "net_"):
             raise ConfigError(f"{type(self).__name__}.predict before fit")
         self.check(panel)
         dates = pd.DatetimeIndex(dates)
         rows = decision_rows(panel, dates)
-        samples = _Samples(self, panel)
-        rr, cc = np.meshgrid(rows, np.arange(panel.n_assets), indexing="ij")
-        rr, cc = rr.ravel(), cc.ravel()
+        # rows after the last decision date are never read (see build_inputs' upto)
+        samples = _Samples(self, panel, int(rows.max()) + 1)
+        rr, cc = _forecast_cells(self, rows, panel.n_assets)
         seq, static, _, _ = samples.arrays(rr, cc)
         ok = np.isfinite(static).all(axis=1) & np.isfinite(samples.data["r"][rr, cc]) & (rr >= int(self.lookback))
         out = np.full(rr.size, np.nan)
@@ -363,7 +536,7 @@ class GINNForecaster(_TorchVol):
                 pred = self.net_(torch.as_tensor(xs, dtype=torch.float32),
                                  torch.as_tensor(xf, dtype=torch.float32)).double().numpy()
             out[sel] = self._from_model_space(pred, s2) / _PCT2
-        return vol_forecast(dates, panel.assets, 1, out.reshape(len(rows), panel.n_assets))
+        return vol_forecast(dates, panel.assets, 1, _to_grid(out, rows, cc, panel.n_assets))
 
 
 @register_forecaster("deepar")
@@ -548,13 +721,19 @@ class LightGBMVolForecaster(Forecaster):
     garch_refit_every : int, default 5
     train_window : int, optional
     max_samples : int, default 100000
+        Newest samples kept (pooled over assets; per asset with ``pooling: per_stock``).
+    pooling : {"pooled", "per_stock"}, default "pooled"
+        One model over all assets, or one per asset (:mod:`.pooling`).
+    inputs_from : date, optional
+        The GARCH and alpha inputs are computed from this date on (see :func:`build_inputs`).
     random_state : int, optional
     """
 
     def __init__(self, inputs: Sequence[str] = ("returns", "garch"), n_lags: int = 10, num_leaves: int = 15,
                  learning_rate: float = 0.05, n_estimators: int = 200, min_child_samples: int = 100,
                  alphas: Sequence[str] | None = None, garch_refit_every: int = 5, train_window: int | None = None,
-                 max_samples: int = 100000, random_state: int | None = None) -> None:
+                 max_samples: int = 100000, pooling: str = "pooled", inputs_from: str | None = None,
+                 random_state: int | None = None) -> None:
         _check_inputs(inputs)
         _int("n_lags", n_lags, 1)
         _int("num_leaves", num_leaves, 2)
@@ -575,9 +754,14 @@ class LightGBMVolForecaster(Forecaster):
         self.garch_refit_every = garch_refit_every
         self.train_window = train_window
         self.max_samples = max_samples
+        check_pooling(pooling)
+        _check_date("inputs_from", inputs_from)
+        self.pooling = pooling
+        self.inputs_from = inputs_from
         self.random_state = random_state
 
     horizon = 1
+    tune = None  # not tunable here (see .tuning); _fit_variant reads it
 
     @property
     def lookback(self) -> int:
@@ -602,6 +786,8 @@ class LightGBMVolForecaster(Forecaster):
     def fit(self, panel: Panel, until: Any = None) -> LightGBMVolForecaster:
         import lightgbm as lgb
 
+        if _fit_variant(self, panel, until):
+            return self
         train_p, cut = self._check_fit(panel, until)
         samples = _Samples(self, train_p)
         rows, cols = samples.train_positions(train_p.dates, cut)
@@ -619,20 +805,23 @@ class LightGBMVolForecaster(Forecaster):
         return self
 
     def predict(self, panel: Panel, dates: pd.DatetimeIndex) -> Forecast:
+        variant = _predict_variant(self, panel, pd.DatetimeIndex(dates))
+        if variant is not None:
+            return variant
         if not hasattr(self, "model_"):
             raise ConfigError("LightGBMVolForecaster.predict before fit")
         self.check(panel)
         dates = pd.DatetimeIndex(dates)
         rows = decision_rows(panel, dates)
-        samples = _Samples(self, panel)
-        rr, cc = np.meshgrid(rows, np.arange(panel.n_assets), indexing="ij")
-        rr, cc = rr.ravel(), cc.ravel()
+        # rows after the last decision date are never read (see build_inputs' upto)
+        samples = _Samples(self, panel, int(rows.max()) + 1)
+        rr, cc = _forecast_cells(self, rows, panel.n_assets)
         X = self._table(samples, rr, cc)
-        ok = np.isfinite(samples.data["r"][rr, cc]) & (rr >= self.lookback)
+        ok = np.isfinite(samples.data["r"][rr, cc]) & (rr >= self.lookback) & np.isfinite(samples.data["garch"][rr, cc])
         out = np.full(rr.size, np.nan)
         if ok.any():
             out[ok] = (np.exp(self.model_.predict(X[ok], num_threads=1) + 0.5 * self.resvar_) - 1e-6) / _PCT2
-        return vol_forecast(dates, panel.assets, 1, out.reshape(len(rows), panel.n_assets))
+        return vol_forecast(dates, panel.assets, 1, _to_grid(out, rows, cc, panel.n_assets))
 
 
 _NETS: dict[str, type] = {}
