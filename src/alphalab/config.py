@@ -75,6 +75,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+def _no_duplicates(value: list[str], message: str) -> list[str]:
+    """``value`` unchanged, or a ValueError ``message: a, b`` naming each repeated item once."""
+    dup = sorted({v for v in value if value.count(v) > 1})
+    if dup:
+        raise ValueError(f"{message}: {', '.join(dup)}")
+    return value
+
+
 class CostsConfig(_Model):
     """Trading costs on top of the market's own taxes (which always apply).
 
@@ -107,10 +115,7 @@ class FundamentalsSource(_Model):
     @field_validator("fields")
     @classmethod
     def _unique_fields(cls, value: list[str]) -> list[str]:
-        dup = sorted({f for f in value if value.count(f) > 1})
-        if dup:
-            raise ValueError(f"fundamentals field(s) listed twice: {', '.join(dup)}")
-        return value
+        return _no_duplicates(value, "fundamentals field(s) listed twice")
 
 
 class UniverseConfig(_Model):
@@ -141,10 +146,7 @@ class UniverseConfig(_Model):
     @field_validator("require")
     @classmethod
     def _unique_require(cls, value: list[str]) -> list[str]:
-        dup = sorted({f for f in value if value.count(f) > 1})
-        if dup:
-            raise ValueError(f"field(s) listed twice: {', '.join(dup)}")
-        return value
+        return _no_duplicates(value, "field(s) listed twice")
 
 
 class DataConfig(_Model):
@@ -230,11 +232,7 @@ class DataConfig(_Model):
     @field_validator("tickers")
     @classmethod
     def _unique_tickers(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None:
-            dup = sorted({t for t in value if value.count(t) > 1})
-            if dup:
-                raise ValueError(f"duplicated ticker(s): {', '.join(dup)}")
-        return value
+        return None if value is None else _no_duplicates(value, "duplicated ticker(s)")
 
     @model_validator(mode="after")
     def _universe_needs_start(self) -> DataConfig:

@@ -21,8 +21,6 @@ reason otherwise (19 alphas: #48, 56, 58, 59, 63, 67, 69, 70, 76, 79, 80, 82,
 
 from __future__ import annotations
 
-import hashlib
-import json
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from alphalab.data.panel import Panel
-from alphalab.features.expr.engine import compile_formula, evaluate_many
+from alphalab.features.alphas._register import register_catalogue
+from alphalab.features.expr.engine import evaluate_many
 
 __all__ = ["ALPHA101", "alpha101_names", "compute_alpha101"]
 
@@ -194,31 +193,13 @@ def _feature_set(panel: Panel) -> dict[str, np.ndarray]:
     return values
 
 
-def _register() -> None:
-    try:
-        from alphalab.features.sets import register_feature_set
-    except ImportError:  # a checkout without the feature-set registry
-        return
-    base = ["open", "high", "low", "close", "volume"]
-    warm = max(
-        compile_formula(f, [*base, "cap"], ["sector", "industry", "subindustry"]).warmup
-        for f in ALPHA101.values()
-    )
-    register_feature_set(
-        "alpha101",
-        _feature_set,
-        spec={
-            "catalogue": "alpha101",
-            "formulas": hashlib.sha256(json.dumps(ALPHA101, sort_keys=True).encode()).hexdigest(),
-            "adv": "close*volume",
-            "vwap": "amount/volume else (high+low+close)/3",
-        },
-        requires=tuple(base),
-        lookback=warm,
-        description="the WorldQuant alphas (Kakushadze 2016) that need no industry map; "
-        "alpha056 needs a cap field",
-        replace=True,
-    )
-
-
-_register()
+register_catalogue(
+    "alpha101",
+    ALPHA101,
+    _feature_set,
+    extra_fields=["cap"],
+    groups=["sector", "industry", "subindustry"],
+    spec={"adv": "close*volume", "vwap": "amount/volume else (high+low+close)/3"},
+    description="the WorldQuant alphas (Kakushadze 2016) that need no industry map; "
+    "alpha056 needs a cap field",
+)

@@ -56,8 +56,6 @@ weight ``(1 - m/n)^k``. Everything is causal (values at ``t`` read rows
 
 from __future__ import annotations
 
-import hashlib
-import json
 import warnings
 from collections.abc import Sequence
 
@@ -65,7 +63,8 @@ import numpy as np
 
 from alphalab.data.panel import Panel
 from alphalab.errors import ConfigError
-from alphalab.features.expr.engine import compile_formula, evaluate_many
+from alphalab.features.alphas._register import register_catalogue
+from alphalab.features.expr.engine import evaluate_many
 
 __all__ = [
     "BENCHMARK_FIELD",
@@ -528,30 +527,13 @@ def _feature_set(panel: Panel) -> dict[str, np.ndarray]:
     return values
 
 
-def _register() -> None:
-    try:
-        from alphalab.features.sets import register_feature_set
-    except ImportError:  # a checkout without the feature-set registry
-        return
-    base = ["open", "high", "low", "close", "volume"]
-    warm = max(
-        compile_formula(f, [*base, "amount", BENCHMARK_FIELD]).warmup for f in GTJA191.values()
-    )
-    register_feature_set(
-        "gtja191",
-        _feature_set,
-        spec={
-            "catalogue": "gtja191",
-            "formulas": hashlib.sha256(json.dumps(GTJA191, sort_keys=True).encode()).hexdigest(),
-            "vwap": "amount/volume else (high+low+close)/3",
-            "benchmark": "the only index: field, if exactly one",
-        },
-        requires=tuple(base),
-        lookback=warm,
-        description="Guotai Junan's 191 short-period alphas where well defined (181); "
-        "gtja070/095/132/144 need an amount field, gtja181 one index: field",
-        replace=True,
-    )
-
-
-_register()
+register_catalogue(
+    "gtja191",
+    GTJA191,
+    _feature_set,
+    extra_fields=["amount", BENCHMARK_FIELD],
+    spec={"vwap": "amount/volume else (high+low+close)/3",
+          "benchmark": "the only index: field, if exactly one"},
+    description="Guotai Junan's 191 short-period alphas where well defined (181); "
+    "gtja070/095/132/144 need an amount field, gtja181 one index: field",
+)
