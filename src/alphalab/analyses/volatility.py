@@ -383,6 +383,16 @@ class VolatilityComparison(Analysis):
                 f"<td>{escape(', '.join(_fmt(x) for x in s.get('qlike', [])))}</td></tr>" for m, s in seeds.items())
             parts.append("<h4>Network seeds (pooled QLIKE over the evaluated window)</h4><table><tr><th>model</th>"
                          f"<th>seeds</th><th>mean</th><th>sd</th><th>per seed</th></tr>{rows}</table>")
+        fits = {m: f for m, f in (summary.get("fits") or {}).items()
+                if isinstance(f, dict) and f.get("garch_fits")}
+        if fits:
+            rows = "".join(
+                f"<tr><td>{escape(m)}</td><td>{f['garch_fits']:,}</td><td>{f.get('garch_failed', 0):,}</td>"
+                f"<td>{escape(', '.join(f'{a}: {v}' for a, v in sorted(f.get('failed_by_stock', {}).items())) or '–')}</td>"
+                f"<td>{f.get('forecasts_capped', 0):,}</td></tr>" for m, f in fits.items())
+            parts.append("<h4>GARCH-family fits (the analysis's blocks)</h4><table><tr><th>model</th><th>fits</th>"
+                         "<th>not converged</th><th>not converged, by stock</th><th>forecasts capped (exploded "
+                         f"filter replaced by the window's sample variance)</th></tr>{rows}</table>")
         tuning = summary.get("tuning", [])
         if tuning:
             rows = "".join(
@@ -424,9 +434,12 @@ def _fit_counts(diags: list[Any]) -> dict[str, Any]:
     for d in diags:
         for a, v in (d.get("n_failed", {}) if isinstance(d, dict) else {}).items():
             per[a] = per.get(a, 0) + int(v)
+    capped = sum(int(d.get("total_capped", 0)) for d in diags if isinstance(d, dict))
     out: dict[str, Any] = {"blocks": len(diags)}
     if fits:
         out.update({"garch_fits": fits, "garch_failed": failed, "failed_by_stock": {a: v for a, v in per.items() if v}})
+    if capped:  # exploded filter forecasts replaced by the window's sample variance (arch engine)
+        out["forecasts_capped"] = capped
     return out
 
 

@@ -62,3 +62,30 @@ def test_har_recovers_its_own_coefficients(small: Panel) -> None:
     assert f.diagnostics_["own_fit"] == 3
     fc = f.predict(small, small.dates[[410]])
     assert np.isfinite(fc.variance).all() and (fc.variance > 0).all()
+
+
+def test_arch_egarch_exploded_filter_is_capped_and_counted() -> None:
+    """Stock 2448 in 2016: arch's EGARCH, refitted every 120 rows on 500, filtered to a daily
+    variance of 4e2 (and 2e-179) in the quick profile; such forecasts are replaced by the
+    window's sample variance and counted, never passed on."""
+    import pandas as pd
+
+    from alphalab.models.vol.forecasters import MAX_VARIANCE_RATIO
+    from tests.conftest import shared_file
+    from tests.models.vol.conftest import FIELDS
+
+    df = pd.read_parquet(shared_file("tw_twse_midcap_1992_2018.parquet"), columns=["date", "ticker", *FIELDS],
+                         filters=[("ticker", "==", "2448"), ("date", ">=", pd.Timestamp("2012-01-01")),
+                                  ("date", "<=", pd.Timestamp("2016-12-30"))])
+    df["ticker"] = df["ticker"].astype(str)
+    panel = Panel.from_long(df, FIELDS, meta={"market": "tw"})
+    # the quick profile's decisions of its 2016 fold: the first session of each week
+    in_2016 = pd.Series(panel.dates[panel.dates >= "2016-01-01"])
+    dates = pd.DatetimeIndex(in_2016.groupby(in_2016.dt.to_period("W")).min())
+    f = GarchForecaster(vol="egarch", engine="arch", window=500, refit_every=120)
+    var = f.fit(panel, dates[0]).predict(panel, dates).variance[:, 0]
+    r = returns(panel)[:, 0]
+    sample = np.nanvar(r[np.isfinite(r)][-500:])
+    assert np.isfinite(var).all()
+    assert var.max() <= MAX_VARIANCE_RATIO * 10 * sample and var.min() > 0
+    assert f.diagnostics_["total_capped"] > 0

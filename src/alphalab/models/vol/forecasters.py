@@ -42,6 +42,10 @@ from alphalab.portfolio.base import decision_rows
 __all__ = ["EWMAForecaster", "GarchForecaster", "HARForecaster", "ewma_variance", "vol_forecast"]
 
 
+#: A one-step variance forecast above this multiple of its window's sample variance (a daily
+#: volatility ~7x the window's), or below its inverse, is taken as an exploded filter.
+MAX_VARIANCE_RATIO = 50.0
+
 _GARCH_MEMO: dict[tuple[Any, ...], tuple[np.ndarray, dict[str, Any]]] = {}
 
 
@@ -159,6 +163,7 @@ class GarchForecaster(_VolBase):
         fits = np.zeros(panel.n_assets, dtype=int)
         failed = np.zeros(panel.n_assets, dtype=int)
         fallback = 0
+        capped = np.zeros(panel.n_assets, dtype=int)
         for j in range(panel.n_assets):
             if self.engine == "compiled":
                 res = rolling_garch(r[:, j], GarchSpec(self.mean == "ar", int(self.vol == "gjr"), self.dist),
@@ -168,18 +173,39 @@ class GarchForecaster(_VolBase):
                 fits[j], failed[j] = res.n_fits, res.n_failed
                 fallback += res.n_fallback
             else:
-                var[:, j], fits[j], failed[j] = self._arch_column(r[:, j], rows)
+                var[:, j], fits[j], failed[j], capped[j] = self._arch_column(r[:, j], rows)
         return var, {
             "n_fits": {a: int(v) for a, v in zip(panel.assets, fits, strict=True)},
             "n_failed": {a: int(v) for a, v in zip(panel.assets, failed, strict=True)},
             "total_fits": int(fits.sum()),
             "total_failed": int(failed.sum()),
             "total_slsqp_fallback": int(fallback),
+            # arch engine: one-step forecasts outside [1/R, R] x the window's sample variance
+            # (R = MAX_VARIANCE_RATIO; an exploded EGARCH filter), replaced by that variance
+            "n_capped": {a: int(v) for a, v in zip(panel.assets, capped, strict=True)},
+            "total_capped": int(capped.sum()),
         }
 
-    def _arch_column(self, r: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, int, int]:
-        """arch's fit and one-step forecast, refitted every ``refit_every`` rows."""
+    def _arch_column(self, r: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, int, int, int]:
+        """arch's fit and one-step forecast, refitted every ``refit_every`` rows.
+
+        Returns the forecasts (decimal variance), fits, failed fits and capped forecasts: a
+        forecast that is not finite or lies outside ``MAX_VARIANCE_RATIO`` times (or that
+        fraction of) the sample variance of its window is replaced by that sample variance
+        and counted (arch's EGARCH filter, run with parameters fitted up to 120 rows earlier,
+        was seen to reach 4e2 and 2e-179 in decimal daily variance on TWSE stocks).
+        """
         from arch import arch_model
+
+        n_capped = 0
+
+        def checked(f: float, y: np.ndarray) -> float:
+            nonlocal n_capped
+            v = float(np.var(y))
+            if np.isfinite(f) and v / MAX_VARIANCE_RATIO <= f <= MAX_VARIANCE_RATIO * v:
+                return f / 1e4
+            n_capped += 1
+            return v / 1e4
 
         out = np.full(len(rows), np.nan)
         fin = np.flatnonzero(np.isfinite(r))
@@ -210,14 +236,17 @@ class GarchForecaster(_VolBase):
                         n_failed += 1  # counted; the last converged parameters are kept when there are any
                         if params is not None:
                             fixed = arch_model(y_all[lo : p + 1], **kw).fix(params)
-                            out[i] = float(fixed.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]) / 1e4
+                            out[i] = checked(float(fixed.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]),
+                                             y_all[lo : p + 1])
                             continue
                     params = res.params
-                    out[i] = float(res.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]) / 1e4
+                    out[i] = checked(float(res.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]),
+                                     y_all[lo : p + 1])
                     continue
                 fixed = arch_model(y_all[lo : p + 1], **kw).fix(params)
-                out[i] = float(fixed.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]) / 1e4
-        return out, n_fits, n_failed
+                out[i] = checked(float(fixed.forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]),
+                                 y_all[lo : p + 1])
+        return out, n_fits, n_failed, n_capped
 
 
 def _trailing_means(v: np.ndarray, lags: Sequence[int]) -> np.ndarray:
