@@ -130,6 +130,10 @@ def _parse_override(item: str, source: str) -> tuple[list[str], Any]:
     return [p.strip() for p in parts], value
 
 
+#: Study keys whose value names a file or folder (``data.dataset``, ``data.fundamentals.path`` ...).
+PATH_KEYS = frozenset({"dataset", "benchmark", "store", "indices", "path"})
+
+
 def _absolute_if_local(value: Any) -> Any:
     """A relative path typed on the command line means the current folder, not the study's."""
     from pathlib import Path
@@ -154,9 +158,10 @@ def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...], *, source
     overrides : sequence of str
         ``a.b.c=VALUE``. VALUE is read as YAML by the hardened reader (``5``, ``true``,
         ``[A, B]``, ``{size: 30}``; empty means null). A segment that meets a list of
-        named items (``strategies``, ``analyses``) selects the item of that name. A string
-        value naming an existing file or folder relative to the current directory becomes
-        absolute (a path typed on the command line is relative to where it was typed).
+        named items (``strategies``, ``analyses``) selects the item of that name. The value of a
+        path key (:data:`PATH_KEYS`) naming an existing file or folder relative to the current
+        directory becomes absolute (a path typed on the command line is relative to where it
+        was typed); other values are kept as typed.
 
     Raises
     ------
@@ -189,7 +194,7 @@ def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...], *, source
                 raise ConfigError(f"{source}: --set {where}: {where.rsplit('.', 1)[0]} is not a "
                                   "mapping, so it has no keys to set")
             if last:
-                node[part] = _absolute_if_local(value)
+                node[part] = _absolute_if_local(value) if part in PATH_KEYS else value
             else:
                 if node.get(part) is None:
                     node[part] = {}

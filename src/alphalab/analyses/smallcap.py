@@ -164,18 +164,8 @@ class SmallCapReport(Analysis):
             return {"periods": [], "mask": np.zeros(len(window), dtype=bool)}
         rule = PanicHalt(**self.halt)
         halted = pd.Series(rule.halted(ctx.panel), index=ctx.panel.dates).reindex(window, fill_value=False)
-        periods = []
         values = halted.to_numpy()
-        k = 0
-        while k < len(values):
-            if values[k]:
-                j = k
-                while j + 1 < len(values) and values[j + 1]:
-                    j += 1
-                periods.append([str(window[k].date()), str(window[j].date()), int(j - k + 1)])
-                k = j + 1
-            else:
-                k += 1
+        periods = [[str(window[k].date()), str(window[j].date()), j - k + 1] for k, j in _true_runs(values)]
         return {"periods": periods, "mask": values}
 
     @staticmethod
@@ -380,17 +370,16 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """First and last index of each run of True in a 1-D boolean ``mask``."""
+    padded = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def _shade(ax: Any, window: pd.DatetimeIndex, halted: np.ndarray) -> None:
-    k = 0
-    while k < len(halted):
-        if halted[k]:
-            j = k
-            while j + 1 < len(halted) and halted[j + 1]:
-                j += 1
-            ax.axvspan(window[k], window[j], color="red", alpha=0.12, lw=0)
-            k = j + 1
-        else:
-            k += 1
+    for k, j in _true_runs(halted):
+        ax.axvspan(window[k], window[j], color="red", alpha=0.12, lw=0)
 
 
 def _bootstrap_mean(x: np.ndarray, n_boot: int, block: int, seed: int) -> tuple[float, tuple[float, float]]:
