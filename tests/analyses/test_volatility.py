@@ -31,7 +31,7 @@ def test_volatility_analysis_end_to_end(tmp_path) -> None:
         "har": ForecastStrategy(HARForecaster(min_rows=50), InverseVariance()),
         "ewma_twin": ForecastStrategy(EWMAForecaster(), InverseVariance()),  # an exact tie for the MCS
     }
-    analysis = make_analysis("volatility", {"refit": 30, "plot_assets": 1})
+    analysis = make_analysis("volatility", {"source": "refit", "refit": 30, "plot_assets": 1})
     summary = analysis.run(_ctx(tmp_path, strategies))
     assert summary["n_stocks"] == 3 and summary["n_dates"] == 89
     assert set(summary["dm"]) == {"ewma", "har", "ewma_twin"}
@@ -66,7 +66,7 @@ def test_tuning_trials_seeds_and_pooling_reach_the_report(tmp_path) -> None:
         "lgbm_ps": ForecastStrategy(LightGBMVolForecaster(n_estimators=5, min_child_samples=20, pooling="per_stock"),
                                     InverseVariance()),
     }
-    analysis = make_analysis("volatility", {"refit": 45, "plot_assets": 0, "seeds": [0, 1]})
+    analysis = make_analysis("volatility", {"source": "refit", "refit": 45, "plot_assets": 0, "seeds": [0, 1]})
     summary = analysis.run(_ctx(tmp_path, strategies))
     rows = summary["tuning"]
     assert {r["model"] for r in rows} == {"ginn_tuned"}

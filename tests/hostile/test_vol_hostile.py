@@ -85,9 +85,38 @@ def test_bad_forecaster_params(kind: str, params: dict, match: str) -> None:
         ({"dm_level": 1.5}, r"dm_level must lie in \(0, 1\)"),
         ({"models": "garch"}, "models must be a list"),
         ({"plot_assets": -1}, "plot_assets must be an integer >= 0"),
+        ({"source": "cache"}, "source must be 'study'"),
+        ({"source": None}, "source must be 'study'"),
+        ({"seeds": [1, 1]}, "seeds must be a non-empty list of distinct integers"),
+        ({"seeds": [True]}, "seeds must be a non-empty list"),
+        ({"seed_models": "ginn"}, "seed_models must be a list of strategy names"),
+        ({"seed_models": [1]}, "seed_models must be a list of strategy names"),
     ],
 )
 def test_bad_volatility_analysis(params: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         StudyConfig.from_dict({**BASE, "strategies": [{"name": "ew", "kind": "equal_weight"}],
                                "analyses": [{"name": "v", "kind": "volatility", "params": params}]})
+
+
+def test_volatility_analysis_seed_models_must_be_compared_models(tmp_path) -> None:
+    """A seed_models name that is not a compared forecaster is refused at run time, by name."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from alphalab.analyses import AnalysisContext, make_analysis
+    from alphalab.models import ForecastStrategy
+    from alphalab.models.allocators import InverseVariance
+    from alphalab.models.vol.forecasters import EWMAForecaster, GarchForecaster
+    from tests.models.vol.conftest import tw_small_panel
+
+    panel = tw_small_panel(2, "2013-01-01", "2013-08-31")
+    ctx = AnalysisContext(config=None, panel=panel, out_dir=tmp_path,
+                          results={"garch": SimpleNamespace(returns=pd.Series(0.0, index=panel.dates[-40:-1]))},
+                          strategies={"garch": ForecastStrategy(GarchForecaster(refit_every=20), InverseVariance()),
+                                      "ewma": ForecastStrategy(EWMAForecaster(), InverseVariance())})
+    with pytest.raises(ConfigError, match=r"seed_models \['ginn'\] are not among the compared models"):
+        make_analysis("volatility", {"source": "refit", "seed_models": ["ginn"]}).run(ctx)
+    with pytest.raises(ConfigError, match="source 'study' needs the walk-forward runs of"):
+        make_analysis("volatility", {}).run(ctx)

@@ -71,6 +71,10 @@ class AnalysisContext:
         ``date, ticker, ...``); empty when no strategy forecasts.
     diagnostics : dict of str -> object
         Per strategy, what its fits reported (training curves, fallbacks).
+    walk_forward : dict of str -> WalkForwardResult
+        Per strategy, its walk-forward run: the fold spans (``folds``) and the fitted
+        strategy of each fold (``models``), so an analysis can re-use the very models
+        that decided instead of fitting them again; empty when the caller has none.
     scope : str
         ``"development"``, ``"holdout"`` or ``"plain"``.
     out_dir : Path
@@ -84,6 +88,7 @@ class AnalysisContext:
     benchmark: Any = None
     forecasts: dict[str, Any] = field(default_factory=dict)
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    walk_forward: dict[str, Any] = field(default_factory=dict)
     scope: str = "plain"
     out_dir: Path = Path(".")
 

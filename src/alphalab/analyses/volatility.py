@@ -1,11 +1,19 @@
 """Volatility-forecast comparison: every variance forecaster of the study judged per stock against GARCH.
 
 The analysis takes the study's ``forecast`` strategies whose forecaster emits
-``volatility`` forecasts, re-runs each forecaster walk-forward over the evaluated
-window (refitted every ``refit`` bars on everything before the block, the same
-blocks for every model, so every comparison is on identical folds) and scores
-the out-of-sample variance forecasts on the variance scale against the chosen
-proxy of the next day's variance (default the founding study's AR(1)-demeaned
+``volatility`` forecasts and forecasts every evaluated day with each of them out of
+sample, on the same blocks for every model, so every comparison is on identical folds:
+
+* ``source: study`` (default): the study's own walk-forward folds, each forecast by
+  the very model the fold fitted (a strategy decides weekly, but its fitted forecaster
+  forecasts every day of its test block); nothing is fitted again except the extra
+  ``seeds``. Rules that learn nothing (GARCH refitted on its trailing window, EWMA,
+  HAR) ran in one pass and forecast every day from a fresh copy;
+* ``source: refit``: each forecaster fitted again every ``refit`` bars on everything
+  before the block (for contexts without walk-forward models, or other block sizes).
+
+It scores the out-of-sample variance forecasts on the variance scale against the
+chosen proxy of the next day's variance (default the founding study's AR(1)-demeaned
 square):
 
 * MSE, MAE, QLIKE and R² per model, pooled and per stock, and the share of
@@ -16,13 +24,15 @@ square):
 * VaR at 90/95/99 % from each variance forecast (normal quantile, or the
   model's own quantiles when it reports them) with Kupiec and Christoffersen
   tests per stock; the empirical coverage of reported quantiles (DeepAR);
-* several seeds for the stochastic learners (mean and spread of their losses);
+* several seeds for the stochastic learners (mean and spread of their losses): with
+  ``source: study`` the study's own fits and one refit per extra seed on the same folds;
 * every hyper-parameter trial of a tuned forecaster (``tune``: Optuna on the inner
   validation block of each training window), from the study's walk-forward folds and
   from this analysis's blocks: fold, trial, params, inner-validation loss, the choice;
 * whether each learner is one pooled model or one model per stock (``pooling``).
 
-Files: per-stock loss tables (CSV), a heat map of per-stock QLIKE relative to the
+Files: the scored daily forecasts and their target (``variance_forecasts.parquet``,
+long: date, ticker, target, one column per model), per-stock loss tables (CSV), a heat map of per-stock QLIKE relative to the
 baseline, forecast plots for a few stocks. The summary's ``headline`` states which
 models beat the baseline on how many stocks and by how much, including when none do.
 """
@@ -31,6 +41,7 @@ from __future__ import annotations
 
 import base64
 import math
+import warnings
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -46,21 +57,86 @@ __all__ = ["VolatilityComparison"]
 
 def _walk_forward(forecaster: Any, panel: Any, rows: np.ndarray, refit: int, seed: int | None) -> tuple[np.ndarray, dict[float, np.ndarray], list[Any]]:
     """Stitched out-of-sample variance (and quantiles) at ``rows``, refitting every ``refit`` rows."""
+    blocks = [(None, rows[lo], rows[lo : lo + refit]) for lo in range(0, len(rows), refit)]
+    return _forecast_blocks(forecaster, panel, rows, blocks, seed)
+
+
+def _study_blocks(wf: Any, panel: Any) -> list[tuple[Any, int, int, int, int]]:
+    """The study's walk-forward blocks: ``(fitted model or None, train_lo, train_hi, test_lo, test_hi)``.
+
+    Rows are positions in ``panel`` (inclusive ends). A strategy that learns nothing ran in one
+    pass fitted before the first test block: one block over every test row, no model to re-use
+    (a rule refits on its own trailing windows, so a fresh clone gives its forecasts cheaply and
+    carries no state from the weekly decisions).
+    """
+    dates = panel.dates
+
+    def row(d: Any) -> int:
+        return int(dates.searchsorted(pd.Timestamp(d), "left"))
+
+    folds = [f for f in wf.folds if f.get("test_start")]
+    if not folds:
+        return []
+    models = list(getattr(wf, "models", None) or [])
+    if len(models) != len(wf.folds):  # a single pass
+        f0 = folds[0]
+        hi = row(f0["train_end"]) if f0.get("train_end") else row(f0["test_start"]) - 1
+        return [(None, 0, hi, row(f0["test_start"]), row(folds[-1]["test_end"]))]
+    return [(models[i], row(f["train_start"]), row(f["train_end"]), row(f["test_start"]), row(f["test_end"]))
+            for i, f in enumerate(wf.folds) if f.get("test_start")]
+
+
+def _from_study(template: Any, wf: Any, panel: Any, rows: np.ndarray, seed: int | None) -> tuple[np.ndarray, dict[float, np.ndarray], list[Any]]:
+    """Daily forecasts at ``rows`` on the study's own walk-forward blocks.
+
+    With ``seed`` None each learning block is forecast by the fold's fitted model (the one that
+    decided in the study); with a seed the block's forecaster is fitted again with that
+    ``random_state`` on the fold's training span (the seed spread).
+    """
+    blocks = []
+    for model, tr_lo, tr_hi, te_lo, te_hi in _study_blocks(wf, panel):
+        block = rows[(rows >= te_lo) & (rows <= te_hi)]
+        if not block.size:
+            continue
+        if model is not None and seed is None:
+            blocks.append((model.forecaster_, None, block))
+        else:
+            f = model.forecaster if model is not None else template  # a fold's own (tuned) params
+            blocks.append(((f, tr_lo, tr_hi), None, block))
+    return _forecast_blocks(template, panel, rows, blocks, seed)
+
+
+def _forecast_blocks(template: Any, panel: Any, rows: np.ndarray, blocks: list[tuple[Any, Any, np.ndarray]],
+                     seed: int | None) -> tuple[np.ndarray, dict[float, np.ndarray], list[Any]]:
+    """Forecasts at ``rows`` stitched from ``blocks``.
+
+    Each block is ``(how, first, block_rows)``: ``how`` None fits a clone of ``template`` on
+    every row before ``first``; ``(forecaster, lo, hi)`` fits a clone of that forecaster on rows
+    ``lo..hi``; anything else is an already fitted forecaster. Forecasts see the panel up to the
+    block's last row only, as in the study.
+    """
     from alphalab.portfolio.params import clone_param
 
     var = np.full((len(rows), panel.n_assets), np.nan)
     quants: dict[float, np.ndarray] = {}
     diags = []
-    for lo in range(0, len(rows), refit):
-        block = rows[lo : lo + refit]
-        f = clone_param(forecaster)
-        if seed is not None and "random_state" in f.get_params(deep=False):
-            f.set_params(random_state=int(seed))
-        f.fit(panel, until=panel.dates[block[0] - 1])
-        fc = f.predict(panel, panel.dates[block])
-        var[lo : lo + len(block)] = fc.variance if fc.variance is not None else fc.mean**2
+    where = {int(r): i for i, r in enumerate(rows)}
+    for how, first, block in blocks:
+        if how is None or isinstance(how, tuple):
+            src, lo, hi = (template, 0, int(first) - 1) if how is None else how
+            f = clone_param(src)
+            if seed is not None and "random_state" in f.get_params(deep=False):
+                f.set_params(random_state=int(seed))
+            train = panel if lo == 0 and how is None else panel.iloc_dates(slice(lo, hi + 1))
+            f.fit(train, until=panel.dates[hi])
+        else:
+            f = how
+        view = panel.iloc_dates(slice(0, int(block[-1]) + 1))
+        fc = f.predict(view, panel.dates[block])
+        at = np.array([where[int(r)] for r in block])
+        var[at] = fc.variance if fc.variance is not None else fc.mean**2
         for q, arr in fc.quantiles.items():
-            quants.setdefault(q, np.full((len(rows), panel.n_assets), np.nan))[lo : lo + len(block)] = arr
+            quants.setdefault(q, np.full((len(rows), panel.n_assets), np.nan))[at] = arr
         diags.append(getattr(f, "diagnostics_", {}))
     return var, quants, diags
 
@@ -77,10 +153,17 @@ class VolatilityComparison(Analysis):
         Strategy names to compare (default: every forecast strategy with a volatility forecaster).
     target : str, default "ar1_sq"
         Proxy of the realised variance (:data:`alphalab.models.vol.targets.PROXIES`).
+    source : {"study", "refit"}, default "study"
+        Forecast with the study's fitted walk-forward models, or fit again every ``refit`` bars.
     refit : int, default 252
-        Bars per walk-forward block.
-    seeds : list of int, default [0]
-        Seeds for forecasters with a ``random_state``; tables use the first, the spread uses all.
+        Bars per block with ``source: refit``.
+    seeds : list of int, optional
+        Seeds for forecasters with a ``random_state``. With ``source: refit`` (default [0]) the
+        tables use the first and the spread uses all; with ``source: study`` (default none) the
+        tables use the study's own fits and each seed adds one refit of every fold to the spread.
+    seed_models : list of str, optional
+        The models the extra seeds apply to (default every stochastic one); a refit per seed
+        costs a whole walk-forward of that model.
     var_levels : list of float, default [0.90, 0.95, 0.99]
     dm_level : float, default 0.05
     mcs_size : float, default 0.10
@@ -91,7 +174,8 @@ class VolatilityComparison(Analysis):
 
     def __init__(self, baseline: str = "garch", models: list[str] | None = None, target: str = "ar1_sq",
                  refit: int = 252, seeds: list[int] | None = None, var_levels: list[float] | None = None,
-                 dm_level: float = 0.05, mcs_size: float = 0.10, plot_assets: int = 4) -> None:
+                 dm_level: float = 0.05, mcs_size: float = 0.10, plot_assets: int = 4, source: str = "study",
+                 seed_models: list[str] | None = None) -> None:
         from alphalab.models.vol.targets import PROXIES
 
         if not isinstance(baseline, str):
@@ -102,9 +186,14 @@ class VolatilityComparison(Analysis):
             raise ConfigError(f"target must be one of {PROXIES}, got {target!r}")
         if isinstance(refit, bool) or not isinstance(refit, int) or refit < 5:
             raise ConfigError(f"refit must be an integer >= 5, got {refit!r}")
-        seeds = [0] if seeds is None else seeds
-        if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-            raise ConfigError(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+        if source not in ("study", "refit"):
+            raise ConfigError(f"source must be 'study' (the walk-forward's own models) or 'refit', got {source!r}")
+        if seeds is not None and (not isinstance(seeds, list) or not seeds
+                                  or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+                                  or len(set(seeds)) != len(seeds)):
+            raise ConfigError(f"seeds must be a non-empty list of distinct integers >= 0, got {seeds!r}")
+        if seed_models is not None and (not isinstance(seed_models, list) or not all(isinstance(m, str) for m in seed_models)):
+            raise ConfigError(f"seed_models must be a list of strategy names, got {seed_models!r}")
         levels = [0.90, 0.95, 0.99] if var_levels is None else var_levels
         if not isinstance(levels, list) or not all(isinstance(v, (int, float)) and 0.5 < v < 1 for v in levels):
             raise ConfigError(f"var_levels must be a list of numbers in (0.5, 1), got {var_levels!r}")
@@ -122,6 +211,8 @@ class VolatilityComparison(Analysis):
         self.dm_level = dm_level
         self.mcs_size = mcs_size
         self.plot_assets = plot_assets
+        self.source = source
+        self.seed_models = seed_models
 
     # ------------------------------------------------------------------ run
     def _forecasters(self, ctx: AnalysisContext) -> dict[str, Any]:
@@ -166,6 +257,7 @@ class VolatilityComparison(Analysis):
         var: dict[str, np.ndarray] = {}
         quant: dict[str, dict[float, np.ndarray]] = {}
         seed_losses: dict[str, list[float]] = {}
+        seed_labels: dict[str, list[Any]] = {}
         diagnostics: dict[str, Any] = {}
         tuning: list[dict[str, Any]] = []
         for name in forecasters:  # the study's own walk-forward folds
@@ -173,19 +265,43 @@ class VolatilityComparison(Analysis):
                 if isinstance(d, dict):
                     tuning += _tuning_rows(name, "walk-forward fold", d.get("fold"), None,
                                            (d.get("forecaster") or {}).get("tuning"))
+        study = self.source == "study"
+        if study:
+            missing = [n for n in forecasters if n not in (ctx.walk_forward or {})]
+            if missing:
+                raise ConfigError(f"source 'study' needs the walk-forward runs of {missing}; this context has "
+                                  "none (use source: refit)")
+        if self.seed_models is not None:
+            unknown = sorted(set(self.seed_models) - set(forecasters))
+            if unknown:
+                raise ConfigError(f"seed_models {unknown} are not among the compared models {sorted(forecasters)}")
+        seeds = list(self.seeds) if self.seeds is not None else ([] if study else [0])
         for name, fc in forecasters.items():
             stochastic = "random_state" in fc.get_params(deep=False)
-            for k, seed in enumerate(self.seeds if stochastic else [None]):
-                v, q, diags = _walk_forward(fc, panel, rows, int(self.refit), seed)
+            spread = stochastic and (self.seed_models is None or name in self.seed_models)
+            if study:
+                runs: list[Any] = [None] + (seeds if spread else [])  # None: the study's own fits
+            else:
+                runs = seeds if stochastic else [None]
+            for k, seed in enumerate(runs):
+                if study:
+                    v, q, diags = _from_study(fc, ctx.walk_forward[name], panel, rows, seed)
+                else:
+                    v, q, diags = _walk_forward(fc, panel, rows, int(self.refit), seed)
                 if k == 0:
                     var[name], quant[name] = v, q
                     diagnostics[name] = _fit_counts(diags)
-                if stochastic:
+                if spread and len(runs) > 1:
                     seed_losses.setdefault(name, []).append(float(np.nanmean(qlike_losses(y, v))))
+                    seed_labels.setdefault(name, []).append("study" if seed is None else seed)
+                if study and seed is None:
+                    continue  # the study's own fits: their trials came with its diagnostics above
                 for b, d in enumerate(diags):
-                    tuning += _tuning_rows(name, "analysis block", b, seed, d.get("tuning") if isinstance(d, dict) else None)
+                    tuning += _tuning_rows(name, "seed refit, fold" if study else "analysis block", b, seed,
+                                           d.get("tuning") if isinstance(d, dict) else None)
         if tuning:
             pd.DataFrame(tuning).to_csv(ctx.out_dir / "tuning_trials.csv", index=False)
+        _write_daily(ctx.out_dir / "variance_forecasts.parquet", panel, rows, y, var)
         pooling = {name: str(fc.get_params(deep=False)["pooling"]) for name, fc in forecasters.items()
                    if "pooling" in fc.get_params(deep=False)}
         assets = list(panel.assets)
@@ -230,7 +346,8 @@ class VolatilityComparison(Analysis):
                              "pooled_rel_change": float(pooled[loss].loc[name, "loss"] / pooled[loss].loc[self.baseline, "loss"] - 1)}
             dm[name] = rec
         # model confidence set on the per-date mean QLIKE
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a date no stock has every forecast for
             by_date = pd.DataFrame({k: np.nanmean(np.where(common, qlike_losses(y, v), np.nan), axis=1)
                                     for k, v in var.items()})
         by_date.columns = pd.Index([str(c) for c in by_date.columns], dtype=object)
@@ -281,9 +398,9 @@ class VolatilityComparison(Analysis):
                     inside = (r_next >= qs[0.05]) & (r_next <= qs[0.95])
                     ok = np.isfinite(r_next) & np.isfinite(qs[0.05])
                     calib[name]["coverage_90"] = float(inside[ok].mean())
-        seeds = {k: {"mean_qlike": float(np.mean(v)), "sd_qlike": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
-                     "n_seeds": len(v), "seeds": list(self.seeds[: len(v)]), "qlike": [float(x) for x in v]}
-                 for k, v in seed_losses.items()}
+        spread = {k: {"mean_qlike": float(np.mean(v)), "sd_qlike": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
+                      "n_seeds": len(v), "seeds": seed_labels[k], "qlike": [float(x) for x in v]}
+                  for k, v in seed_losses.items()}
         self._plots(ctx.out_dir, tables["qlike"], var, y, eval_dates[: len(rows)], assets)
         headline = _headline(dm, self.baseline, len(assets))
         return {
@@ -292,7 +409,7 @@ class VolatilityComparison(Analysis):
             "headline": headline,
             "pooled": {loss: {k: {c: float(vv) for c, vv in row.items()} for k, row in p.iterrows()} for loss, p in pooled.items()},
             "r2": r2s, "dm": dm, "mcs": mcs_out, "var_backtests": var_bt, "calibration": calib,
-            "seeds": seeds, "fits": diagnostics, "tuning": tuning, "pooling": pooling,
+            "seeds": spread, "fits": diagnostics, "source": self.source, "tuning": tuning, "pooling": pooling,
         }
 
     def _plots(self, out: Path, qlike_table: pd.DataFrame, var: dict[str, np.ndarray], y: np.ndarray,
@@ -332,7 +449,7 @@ class VolatilityComparison(Analysis):
         parts = [f"<p>Target: next-day {escape(str(summary.get('target')))} variance proxy, "
                  f"{summary.get('n_stocks')} stocks, {summary.get('n_dates')} dates "
                  f"({escape(str(summary.get('first')))} .. {escape(str(summary.get('last')))}); baseline "
-                 f"<b>{escape(str(summary.get('baseline')))}</b>.</p><ul>"]
+                 f"<b>{escape(str(summary.get('baseline')))}</b>. {escape(_SOURCES.get(str(summary.get('source')), ''))}</p><ul>"]
         parts += [f"<li>{escape(line)}</li>" for line in summary.get("headline", [])]
         parts.append("</ul>")
         pooled = summary.get("pooled", {})
@@ -380,7 +497,8 @@ class VolatilityComparison(Analysis):
         if seeds:
             rows = "".join(
                 f"<tr><td>{escape(m)}</td><td>{s['n_seeds']}</td><td>{_fmt(s['mean_qlike'])}</td><td>{_fmt(s['sd_qlike'])}</td>"
-                f"<td>{escape(', '.join(_fmt(x) for x in s.get('qlike', [])))}</td></tr>" for m, s in seeds.items())
+                f"<td>{escape(', '.join(f'{lab}: {_fmt(x)}' for lab, x in zip(s.get('seeds', []), s.get('qlike', []), strict=False)))}</td></tr>"
+                for m, s in seeds.items())
             parts.append("<h4>Network seeds (pooled QLIKE over the evaluated window)</h4><table><tr><th>model</th>"
                          f"<th>seeds</th><th>mean</th><th>sd</th><th>per seed</th></tr>{rows}</table>")
         fits = {m: f for m, f in (summary.get("fits") or {}).items()
@@ -390,7 +508,7 @@ class VolatilityComparison(Analysis):
                 f"<tr><td>{escape(m)}</td><td>{f['garch_fits']:,}</td><td>{f.get('garch_failed', 0):,}</td>"
                 f"<td>{escape(', '.join(f'{a}: {v}' for a, v in sorted(f.get('failed_by_stock', {}).items())) or '–')}</td>"
                 f"<td>{f.get('forecasts_capped', 0):,}</td></tr>" for m, f in fits.items())
-            parts.append("<h4>GARCH-family fits (the analysis's blocks)</h4><table><tr><th>model</th><th>fits</th>"
+            parts.append("<h4>GARCH-family fits (behind the scored daily forecasts)</h4><table><tr><th>model</th><th>fits</th>"
                          "<th>not converged</th><th>not converged, by stock</th><th>forecasts capped (exploded "
                          f"filter replaced by the window's sample variance)</th></tr>{rows}</table>")
         tuning = summary.get("tuning", [])
@@ -409,6 +527,15 @@ class VolatilityComparison(Analysis):
         return "\n".join(parts)
 
 
+#: How the scored forecasts were made, as the report says it.
+_SOURCES = {
+    "study": "Forecasts: every evaluated day, by the model each walk-forward fold of the study fitted "
+             "(no refit); rules that learn nothing forecast from their own trailing windows.",
+    "refit": "Forecasts: every evaluated day, each model fitted again on everything before each block "
+             "of the analysis.",
+}
+
+
 def _loss(kind: str, y: np.ndarray, f: np.ndarray) -> np.ndarray:
     from alphalab.models.evaluation import qlike_losses
 
@@ -425,6 +552,16 @@ def _tuning_rows(model: str, run: str, fold: Any, seed: Any, tuning: Any) -> lis
              "loss": t.get("loss") if t.get("loss") is not None else math.nan,
              "metric": tuning.get("metric"), "chosen": int(t["trial"]) == tuning.get("best_trial"), "inner": inner}
             for t in tuning.get("trials", [])]
+
+
+def _write_daily(path: Path, panel: Any, rows: np.ndarray, y: np.ndarray, var: dict[str, np.ndarray]) -> None:
+    """The scored forecasts, long: ``date, ticker, target`` and one variance column per model."""
+    n = panel.n_assets
+    frame = pd.DataFrame({"date": np.repeat(panel.dates[rows], n), "ticker": np.tile(np.asarray(panel.assets), len(rows)),
+                          "target": y.ravel()})
+    for name, v in var.items():
+        frame[name] = v.ravel()
+    frame.to_parquet(path, index=False)
 
 
 def _fit_counts(diags: list[Any]) -> dict[str, Any]:

@@ -29,8 +29,8 @@ def run_analyses(
     Parameters
     ----------
     runs : dict of str -> WalkForwardResult
-        Per strategy; its stitched ``forecasts`` and per-fold ``diagnostics`` reach
-        the analyses through the context.
+        Per strategy; its stitched ``forecasts``, per-fold ``diagnostics`` and fitted
+        fold models reach the analyses through the context.
     """
     from alphalab.analyses import AnalysisContext, write_analysis
 
@@ -50,6 +50,7 @@ def run_analyses(
             benchmark=bench,
             forecasts=forecasts,
             diagnostics=diagnostics,
+            walk_forward=dict(runs),
             scope=scope,
         )
         try:
