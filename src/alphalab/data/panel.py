@@ -19,9 +19,14 @@ import pandas as pd
 
 from alphalab.errors import DataError
 
-__all__ = ["Panel"]
+__all__ = ["TRANSIENT_BUFFER", "Panel"]
 
 PRICE_FIELDS = ("open", "high", "low", "close")
+
+#: ``Panel.meta`` flag of a panel whose arrays view a buffer that is rewritten after use (the
+#: leakage guard's perturbed copies): a cache may key on its content hash, but must not keep the
+#: panel object as a source of other panels' data, since its content will change under it.
+TRANSIENT_BUFFER = "transient_buffer"
 
 
 def _as_date_index(dates: Iterable[Any]) -> pd.DatetimeIndex:

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from alphalab.data.panel import Panel
+from alphalab.data.panel import TRANSIENT_BUFFER, Panel
 from alphalab.errors import ConfigError
 from alphalab.testing.leakage import _normalise, _row_equal_mask
 from alphalab.validation.executors import derive_seed, seed_everything
@@ -476,7 +476,11 @@ class _Workspace:
         for n in names:
             self.work[n][r + 1 : length] = pert[n]
         try:
-            yield _prefix(self.panel, self.work, length)
+            hyb = _prefix(self.panel, self.work, length)
+            # its memory is rewritten by the next check: a cache must not keep it as a source
+            # of other panels' prefixes (see alphalab.models.vol.learners._lookup)
+            hyb.meta[TRANSIENT_BUFFER] = True
+            yield hyb
         finally:
             for n in names:
                 self.work[n][r + 1 : length] = self.panel.fields[n][r + 1 : length]

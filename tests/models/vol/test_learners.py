@@ -114,6 +114,29 @@ def test_feature_cache_reuses_a_prefix_only_when_the_data_agree(small: Panel) ->
     np.testing.assert_array_equal(L.garch_feature(moved, 7)[:201], fresh_g[:201])
 
 
+def test_feature_cache_never_serves_a_guard_copy_whose_buffer_was_restored(small: Panel) -> None:
+    """The leakage guard perturbs one shared buffer in place and restores it after each check:
+    inputs computed on a perturbed copy must not later be served, as a prefix, to a panel of the
+    original data (the restored buffer looks like it, the cached array does not)."""
+    from alphalab.models.vol import learners as L
+    from alphalab.validation.guard import _Workspace
+
+    ws = _Workspace(small, seed=0)
+    r, length, n = 200, 330, 280
+    for cache in (L._CACHE, L._PREFIX, L._HASHES):
+        cache.clear()
+    with ws.hybrid(r, length) as copy:
+        perturbed = L.garch_feature(copy, 7).copy()
+        served_inside = L.garch_feature(copy.iloc_dates(slice(0, n)), 7)  # same data: may be served
+        np.testing.assert_array_equal(served_inside, perturbed[:n])
+    after = L.garch_feature(small.iloc_dates(slice(0, n)), 7).copy()
+    for cache in (L._CACHE, L._PREFIX, L._HASHES):
+        cache.clear()
+    fresh = L.garch_feature(small.iloc_dates(slice(0, n)), 7)
+    assert not np.allclose(perturbed[r + 1 : n], fresh[r + 1 : n], equal_nan=True)  # the copy differed
+    np.testing.assert_array_equal(after, fresh)
+
+
 def test_inputs_from_anchors_the_inputs(small: Panel) -> None:
     """With ``inputs_from`` the forecasts do not depend on the history before the anchor (beyond the
     AR(1) target's 90 rows and the return windows), and rows before it have no inputs."""

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphalab.data.panel import Panel
+from alphalab.data.panel import TRANSIENT_BUFFER, Panel
 from alphalab.errors import ConfigError, DataError
 from alphalab.features.catalogues import check_alpha_names
 from alphalab.models.forecast import Capabilities, Forecast, Forecaster, register_forecaster
@@ -55,6 +55,8 @@ _PCT2 = 1e4  # decimal variance -> percent squared
 _CACHE: OrderedDict[tuple[Any, ...], tuple[Panel, np.ndarray]] = OrderedDict()
 _PREFIX: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
 _HASHES: dict[int, tuple[Panel, str]] = {}
+#: The inputs of the last ``_Samples`` built: ``(key, panel, data, target)``.
+_SAMPLES_LAST: dict[str, tuple[Any, ...]] = {}
 
 
 def _hash(panel: Panel) -> str:
@@ -81,6 +83,9 @@ def _lookup(what: tuple[Any, ...], panel: Panel) -> np.ndarray | None:
         return _CACHE[hit[0]][1][: hit[1]]
     n = panel.n_dates
     for k, (long, val) in reversed(_CACHE.items()):
+        # a transient panel's buffer now holds other data than its array was computed on
+        if long.meta.get(TRANSIENT_BUFFER):
+            continue
         if (k[:-1] == what and long.n_dates > n and long.assets.equals(panel.assets)
                 and long.dates[:n].equals(panel.dates) and long.iloc_dates(slice(0, n)).data_hash() == h):
             if len(_PREFIX) > 4096:  # small entries, but a long process should not grow them forever
@@ -257,9 +262,20 @@ class _Samples:
 
     def __init__(self, est: Any, panel: Panel, upto: int | None = None) -> None:
         self.est = est
-        self.data = build_inputs(panel, est.inputs, int(est.lookback), est.alphas, int(est.garch_refit_every), upto,
-                                 getattr(est, "inputs_from", None))
+        alphas = None if est.alphas is None else tuple(est.alphas)
+        inputs_from = getattr(est, "inputs_from", None)
+        key = (id(panel), upto, tuple(est.inputs), int(est.lookback), alphas, int(est.garch_refit_every),
+               str(inputs_from))
+        last = _SAMPLES_LAST.get("entry")
+        if last is not None and last[0] == key and last[1] is panel:
+            # the per-stock models of one forecast read the same inputs of the same panel object:
+            # build them once, not once per stock (a panel is not changed while it is forecast)
+            self.data, self.target = last[2], last[3]
+            return
+        self.data = build_inputs(panel, est.inputs, int(est.lookback), alphas, int(est.garch_refit_every), upto,
+                                 inputs_from)
         self.target = T.forward_variance(T.ar1_demeaned_square(self.data["r"]), 1) * _PCT2
+        _SAMPLES_LAST["entry"] = (key, panel, self.data, self.target)
 
     def train_positions(self, dates: pd.DatetimeIndex, until: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
         est = self.est
