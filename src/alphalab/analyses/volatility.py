@@ -57,8 +57,8 @@ __all__ = ["VolatilityComparison"]
 
 def _walk_forward(forecaster: Any, panel: Any, rows: np.ndarray, refit: int, seed: int | None) -> tuple[np.ndarray, dict[float, np.ndarray], list[Any]]:
     """Stitched out-of-sample variance (and quantiles) at ``rows``, refitting every ``refit`` rows."""
-    blocks = [(None, rows[lo], rows[lo : lo + refit]) for lo in range(0, len(rows), refit)]
-    return _forecast_blocks(forecaster, panel, rows, blocks, seed)
+    blocks = [(forecaster, (0, int(rows[lo]) - 1), rows[lo : lo + refit]) for lo in range(0, len(rows), refit)]
+    return _forecast_blocks(panel, rows, blocks, seed)
 
 
 def _study_blocks(wf: Any, panel: Any) -> list[tuple[Any, int, int, int, int]]:
@@ -102,38 +102,33 @@ def _from_study(template: Any, wf: Any, panel: Any, rows: np.ndarray, seed: int 
             blocks.append((model.forecaster_, None, block))
         else:
             f = model.forecaster if model is not None else template  # a fold's own (tuned) params
-            blocks.append(((f, tr_lo, tr_hi), None, block))
-    return _forecast_blocks(template, panel, rows, blocks, seed)
+            blocks.append((f, (tr_lo, tr_hi), block))
+    return _forecast_blocks(panel, rows, blocks, seed)
 
 
-def _forecast_blocks(template: Any, panel: Any, rows: np.ndarray, blocks: list[tuple[Any, Any, np.ndarray]],
+def _forecast_blocks(panel: Any, rows: np.ndarray, blocks: list[tuple[Any, tuple[int, int] | None, np.ndarray]],
                      seed: int | None) -> tuple[np.ndarray, dict[float, np.ndarray], list[Any]]:
-    """Forecasts at ``rows`` stitched from ``blocks``.
+    """Forecasts at ``rows`` (ascending) stitched from ``blocks``.
 
-    Each block is ``(how, first, block_rows)``: ``how`` None fits a clone of ``template`` on
-    every row before ``first``; ``(forecaster, lo, hi)`` fits a clone of that forecaster on rows
-    ``lo..hi``; anything else is an already fitted forecaster. Forecasts see the panel up to the
-    block's last row only, as in the study.
+    Each block is ``(forecaster, span, block_rows)``: with ``span = (lo, hi)`` a clone of the
+    forecaster is fitted on rows ``lo..hi`` (``random_state = seed`` when given); with ``span``
+    None the forecaster is already fitted. Forecasts see the panel up to the block's last row
+    only, as in the study.
     """
     from alphalab.portfolio.params import clone_param
 
     var = np.full((len(rows), panel.n_assets), np.nan)
     quants: dict[float, np.ndarray] = {}
     diags = []
-    where = {int(r): i for i, r in enumerate(rows)}
-    for how, first, block in blocks:
-        if how is None or isinstance(how, tuple):
-            src, lo, hi = (template, 0, int(first) - 1) if how is None else how
-            f = clone_param(src)
+    for f, span, block in blocks:
+        if span is not None:
+            lo, hi = span
+            f = clone_param(f)
             if seed is not None and "random_state" in f.get_params(deep=False):
                 f.set_params(random_state=int(seed))
-            train = panel if lo == 0 and how is None else panel.iloc_dates(slice(lo, hi + 1))
-            f.fit(train, until=panel.dates[hi])
-        else:
-            f = how
-        view = panel.iloc_dates(slice(0, int(block[-1]) + 1))
-        fc = f.predict(view, panel.dates[block])
-        at = np.array([where[int(r)] for r in block])
+            f.fit(panel.iloc_dates(slice(lo, hi + 1)), until=panel.dates[hi])
+        fc = f.predict(panel.iloc_dates(slice(0, int(block[-1]) + 1)), panel.dates[block])
+        at = np.searchsorted(rows, block)
         var[at] = fc.variance if fc.variance is not None else fc.mean**2
         for q, arr in fc.quantiles.items():
             quants.setdefault(q, np.full((len(rows), panel.n_assets), np.nan))[at] = arr
@@ -256,8 +251,7 @@ class VolatilityComparison(Analysis):
         r_next = np.vstack([ret[1:], np.full((1, panel.n_assets), np.nan)])[rows]
         var: dict[str, np.ndarray] = {}
         quant: dict[str, dict[float, np.ndarray]] = {}
-        seed_losses: dict[str, list[float]] = {}
-        seed_labels: dict[str, list[Any]] = {}
+        seed_losses: dict[str, list[tuple[Any, float]]] = {}  # (seed or "study", pooled QLIKE)
         diagnostics: dict[str, Any] = {}
         tuning: list[dict[str, Any]] = []
         for name in forecasters:  # the study's own walk-forward folds
@@ -292,8 +286,8 @@ class VolatilityComparison(Analysis):
                     var[name], quant[name] = v, q
                     diagnostics[name] = _fit_counts(diags)
                 if spread and len(runs) > 1:
-                    seed_losses.setdefault(name, []).append(float(np.nanmean(qlike_losses(y, v))))
-                    seed_labels.setdefault(name, []).append("study" if seed is None else seed)
+                    label = "study" if seed is None else seed
+                    seed_losses.setdefault(name, []).append((label, float(np.nanmean(qlike_losses(y, v)))))
                 if study and seed is None:
                     continue  # the study's own fits: their trials came with its diagnostics above
                 for b, d in enumerate(diags):
@@ -398,9 +392,12 @@ class VolatilityComparison(Analysis):
                     inside = (r_next >= qs[0.05]) & (r_next <= qs[0.95])
                     ok = np.isfinite(r_next) & np.isfinite(qs[0.05])
                     calib[name]["coverage_90"] = float(inside[ok].mean())
-        spread = {k: {"mean_qlike": float(np.mean(v)), "sd_qlike": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
-                      "n_seeds": len(v), "seeds": seed_labels[k], "qlike": [float(x) for x in v]}
-                  for k, v in seed_losses.items()}
+        spread = {}
+        for k, runs_k in seed_losses.items():
+            losses = [x for _, x in runs_k]
+            spread[k] = {"mean_qlike": float(np.mean(losses)), "n_seeds": len(losses),
+                         "sd_qlike": float(np.std(losses, ddof=1)) if len(losses) > 1 else 0.0,
+                         "seeds": [lab for lab, _ in runs_k], "qlike": losses}
         self._plots(ctx.out_dir, tables["qlike"], var, y, eval_dates[: len(rows)], assets)
         headline = _headline(dm, self.baseline, len(assets))
         return {

@@ -87,6 +87,18 @@ def _digamma(x: float) -> float:
 
 
 @numba.njit(cache=True)
+def _density_constants(t_dist: bool, nu: float) -> tuple[float, float, float]:
+    """``(k, const, dconst)`` of the standardised density: the Student-t scale ``nu - 2``, the
+    log-density's constant and its derivative in ``nu`` (normal: ``1``, ``-log(2 pi) / 2``, ``0``)."""
+    if not t_dist:
+        return 1.0, -0.5 * _LOG2PI, 0.0
+    k = nu - 2.0
+    const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(math.pi * k)
+    dconst = 0.5 * _digamma(0.5 * (nu + 1.0)) - 0.5 * _digamma(0.5 * nu) - 0.5 / k
+    return k, const, dconst
+
+
+@numba.njit(cache=True)
 def _residuals(y: np.ndarray, mu: float, phi: float, ar: bool) -> tuple[np.ndarray, np.ndarray]:
     """Residuals ``e`` and the lagged regressor ``x`` (zeros without AR)."""
     if ar:
@@ -135,14 +147,7 @@ def nll_grad(theta: np.ndarray, y: np.ndarray, bc: float, ar: bool, t_dist: bool
     d_be = bc
     s = omega + (alpha + 0.5 * gamma + beta) * bc
     ll = 0.0
-    if t_dist:
-        k = nu - 2.0
-        const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(math.pi * k)
-        dconst = 0.5 * _digamma(0.5 * (nu + 1.0)) - 0.5 * _digamma(0.5 * nu) - 0.5 / k
-    else:
-        k = 1.0
-        const = -0.5 * _LOG2PI
-        dconst = 0.0
+    k, const, dconst = _density_constants(t_dist, nu)
     for i in range(n):
         if s <= 0.0 or not math.isfinite(s):
             return 1e300, np.zeros(7)
@@ -221,16 +226,8 @@ def nll_grad_hess(theta: np.ndarray, y: np.ndarray, bc: float, ar: bool,
     de = np.zeros(6)
     s = omega + (alpha + 0.5 * gamma + beta) * bc
     ll = 0.0
-    if t_dist:
-        k = nu - 2.0
-        const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(math.pi * k)
-        dconst = 0.5 * _digamma(0.5 * (nu + 1.0)) - 0.5 * _digamma(0.5 * nu) - 0.5 / k
-        d2const = 0.25 * _trigamma(0.5 * (nu + 1.0)) - 0.25 * _trigamma(0.5 * nu) + 0.5 / (k * k)
-    else:
-        k = 1.0
-        const = -0.5 * _LOG2PI
-        dconst = 0.0
-        d2const = 0.0
+    k, const, dconst = _density_constants(t_dist, nu)
+    d2const = 0.25 * _trigamma(0.5 * (nu + 1.0)) - 0.25 * _trigamma(0.5 * nu) + 0.5 / (k * k) if t_dist else 0.0
     big_a = nu + 1.0
     for i in range(n):
         if s <= 0.0 or not math.isfinite(s):

@@ -264,8 +264,7 @@ class _Samples:
         self.est = est
         alphas = None if est.alphas is None else tuple(est.alphas)
         inputs_from = getattr(est, "inputs_from", None)
-        key = (id(panel), upto, tuple(est.inputs), int(est.lookback), alphas, int(est.garch_refit_every),
-               str(inputs_from))
+        key = (upto, tuple(est.inputs), int(est.lookback), alphas, int(est.garch_refit_every), str(inputs_from))
         last = _SAMPLES_LAST.get("entry")
         if last is not None and last[0] == key and last[1] is panel:
             # the per-stock models of one forecast read the same inputs of the same panel object:
